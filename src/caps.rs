@@ -1,0 +1,58 @@
+//! Giving up every capability before the sidecar waits.
+//!
+//! The serving container reads the model through `/proc/<sidecar pid>/root`. The kernel allows
+//! that (ptrace "read" access) only if the sidecar's permitted capabilities are a subset of the
+//! reader's: a root sidecar with the default capabilities locks out a serving container that
+//! dropped them. After the link exists the sidecar needs no privilege at all, so it drops them
+//! all, and makes sure it stays dumpable (a non-dumpable process's /proc/<pid>/root is closed).
+
+use crate::output::error_line;
+use crate::sys;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+const CAP_SETPCAP: u64 = 1 << 8;
+const PR_CAP_AMBIENT: i32 = 47;
+const PR_CAP_AMBIENT_CLEAR_ALL: u64 = 4;
+
+static DROPPED: AtomicBool = AtomicBool::new(false);
+
+/// Drops all capabilities once per process; later calls do nothing. Failures are reported on
+/// stderr and are not fatal: the model may still be readable (same UID, or a privileged reader).
+pub fn drop_all_once() {
+    if DROPPED.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let (_, permitted, _) = match sys::capabilities() {
+        Ok(sets) => sets,
+        Err(e) => return report(b"reading capabilities", e),
+    };
+    // Ambient capabilities would survive an exec; there is none, but leave nothing behind.
+    let _ = sys::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL);
+    if permitted & CAP_SETPCAP != 0 {
+        // The bounding set can only shrink while CAP_SETPCAP is still held: do it first.
+        for cap in 0..64 {
+            if sys::prctl(libc::PR_CAPBSET_DROP, cap) == Err(sys::EINVAL) {
+                break; // past the kernel's last capability
+            }
+        }
+    }
+    if permitted != 0 {
+        if let Err(e) = sys::clear_capabilities() {
+            report(b"dropping capabilities", e);
+        }
+    }
+    // Never gain privileges again (we never exec, but this closes the door for good).
+    let _ = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1);
+    if let Err(e) = sys::prctl(libc::PR_SET_DUMPABLE, 1) {
+        report(b"staying dumpable", e);
+    }
+}
+
+fn report(what: &[u8], e: sys::Errno) {
+    error_line(&[
+        b"modelcar-base: warning: ",
+        what,
+        b": ",
+        crate::errors::errno_text(e).as_bytes(),
+    ]);
+}

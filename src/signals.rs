@@ -1,0 +1,18 @@
+//! SIGTERM and SIGINT end the process at once with status 0, whatever it is doing.
+//!
+//! Kubernetes stops a pod with SIGTERM and waits out the grace period for processes that ignore
+//! it; a PID 1 gets no default signal actions, so without a handler it would ignore SIGTERM.
+
+use crate::sys;
+
+extern "C" fn exit_now(_sig: core::ffi::c_int) {
+    // _exit is async-signal-safe; there is nothing to flush or clean up.
+    sys::exit(0);
+}
+
+pub fn install() {
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        sys::set_signal_handler(sig, exit_now);
+    }
+    sys::unblock_signals(&[libc::SIGTERM, libc::SIGINT]);
+}
