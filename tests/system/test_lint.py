@@ -109,13 +109,13 @@ def test_publish_builds_pushes_signs_and_verifies():
     assert job["permissions"] == {"contents": "read", "packages": "write", "id-token": "write"}
     script = "\n".join(s.get("run", "") for s in job["steps"])
     assert "scripts/build-image.sh" in script and "--platform all" in script and "--manifest" in script
-    assert "podman manifest push --all" in script and "ghcr.io" in script
+    assert "scripts/publish-image.sh" in script and "ghcr.io" in script
     sign = re.search(r"cosign sign --yes \"\$IMAGE@\$DIGEST\"", script)
     assert sign, "sign the pushed digest keyless"
     assert "--key" not in script, "keyless: no signing key"
-    verify = script[script.index("cosign verify"):]
+    verify = script[script.index("scripts/verify-signature.sh"):]
     assert '--certificate-identity "${GITHUB_SERVER_URL}/${GITHUB_WORKFLOW_REF}"' in verify
     assert "--certificate-oidc-issuer https://token.actions.githubusercontent.com" in verify
     # The order users rely on: build, push, sign, verify.
-    order = [script.index(k) for k in ("build-image.sh", "manifest push", "cosign sign", "cosign verify")]
+    order = [script.index(k) for k in ("build-image.sh", "publish-image.sh", "cosign sign", "verify-signature.sh")]
     assert order == sorted(order)
