@@ -1,0 +1,125 @@
+//! Registry credentials from the files podman, skopeo and docker use (first file with an
+//! entry wins, as in containers-auth.json(5)): REGISTRY_AUTH_FILE,
+//! $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json, ~/.docker/config.json.
+//! Credential helpers (credHelpers/credsStore) are not run.
+
+use base64::Engine;
+use serde_json::Value;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Creds {
+    pub user: String,
+    pub password: String,
+}
+
+pub fn auth_files() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Some(f) = std::env::var_os("REGISTRY_AUTH_FILE") {
+        v.push(PathBuf::from(f));
+    }
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR") {
+        v.push(PathBuf::from(d).join("containers/auth.json"));
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        let h = PathBuf::from(h);
+        v.push(h.join(".config/containers/auth.json"));
+        v.push(h.join(".docker/config.json"));
+    }
+    v
+}
+
+/// Credentials for `host` and `repo`: the most specific key ("host/ns/repo", then
+/// "host/ns", then "host") of the first file that has one.
+pub fn lookup(host: &str, repo: &str) -> Option<Creds> {
+    for f in auth_files() {
+        let Ok(bytes) = std::fs::read(&f) else {
+            continue;
+        };
+        let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else {
+            eprintln!(
+                "modelcar-pack: warning: {} is not valid JSON; ignoring it",
+                f.display()
+            );
+            continue;
+        };
+        if let Some(c) = find(&doc, host, repo) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+fn normalise(key: &str) -> String {
+    let k = key
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let k = k.trim_end_matches('/');
+    let k = k
+        .strip_suffix("/v1")
+        .or_else(|| k.strip_suffix("/v2"))
+        .unwrap_or(k);
+    if k == "index.docker.io" || k == "registry-1.docker.io" {
+        "docker.io".to_string()
+    } else {
+        k.to_string()
+    }
+}
+
+pub fn find(doc: &Value, host: &str, repo: &str) -> Option<Creds> {
+    let auths = doc["auths"].as_object()?;
+    let mut wanted = Vec::new();
+    let parts: Vec<&str> = repo.split('/').collect();
+    for n in (1..=parts.len()).rev() {
+        wanted.push(format!("{host}/{}", parts[..n].join("/")));
+    }
+    wanted.push(host.to_string());
+    for w in wanted {
+        for (k, v) in auths {
+            if normalise(k) == w {
+                if let Some(c) = entry(v) {
+                    return Some(c);
+                }
+            }
+        }
+    }
+    None
+}
+
+fn entry(v: &Value) -> Option<Creds> {
+    if let Some(a) = v["auth"].as_str().filter(|a| !a.is_empty()) {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(a.trim())
+            .ok()?;
+        let s = String::from_utf8(raw).ok()?;
+        let (u, p) = s.split_once(':')?;
+        return Some(Creds {
+            user: u.to_string(),
+            password: p.to_string(),
+        });
+    }
+    Some(Creds {
+        user: v["username"].as_str()?.to_string(),
+        password: v["password"].as_str()?.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn most_specific_key_wins() {
+        let doc = json!({"auths": {
+            "quay.io": {"auth": "dTE6cDE="},
+            "quay.io/team": {"auth": "dTI6cDI="},
+            "https://index.docker.io/v1/": {"username": "d", "password": "p:x"},
+        }});
+        assert_eq!(find(&doc, "quay.io", "team/model").unwrap().user, "u2");
+        assert_eq!(find(&doc, "quay.io", "other/model").unwrap().user, "u1");
+        let d = find(&doc, "docker.io", "library/x").unwrap();
+        assert_eq!((d.user.as_str(), d.password.as_str()), ("d", "p:x"));
+        assert!(find(&doc, "ghcr.io", "x").is_none());
+    }
+}

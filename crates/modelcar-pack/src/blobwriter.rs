@@ -1,0 +1,237 @@
+//! Writes one layer blob in a single pass: the tar stream is hashed (diff_id) as it goes,
+//! then written plain (with holes for all-zero runs and reflinked ranges) or compressed
+//! (hashed again for the blob digest). Memory is one fixed buffer, whatever the file size.
+
+use crate::cleanup;
+use crate::error::{Context, Result};
+use crate::layout::Layout;
+use crate::reflink;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Compress {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Writes pending small pieces once this much is buffered.
+const BUF_CAP: usize = 1 << 20;
+/// Reflink in steps so a signal is noticed between them.
+const CLONE_STEP: u64 = 1 << 30;
+
+/// Hashes and counts what goes through it (the compressed blob).
+struct Hashing<W: Write> {
+    inner: W,
+    hash: Sha256,
+    n: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(b)?;
+        self.hash.update(&b[..n]);
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+type Sink = Hashing<BufWriter<File>>;
+
+enum Enc {
+    Plain { file: File, buf: Vec<u8>, at: u64 },
+    Gzip(flate2::write::GzEncoder<Sink>),
+    Zstd(zstd::Encoder<'static, Sink>),
+}
+
+pub struct BlobWriter {
+    tmp: PathBuf,
+    diff: Sha256,
+    /// Bytes of the (uncompressed) tar stream so far.
+    pub pos: u64,
+    enc: Enc,
+}
+
+pub struct Finished {
+    pub tmp: PathBuf,
+    pub digest: String,
+    pub diff_id: String,
+    pub size: u64,
+}
+
+impl BlobWriter {
+    pub fn new(layout: &Layout, compress: Compress) -> Result<BlobWriter> {
+        let (file, tmp) = layout.temp()?;
+        let sink = || Hashing {
+            inner: BufWriter::with_capacity(BUF_CAP, file.try_clone().expect("dup fd")),
+            hash: Sha256::new(),
+            n: 0,
+        };
+        let enc = match compress {
+            Compress::None => Enc::Plain {
+                file: file.try_clone().ctx(|| tmp.display().to_string())?,
+                buf: Vec::with_capacity(BUF_CAP),
+                at: 0,
+            },
+            // Level 1: model weights barely compress; speed matters more.
+            Compress::Gzip => Enc::Gzip(flate2::write::GzEncoder::new(
+                sink(),
+                flate2::Compression::fast(),
+            )),
+            Compress::Zstd => Enc::Zstd(zstd::Encoder::new(sink(), 3).ctx(|| "zstd".to_string())?),
+        };
+        Ok(BlobWriter {
+            tmp,
+            diff: Sha256::new(),
+            pos: 0,
+            enc,
+        })
+    }
+
+    pub fn is_plain(&self) -> bool {
+        matches!(self.enc, Enc::Plain { .. })
+    }
+
+    fn io(&self) -> impl FnOnce() -> String + '_ {
+        || format!("cannot write {}", self.tmp.display())
+    }
+
+    /// Appends tar bytes.
+    pub fn put(&mut self, data: &[u8]) -> Result<()> {
+        self.diff.update(data);
+        self.pos += data.len() as u64;
+        let r = match &mut self.enc {
+            Enc::Plain { file, buf, at } => put_plain(file, buf, at, data),
+            Enc::Gzip(e) => e.write_all(data),
+            Enc::Zstd(e) => e.write_all(data),
+        };
+        let what = self.io();
+        r.ctx(what)
+    }
+
+    /// Appends file data; an all-zero chunk becomes a hole in a plain blob (sparse files
+    /// stay sparse, and zeros cost no disk writes).
+    pub fn put_data(&mut self, data: &[u8]) -> Result<()> {
+        if let Enc::Plain { file, buf, at } = &mut self.enc {
+            if data.len() >= 4096 && is_zero(data) {
+                let r = flush_plain(file, buf, at);
+                let what = || format!("cannot write {}", self.tmp.display());
+                r.ctx(what)?;
+                self.diff.update(data);
+                self.pos += data.len() as u64;
+                *at += data.len() as u64;
+                return Ok(());
+            }
+        }
+        self.put(data)
+    }
+
+    /// Reflinks `len` bytes of `src` (from offset 0) to the current end of a plain blob.
+    /// Returns how many bytes were cloned (0 if the filesystem cannot). The cloned bytes
+    /// must then be passed to [`Self::skip_cloned`] in order, so they are hashed.
+    pub fn clone_from(&mut self, src: &File, len: u64) -> Result<u64> {
+        let Enc::Plain { file, buf, at } = &mut self.enc else {
+            return Ok(0);
+        };
+        let r = flush_plain(file, buf, at);
+        let what = || format!("cannot write {}", self.tmp.display());
+        r.ctx(what)?;
+        let mut done = 0;
+        while done < len {
+            cleanup::check()?;
+            let step = CLONE_STEP.min(len - done);
+            if reflink::clone_range(src, done, step, file, *at + done).is_err() {
+                break;
+            }
+            done += step;
+        }
+        Ok(done)
+    }
+
+    /// Hashes bytes that [`Self::clone_from`] already placed in the blob.
+    pub fn skip_cloned(&mut self, data: &[u8]) {
+        self.diff.update(data);
+        self.pos += data.len() as u64;
+        if let Enc::Plain { at, .. } = &mut self.enc {
+            *at += data.len() as u64;
+        }
+    }
+
+    pub fn finish(mut self) -> Result<Finished> {
+        self.put(&crate::tar::TRAILER)?;
+        let diff_id = format!("sha256:{:x}", self.diff.finalize());
+        let tmp = self.tmp.clone();
+        let what = || format!("cannot write {}", tmp.display());
+        let (digest, size) = match self.enc {
+            Enc::Plain {
+                file,
+                mut buf,
+                mut at,
+            } => {
+                flush_plain(&file, &mut buf, &mut at).ctx(what)?;
+                // A trailing hole must still count in the size.
+                file.set_len(at).ctx(what)?;
+                (diff_id.clone(), at)
+            }
+            Enc::Gzip(e) => finish_sink(e.finish().ctx(what)?).ctx(what)?,
+            Enc::Zstd(e) => finish_sink(e.finish().ctx(what)?).ctx(what)?,
+        };
+        Ok(Finished {
+            tmp,
+            digest,
+            diff_id,
+            size,
+        })
+    }
+}
+
+fn finish_sink(mut s: Sink) -> io::Result<(String, u64)> {
+    s.flush()?;
+    Ok((format!("sha256:{:x}", s.hash.finalize()), s.n))
+}
+
+fn put_plain(file: &File, buf: &mut Vec<u8>, at: &mut u64, data: &[u8]) -> io::Result<()> {
+    if buf.len() + data.len() > BUF_CAP {
+        flush_plain(file, buf, at)?;
+    }
+    if data.len() >= BUF_CAP {
+        file.write_all_at(data, *at)?;
+        *at += data.len() as u64;
+    } else {
+        buf.extend_from_slice(data);
+    }
+    Ok(())
+}
+
+fn flush_plain(file: &File, buf: &mut Vec<u8>, at: &mut u64) -> io::Result<()> {
+    if !buf.is_empty() {
+        file.write_all_at(buf, *at)?;
+        *at += buf.len() as u64;
+        buf.clear();
+    }
+    Ok(())
+}
+
+fn is_zero(data: &[u8]) -> bool {
+    // SAFETY: u128 has no invalid bit patterns; align_to only reinterprets the middle part.
+    let (head, mid, tail) = unsafe { data.align_to::<u128>() };
+    head.iter().all(|&b| b == 0) && tail.iter().all(|&b| b == 0) && mid.iter().all(|&w| w == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn zero_detection() {
+        let mut v = vec![0u8; 10_000];
+        assert!(super::is_zero(&v[3..]));
+        v[9_999] = 1;
+        assert!(!super::is_zero(&v[3..]));
+    }
+}

@@ -1,0 +1,469 @@
+//! A small blocking client for the OCI distribution API, over `ureq`. Chosen over
+//! `oci-client` because that one is async (tokio + reqwest) and takes blob uploads as
+//! in-memory `Vec<u8>`; here every blob streams from its file on disk, so memory stays flat
+//! for multi-GB layers. Blobs the registry has are skipped (HEAD); small ones go up in one
+//! PUT, large ones in PATCH chunks; then the platform manifests, then the index under the tag.
+//! Auth: Basic or Bearer (token service), with credentials from [`crate::auth`].
+
+use crate::auth::{self, Creds};
+use crate::cleanup;
+use crate::error::{Context, Error, Result};
+use crate::layout::Layout;
+use crate::oci::Descriptor;
+use base64::Engine;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::{Read, Seek, SeekFrom};
+use std::time::Duration;
+
+/// Blobs above this go up in chunks of this size (env MODELCAR_PACK_CHUNK overrides it,
+/// for tests and for registries with request size limits).
+const CHUNK: u64 = 128 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// host[:port] as written ("docker.io" for Docker Hub).
+    pub host: String,
+    pub repo: String,
+    pub tag: String,
+}
+
+impl Reference {
+    pub fn parse(s: &str) -> Result<Reference> {
+        let bad = || Error::msg(format!("--push wants REGISTRY/REPO:TAG, got {s:?}"));
+        if s.contains('@') || s.contains("://") {
+            return Err(bad());
+        }
+        let (first, rest) = s.split_once('/').ok_or_else(bad)?;
+        let (host, path) = if first.contains('.') || first.contains(':') || first == "localhost" {
+            (first.to_string(), rest.to_string())
+        } else {
+            ("docker.io".to_string(), s.to_string())
+        };
+        let (repo, tag) = match path.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
+            _ => (path.clone(), "latest".to_string()),
+        };
+        let repo = if host == "docker.io" && !repo.contains('/') {
+            format!("library/{repo}")
+        } else {
+            repo
+        };
+        let ok_repo = !repo.is_empty()
+            && repo.split('/').all(|c| {
+                !c.is_empty()
+                    && c.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
+                    })
+            });
+        let ok_tag = !tag.is_empty()
+            && tag.len() <= 128
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if !ok_repo || !ok_tag {
+            return Err(bad());
+        }
+        Ok(Reference { host, repo, tag })
+    }
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}:{}", self.host, self.repo, self.tag)
+    }
+}
+
+struct Client {
+    agent: ureq::Agent,
+    base: String,
+    r: Reference,
+    authz: Option<String>,
+    chunk: u64,
+}
+
+/// Pushes the image index `index` (and all it references) from `layout` to `r`.
+pub fn push(
+    layout: &Layout,
+    index: &Descriptor,
+    r: &Reference,
+    insecure: bool,
+    quiet: bool,
+) -> Result<String> {
+    let api_host = if r.host == "docker.io" {
+        "registry-1.docker.io"
+    } else {
+        &r.host
+    };
+    let scheme = if insecure { "http" } else { "https" };
+    let chunk = std::env::var("MODELCAR_PACK_CHUNK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&c: &u64| c > 0)
+        .unwrap_or(CHUNK);
+    let mut c = Client {
+        agent: ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(15))
+            .timeout_read(Duration::from_secs(300))
+            .timeout_write(Duration::from_secs(300))
+            .redirects(5)
+            .build(),
+        base: format!("{scheme}://{api_host}"),
+        r: r.clone(),
+        authz: None,
+        chunk,
+    };
+    c.login()?;
+
+    let index_bytes = layout.read_blob(&index.digest)?;
+    let idx: Value = serde_json::from_slice(&index_bytes).ctx(|| "index".to_string())?;
+    let mut manifests = Vec::new();
+    let mut blobs: Vec<Descriptor> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for m in idx["manifests"].as_array().cloned().unwrap_or_default() {
+        let d: Descriptor = serde_json::from_value(m).ctx(|| "index entry".to_string())?;
+        let mb = layout.read_blob(&d.digest)?;
+        let mv: Value = serde_json::from_slice(&mb).ctx(|| d.digest.clone())?;
+        let mut refs = vec![mv["config"].clone()];
+        refs.extend(mv["layers"].as_array().cloned().unwrap_or_default());
+        for b in refs {
+            let bd: Descriptor = serde_json::from_value(b).ctx(|| "descriptor".to_string())?;
+            if seen.insert(bd.digest.clone()) {
+                blobs.push(bd);
+            }
+        }
+        manifests.push((d, mb));
+    }
+    let total: u64 = blobs.iter().map(|b| b.size).sum();
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        if let Ok(s) = ProgressStyle::with_template(
+            "push {bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec}",
+        ) {
+            b.set_style(s);
+        }
+        b
+    };
+    for b in &blobs {
+        cleanup::check()?;
+        if c.blob_exists(&b.digest)? {
+            bar.inc(b.size);
+            continue;
+        }
+        c.upload(layout, b, &bar)?;
+    }
+    bar.finish_and_clear();
+    for (d, bytes) in &manifests {
+        c.put_manifest(&d.digest, &d.media_type, bytes)?;
+    }
+    c.put_manifest(&r.tag, &index.media_type, &index_bytes)?;
+    Ok(format!("{r}@{}", index.digest))
+}
+
+impl Client {
+    fn url(&self, path: &str) -> String {
+        format!("{}/v2/{}/{path}", self.base, self.r.repo)
+    }
+
+    fn req(&self, method: &str, url: &str) -> ureq::Request {
+        let r = self.agent.request(method, url);
+        match &self.authz {
+            Some(a) => r.set("Authorization", a),
+            None => r,
+        }
+    }
+
+    fn fail(&self, what: &str, e: ureq::Error) -> Error {
+        match e {
+            ureq::Error::Status(code, resp) => {
+                let body = resp.into_string().unwrap_or_default();
+                let body: String = body.chars().take(300).collect();
+                Error::msg(format!(
+                    "registry {}: {what}: HTTP {code} {}",
+                    self.r.host,
+                    body.trim()
+                ))
+            }
+            ureq::Error::Transport(t) => {
+                Error::msg(format!("registry {}: {what}: {t}", self.r.host))
+            }
+        }
+    }
+
+    /// GET /v2/; on 401 follow the challenge (Basic, or Bearer via the token service).
+    fn login(&mut self) -> Result<()> {
+        let url = format!("{}/v2/", self.base);
+        let resp = match self.agent.get(&url).call() {
+            Ok(_) => return Ok(()),
+            Err(ureq::Error::Status(401, resp)) => resp,
+            Err(e) => return Err(self.fail("cannot reach the registry API", e)),
+        };
+        let challenge = resp.header("www-authenticate").unwrap_or("").to_string();
+        let creds = auth::lookup(&self.r.host, &self.r.repo);
+        let scheme = challenge
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if scheme == "basic" {
+            let c = creds.ok_or_else(|| self.no_creds())?;
+            self.authz = Some(basic(&c));
+        } else if scheme == "bearer" {
+            self.authz = Some(format!(
+                "Bearer {}",
+                self.token(&challenge, creds.as_ref())?
+            ));
+        } else {
+            return Err(Error::msg(format!(
+                "registry {}: unsupported authentication challenge {challenge:?}",
+                self.r.host
+            )));
+        }
+        // Check the credentials now, before any upload.
+        match self.req("GET", &url).call() {
+            Ok(_) => Ok(()),
+            Err(ureq::Error::Status(401, _)) => Err(Error::msg(format!(
+                "registry {}: credentials refused (401) for {}",
+                self.r.host, self.r.repo
+            ))),
+            Err(e) => Err(self.fail("login", e)),
+        }
+    }
+
+    fn no_creds(&self) -> Error {
+        let files: Vec<String> = auth::auth_files()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        Error::msg(format!(
+            "registry {} wants credentials, and none were found for it in {}",
+            self.r.host,
+            files.join(", ")
+        ))
+    }
+
+    fn token(&self, challenge: &str, creds: Option<&Creds>) -> Result<String> {
+        let params = parse_challenge(challenge);
+        let realm = params
+            .iter()
+            .find(|(k, _)| k == "realm")
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "registry {}: bearer challenge without realm",
+                    self.r.host
+                ))
+            })?;
+        let mut req = self.agent.get(&realm);
+        if let Some((_, s)) = params.iter().find(|(k, _)| k == "service") {
+            req = req.query("service", s);
+        }
+        req = req.query("scope", &format!("repository:{}:pull,push", self.r.repo));
+        if let Some(c) = creds {
+            req = req.set("Authorization", &basic(c));
+        }
+        let resp = req.call().map_err(|e| match e {
+            ureq::Error::Status(401 | 403, _) if creds.is_none() => self.no_creds(),
+            e => self.fail("token service", e),
+        })?;
+        let text = resp
+            .into_string()
+            .ctx(|| format!("registry {}: token response", self.r.host))?;
+        let v: Value = serde_json::from_str(&text)
+            .ctx(|| format!("registry {}: token response", self.r.host))?;
+        v["token"]
+            .as_str()
+            .or_else(|| v["access_token"].as_str())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "registry {}: token response without a token",
+                    self.r.host
+                ))
+            })
+    }
+
+    fn blob_exists(&self, digest: &str) -> Result<bool> {
+        match self
+            .req("HEAD", &self.url(&format!("blobs/{digest}")))
+            .call()
+        {
+            Ok(_) => Ok(true),
+            Err(ureq::Error::Status(404, _)) => Ok(false),
+            Err(e) => Err(self.fail(&format!("HEAD blob {digest}"), e)),
+        }
+    }
+
+    fn absolute(&self, location: &str) -> String {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_string()
+        } else {
+            format!("{}{location}", self.base)
+        }
+    }
+
+    fn location(&self, resp: &ureq::Response, what: &str) -> Result<String> {
+        resp.header("location")
+            .map(|l| self.absolute(l))
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "registry {}: {what}: no Location header",
+                    self.r.host
+                ))
+            })
+    }
+
+    fn upload(&self, layout: &Layout, b: &Descriptor, bar: &ProgressBar) -> Result<()> {
+        let what = format!("upload {}", b.digest);
+        let start = self
+            .req("POST", &self.url("blobs/uploads/"))
+            .send_bytes(&[])
+            .map_err(|e| self.fail(&what, e))?;
+        let mut loc = self.location(&start, &what)?;
+        let path = layout.blob_path(&b.digest);
+        let mut f = std::fs::File::open(&path).ctx(|| path.display().to_string())?;
+        let put_url = |loc: &str| {
+            let sep = if loc.contains('?') { '&' } else { '?' };
+            format!("{loc}{sep}digest={}", b.digest)
+        };
+        if b.size <= self.chunk {
+            // Monolithic: one PUT with the whole blob, streamed from the file.
+            let body = Progress { inner: f, bar };
+            self.req("PUT", &put_url(&loc))
+                .set("Content-Type", "application/octet-stream")
+                .set("Content-Length", &b.size.to_string())
+                .send(body)
+                .map_err(|e| self.interrupted_or(e, &what))?;
+            return Ok(());
+        }
+        let mut off = 0u64;
+        while off < b.size {
+            cleanup::check()?;
+            let n = self.chunk.min(b.size - off);
+            f.seek(SeekFrom::Start(off))
+                .ctx(|| path.display().to_string())?;
+            let body = Progress {
+                inner: (&mut f).take(n),
+                bar,
+            };
+            let resp = self
+                .req("PATCH", &loc)
+                .set("Content-Type", "application/octet-stream")
+                .set("Content-Length", &n.to_string())
+                .set("Content-Range", &format!("{off}-{}", off + n - 1))
+                .send(body)
+                .map_err(|e| self.interrupted_or(e, &what))?;
+            loc = self.location(&resp, &what)?;
+            off += n;
+        }
+        self.req("PUT", &put_url(&loc))
+            .set("Content-Length", "0")
+            .send_bytes(&[])
+            .map_err(|e| self.fail(&what, e))?;
+        Ok(())
+    }
+
+    fn interrupted_or(&self, e: ureq::Error, what: &str) -> Error {
+        match cleanup::check() {
+            Err(i) => i,
+            Ok(()) => self.fail(what, e),
+        }
+    }
+
+    fn put_manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
+        cleanup::check()?;
+        self.req("PUT", &self.url(&format!("manifests/{reference}")))
+            .set("Content-Type", media_type)
+            .send_bytes(bytes)
+            .map_err(|e| self.fail(&format!("PUT manifest {reference}"), e))?;
+        Ok(())
+    }
+}
+
+fn basic(c: &Creds) -> String {
+    let raw = format!("{}:{}", c.user, c.password);
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+/// `Bearer realm="...",service="...",scope="..."` -> [(key, value)].
+fn parse_challenge(h: &str) -> Vec<(String, String)> {
+    let rest = h.split_once(' ').map(|(_, r)| r).unwrap_or("");
+    let mut out = Vec::new();
+    let mut s = rest.trim();
+    while let Some((k, after)) = s.split_once('=') {
+        let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let (v, next) = if let Some(q) = after.strip_prefix('"') {
+            match q.find('"') {
+                Some(end) => (q[..end].to_string(), &q[end + 1..]),
+                None => (q.to_string(), ""),
+            }
+        } else {
+            match after.find(',') {
+                Some(end) => (after[..end].to_string(), &after[end..]),
+                None => (after.to_string(), ""),
+            }
+        };
+        out.push((k, v));
+        s = next.trim_start_matches(',').trim();
+    }
+    out
+}
+
+/// Counts uploaded bytes and stops the upload on a signal.
+struct Progress<'a, R: Read> {
+    inner: R,
+    bar: &'a ProgressBar,
+}
+
+impl<R: Read> Read for Progress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if cleanup::check().is_err() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "signal",
+            ));
+        }
+        let n = self.inner.read(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references() {
+        let r = Reference::parse("127.0.0.1:5000/models/x:v1").unwrap();
+        assert_eq!(
+            (r.host.as_str(), r.repo.as_str(), r.tag.as_str()),
+            ("127.0.0.1:5000", "models/x", "v1")
+        );
+        let r = Reference::parse("ubuntu").err();
+        assert!(r.is_some());
+        let r = Reference::parse("me/model").unwrap();
+        assert_eq!(
+            (r.host.as_str(), r.repo.as_str(), r.tag.as_str()),
+            ("docker.io", "me/model", "latest")
+        );
+        assert!(Reference::parse("quay.io/Me/x:1").is_err());
+        assert!(Reference::parse("quay.io/me/x@sha256:00").is_err());
+    }
+
+    #[test]
+    fn challenge() {
+        let p = parse_challenge(
+            r#"Bearer realm="https://auth.io/token",service="reg.io",scope="repository:a/b:pull,push""#,
+        );
+        assert_eq!(p[0], ("realm".into(), "https://auth.io/token".into()));
+        assert_eq!(p[1], ("service".into(), "reg.io".into()));
+        assert_eq!(p[2].1, "repository:a/b:pull,push");
+    }
+}
