@@ -10,6 +10,7 @@ marked as such below.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -377,3 +378,17 @@ def test_apply_retry_refuses_bad_arguments(args, message):
 def test_scripts_have_help(script):
     res = run([sys.executable, script, "--help"] if script.suffix == ".py" else [script, "--help"])
     assert res.returncode == 0 and "sage" in res.stdout
+
+
+# --- docs/kserve.md ------------------------------------------------------------
+
+
+def test_kserve_doc_names_only_files_that_exist_and_lists_every_example():
+    doc = (ROOT / "docs/kserve.md").read_text()
+    named = set(re.findall(r"\b((?:scripts|isvc-examples|tests/system|\.github/workflows)/[\w./-]+\.(?:sh|py|yaml|yml))", doc))
+    assert named, "docs/kserve.md names no files"
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert not missing, f"docs/kserve.md names missing files: {missing}"
+    for path in EXAMPLES.glob("*.yaml"):
+        if not path.name.startswith("inferenceservice-config-patch"):
+            assert f"`{path.name}`" in doc, f"{path.name} is not in the table of docs/kserve.md"

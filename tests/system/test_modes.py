@@ -142,3 +142,22 @@ def test_native_mode_image_tree_is_exactly_the_model(sample_modelcar, podman_env
             assert p.lstat().st_mode & 0o004, f"{p} is not world-readable"
     finally:
         podman(podman_env, "image", "unmount", sample_modelcar, timeout=60, check=False)
+
+
+def test_native_mode_subpath_models_at_mnt_models(sample_modelcar, serving_image, podman_env):
+    # KServe's exact native layout: the image's /models (subPath "models") read-only at
+    # /mnt/models, the server's default model path. podman 4.3 has no subpath for
+    # type=image mounts, so mount the image on the host and bind its models/ folder.
+    mnt = podman(podman_env, "image", "mount", sample_modelcar, timeout=60).stdout.strip()
+    try:
+        res = podman(
+            podman_env, "run", "--rm", "--network", "none",
+            "-v", f"{mnt}/models:/mnt/models:ro", "-e", "WAIT_STEPS=1",
+            serving_image, "/bin/busybox", "sh", "/serve.sh", "--once",
+            timeout=120, check=False,
+        )
+    finally:
+        podman(podman_env, "image", "unmount", sample_modelcar, timeout=60, check=False)
+    out = parse_serving_output(res.stdout)
+    assert res.returncode == 0 and out["ok"], res.stdout + res.stderr
+    assert out["files"] == sample_model_hashes()
