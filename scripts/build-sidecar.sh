@@ -39,7 +39,7 @@ done
 # The common flags: non-PIE static code (no relocations to process at start), no unwind tables
 # (panic=abort), and a linker layout without page padding between segments.
 common_rustflags="-C relocation-model=static -C force-unwind-tables=no -C target-feature=+crt-static"
-common_linkargs="-C link-arg=-Wl,-z,noseparate-code -C link-arg=-Wl,--build-id=none -C link-arg=-Wl,--no-eh-frame-hdr"
+common_linkargs="-C link-arg=-Wl,-z,norelro -C link-arg=-Wl,-z,noseparate-code -C link-arg=-Wl,--build-id=none -C link-arg=-Wl,--no-eh-frame-hdr"
 
 # Rust target and linker settings for one architecture.
 target_for() {
@@ -57,7 +57,7 @@ target_for() {
 rustflags_for() {
   case "$1" in
     amd64) echo "$common_rustflags $common_linkargs" ;;
-    arm64) echo "$common_rustflags -C linker=rust-lld -C link-arg=-z -C link-arg=noseparate-code -C link-arg=--build-id=none -C link-arg=--no-eh-frame-hdr" ;;
+    arm64) echo "$common_rustflags -C linker=rust-lld -C link-arg=-z -C link-arg=norelro -C link-arg=-z -C link-arg=noseparate-code -C link-arg=--build-id=none -C link-arg=--no-eh-frame-hdr" ;;
     ppc64le|s390x)
       local triple musl gcc
       triple=$([ "$1" = ppc64le ] && echo powerpc64le-linux-gnu || echo s390x-linux-gnu)

@@ -1,32 +1,22 @@
-//! modelcar-base: a tiny static multi-call `sh` for KServe modelcar images.
-//!
-//! It runs exactly the scripts KServe and Kubeflow Pipelines give a modelcar (`ln`, `mkdir`,
-//! `sleep`, `echo`, `ls`, `test`/`[` joined by `&&`, `||`, `;`, `( )` and `until`/`while`
-//! loops), exits 0 at once on SIGTERM/SIGINT, drops every capability before it waits, and never
-//! executes another program: there is no code path that calls exec.
-#![cfg_attr(not(test), no_std)]
-#![cfg_attr(not(test), no_main)]
+//! The binary: C entry point, allocator and panic handler around `modelcar_base::shell`.
+#![no_std]
+#![no_main]
 
-extern crate alloc;
+use modelcar_base::{output, shell, signals, sys};
 
-mod builtins;
-mod caps;
-mod error;
-mod errors;
-mod exec;
-mod expand;
-mod lexer;
-mod output;
-mod parser;
-mod shell;
-mod signals;
-mod sys;
+// The libc crate is used without its default features, which leaves out its link directive.
+// musl targets: link musl statically. The ppc64le/s390x builds (gnu targets with crt-static)
+// get Debian's musl from scripts/build-sidecar.sh. A plain host build links the host libc.
+#[cfg_attr(target_env = "musl", link(name = "c", kind = "static"))]
+#[cfg_attr(
+    all(not(target_env = "musl"), not(target_feature = "crt-static")),
+    link(name = "c")
+)]
+extern "C" {}
 
-#[cfg(not(test))]
 #[global_allocator]
-static ALLOCATOR: sys::Malloc = sys::Malloc;
+static ALLOCATOR: sys::Allocator = sys::Allocator;
 
-#[cfg(not(test))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
     // Reached only on a bug or when memory runs out: say so and stop, never unwind.
@@ -35,7 +25,6 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
 }
 
 /// The C runtime's entry point (musl's crt1 calls it).
-#[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(
     argc: core::ffi::c_int,
@@ -48,6 +37,5 @@ pub extern "C" fn main(
 
 /// compiler_builtins' unwind tables name this symbol on some targets even with panic=abort;
 /// nothing ever unwinds, so it is never called.
-#[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn rust_eh_personality() {}

@@ -10,12 +10,6 @@
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_int, c_long, c_void};
 
-// The libc crate is used without its default features, which leaves out its link directive:
-// link libc (musl, static) here.
-#[cfg(not(test))]
-#[link(name = "c", kind = "static")]
-extern "C" {}
-
 /// An `errno` value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Errno(pub i32);
@@ -395,53 +389,113 @@ pub fn prctl(option: c_int, arg2: u64) -> Result<c_int, Errno> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Memory: the global allocator, over libc's malloc.
+// Memory: the global allocator.
+//
+// A power-of-two size-class allocator instead of libc's malloc (musl's mallocng is ~8 KB, half of
+// this binary). Freed blocks go on a free list per class and are reused by the next request of
+// that class, so a loop that allocates the same things on every round runs in constant memory.
+// Small blocks are carved from 64 KiB chunks; large ones get their own mapping. The process is
+// single-threaded and signal handlers never allocate; the atomics are only plain loads/stores.
 
-pub struct Malloc;
+use core::alloc::{GlobalAlloc, Layout};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::Relaxed};
 
-// SAFETY: malloc/free/realloc/posix_memalign satisfy GlobalAlloc's contract for the layouts
-// passed; alignments above malloc's guarantee go through posix_memalign.
-unsafe impl core::alloc::GlobalAlloc for Malloc {
-    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
-        if layout.align() <= 16 {
-            // SAFETY: malloc accepts any size; it returns null on failure, as GlobalAlloc wants.
-            unsafe { libc::malloc(layout.size()) }.cast()
-        } else {
-            let mut p: *mut c_void = core::ptr::null_mut();
-            // SAFETY: the alignment is a power of two and a multiple of the pointer size.
-            if unsafe { libc::posix_memalign(&mut p, layout.align(), layout.size()) } != 0 {
-                return core::ptr::null_mut();
-            }
-            p.cast()
+const MIN_CLASS: u32 = 4; // 16 bytes: room for the free-list link, and malloc's alignment
+const CHUNK: usize = 64 * 1024;
+const CLASSES: usize = 17; // 2^0 .. 2^16 bytes; larger blocks are mapped on their own
+
+pub struct Allocator;
+
+static FREE_LISTS: [AtomicPtr<u8>; CLASSES] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; CLASSES];
+static CHUNK_NEXT: AtomicUsize = AtomicUsize::new(0);
+static CHUNK_END: AtomicUsize = AtomicUsize::new(0);
+
+fn class_of(layout: &Layout) -> u32 {
+    let size = layout.size().max(layout.align()).max(1 << MIN_CLASS);
+    usize::BITS - (size - 1).leading_zeros()
+}
+
+fn map(len: usize) -> *mut u8 {
+    // SAFETY: an anonymous private mapping with no address hint has no preconditions.
+    let p = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        core::ptr::null_mut()
+    } else {
+        p.cast()
+    }
+}
+
+fn page_round(len: usize) -> usize {
+    (len + 4095) & !4095
+}
+
+// SAFETY: blocks never overlap (each comes from a fresh chunk range, a fresh mapping, or a free
+// list it was put on by dealloc with the same class), and every block is aligned to its size,
+// which is at least the layout's alignment (chunks and mappings are page-aligned, and blocks of
+// one class are carved at multiples of their size from the chunk's aligned cursor).
+unsafe impl GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let class = class_of(&layout);
+        if class as usize >= CLASSES {
+            return map(page_round(layout.size()));
         }
+        let head = &FREE_LISTS[class as usize];
+        let block = head.load(Relaxed);
+        if !block.is_null() {
+            // SAFETY: a block on a free list holds the next link in its first word.
+            head.store(unsafe { block.cast::<*mut u8>().read() }, Relaxed);
+            return block;
+        }
+        let size = 1usize << class;
+        let mut next = (CHUNK_NEXT.load(Relaxed) + size - 1) & !(size - 1);
+        if next == 0 || next + size > CHUNK_END.load(Relaxed) {
+            let chunk = map(CHUNK);
+            if chunk.is_null() {
+                return chunk;
+            }
+            next = chunk as usize;
+            CHUNK_END.store(next + CHUNK, Relaxed);
+        }
+        CHUNK_NEXT.store(next + size, Relaxed);
+        next as *mut u8
     }
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: core::alloc::Layout) {
-        // SAFETY: ptr came from malloc or posix_memalign above.
-        unsafe { libc::free(ptr.cast()) }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let class = class_of(&layout);
+        if class as usize >= CLASSES {
+            // SAFETY: ptr is the start of a mapping of this rounded length made by alloc.
+            unsafe { libc::munmap(ptr.cast(), page_round(layout.size())) };
+            return;
+        }
+        let head = &FREE_LISTS[class as usize];
+        // SAFETY: the block is at least 16 bytes and no longer in use: its first word is ours.
+        unsafe { ptr.cast::<*mut u8>().write(head.load(Relaxed)) };
+        head.store(ptr, Relaxed);
     }
-    unsafe fn realloc(
-        &self,
-        ptr: *mut u8,
-        layout: core::alloc::Layout,
-        new_size: usize,
-    ) -> *mut u8 {
-        if layout.align() <= 16 {
-            // SAFETY: ptr came from malloc (alignment <= 16) and new_size is non-zero.
-            unsafe { libc::realloc(ptr.cast(), new_size) }.cast()
-        } else {
-            // SAFETY: forwarded to the default, which allocates, copies and frees.
-            let new = unsafe {
-                self.alloc(core::alloc::Layout::from_size_align_unchecked(
-                    new_size,
-                    layout.align(),
-                ))
-            };
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller guarantees new_size is valid for layout's alignment.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        let class = class_of(&layout);
+        if class == class_of(&new_layout) && (class as usize) < CLASSES {
+            return ptr; // the block already has room
+        }
+        // SAFETY: as for alloc/dealloc; the two blocks are distinct, so the copy does not overlap.
+        unsafe {
+            let new = self.alloc(new_layout);
             if !new.is_null() {
-                // SAFETY: both regions are valid for the smaller of the two sizes.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
-                    self.dealloc(ptr, layout);
-                }
+                core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
             }
             new
         }

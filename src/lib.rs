@@ -1,0 +1,26 @@
+//! modelcar-base: a tiny static multi-call `sh` for KServe modelcar images.
+//!
+//! It runs exactly the scripts KServe and Kubeflow Pipelines give a modelcar (`ln`, `mkdir`,
+//! `sleep`, `echo`, `ls`, `test`/`[` joined by `&&`, `||`, `;`, `( )` and `until`/`while`
+//! loops), exits 0 at once on SIGTERM/SIGINT, drops every capability before it waits, and never
+//! executes another program: there is no code path that calls exec.
+//!
+//! Map: `lexer` and `parser` turn a script into a `parser::List`; `exec` runs it, with `expand`
+//! doing word expansion; `builtins/` holds one file per command; `shell` is argv handling;
+//! `signals` and `caps` the two process-level duties; `sys` is the only `unsafe` code.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod builtins;
+pub mod caps;
+pub mod error;
+pub mod errors;
+pub mod exec;
+pub mod expand;
+pub mod lexer;
+pub mod output;
+pub mod parser;
+pub mod shell;
+pub mod signals;
+pub mod sys;
