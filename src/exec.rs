@@ -15,6 +15,9 @@ pub enum Flow {
 }
 
 pub struct Shell {
+    /// argv[0] as invoked (`sh`, `/bin/sh`): the prefix of the shell's own messages, as in
+    /// busybox.
+    pub arg0: Vec<u8>,
     pub pid: i32,
     /// `$?`: the status of the last command (used by a bare `exit`).
     pub last_status: i32,
@@ -22,11 +25,12 @@ pub struct Shell {
 }
 
 impl Shell {
-    pub fn new(pid: i32) -> Self {
+    pub fn new(arg0: &[u8], pid: i32) -> Self {
         Shell {
+            arg0: arg0.to_vec(),
             pid,
             last_status: 0,
-            out: Output::default(),
+            out: Output::in_shell(),
         }
     }
 
@@ -100,12 +104,13 @@ impl Shell {
             None => {
                 if name.contains(&b'/') {
                     error_line(&[
-                        b"sh: ",
+                        &self.arg0,
+                        b": ",
                         name,
                         b": cannot run programs: only builtins are available",
                     ]);
                 } else {
-                    error_line(&[b"sh: ", name, b": not found"]);
+                    error_line(&[&self.arg0, b": ", name, b": not found"]);
                 }
                 Ok(127)
             }
@@ -119,12 +124,12 @@ impl Shell {
             [n] => match parse_status(n) {
                 Some(v) => v,
                 None => {
-                    error_line(&[b"sh: exit: Illegal number: ", n]);
+                    error_line(&[&self.arg0, b": exit: Illegal number: ", n]);
                     2
                 }
             },
             _ => {
-                error_line(&[b"sh: exit: too many arguments"]);
+                error_line(&[&self.arg0, b": exit: too many arguments"]);
                 2
             }
         }
@@ -141,7 +146,8 @@ impl Shell {
 
     pub fn expansion_error(&mut self, text: &[u8], glob: u8) -> Flow {
         error_line(&[
-            b"sh: \"",
+            &self.arg0,
+            b": \"",
             text,
             b"\": pathname expansion is not supported (unquoted $(...) result contains \"",
             &[glob],

@@ -9,9 +9,19 @@ use alloc::vec::Vec;
 #[derive(Default)]
 pub struct Output {
     captures: Vec<Vec<u8>>,
+    /// Running as a builtin of `sh` rather than as its own applet: busybox's shell builtins
+    /// (test, [) then name the shell in their messages.
+    pub in_shell: bool,
 }
 
 impl Output {
+    pub fn in_shell() -> Self {
+        Output {
+            captures: Vec::new(),
+            in_shell: true,
+        }
+    }
+
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), Errno> {
         match self.captures.last_mut() {
             Some(buf) => {

@@ -45,14 +45,14 @@ pub fn dispatch(args: &[&[u8]]) -> i32 {
                 v.push(b'\n');
                 print(&v)
             }
-            Some(applet) => run_applet(applet, &args[2..]),
+            Some(applet) => run_applet(applet, applet, &args[2..]),
             None => {
                 error_line(&[b"modelcar-base: no applet given (try: modelcar-base --help)"]);
                 2
             }
         };
     }
-    run_applet(name, &args[1..])
+    run_applet(argv0, name, &args[1..])
 }
 
 fn builtins_name(argv0: &[u8]) -> &[u8] {
@@ -70,9 +70,9 @@ fn print(text: &[u8]) -> i32 {
     }
 }
 
-fn run_applet(name: &[u8], args: &[&[u8]]) -> i32 {
+fn run_applet(argv0: &[u8], name: &[u8], args: &[&[u8]]) -> i32 {
     if name == b"sh" {
-        return sh(args);
+        return sh(argv0, args);
     }
     let owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
     match builtins::find(name) {
@@ -90,7 +90,7 @@ fn run_applet(name: &[u8], args: &[&[u8]]) -> i32 {
 
 /// `sh -c SCRIPT [NAME [ARG...]]`. NAME and ARGs are accepted (KServe passes none) but
 /// nothing can read them: `$0`, `$1`... are not supported.
-fn sh(args: &[&[u8]]) -> i32 {
+fn sh(argv0: &[u8], args: &[&[u8]]) -> i32 {
     let mut rest = args;
     if rest.first() == Some(&&b"--"[..]) {
         rest = &rest[1..];
@@ -121,20 +121,18 @@ fn sh(args: &[&[u8]]) -> i32 {
             return 2;
         }
     };
-    run_script(script)
+    run_script(argv0, script)
 }
 
-pub fn run_script(script: &[u8]) -> i32 {
+pub fn run_script(argv0: &[u8], script: &[u8]) -> i32 {
     match parser::parse_script(script) {
-        Ok(Some(list)) => Shell::new(sys::getpid()).run_script(&list),
+        Ok(Some(list)) => Shell::new(argv0, sys::getpid()).run_script(&list),
         Ok(None) => {
-            error_line(&[b"sh: -c: empty script: nothing to run"]);
+            error_line(&[argv0, b": -c: empty script: nothing to run"]);
             2
         }
         Err(e) => {
-            let mut msg = Vec::from(&b"sh: syntax error: "[..]);
-            msg.extend_from_slice(&e.message());
-            error_line(&[&msg]);
+            error_line(&[argv0, b": syntax error: ", &e.message()]);
             2
         }
     }

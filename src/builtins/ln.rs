@@ -32,6 +32,14 @@ pub fn run(args: &[Vec<u8>], _out: &mut Output) -> i32 {
         if sys::stat(dest, !no_deref).is_ok_and(|st| st.is_dir()) {
             link = join(dest, basename(target));
         }
+        if !symbolic {
+            // A hard link needs its target: name the missing target, as busybox does.
+            if let Err(e) = sys::stat(target, false) {
+                perror(b"ln", target, e);
+                status = 1;
+                continue;
+            }
+        }
         if let Err(e) = make_link(target, &link, symbolic, force) {
             perror(b"ln", &link, e);
             status = 1;

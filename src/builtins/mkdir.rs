@@ -14,11 +14,8 @@ pub fn run(args: &[Vec<u8>], _out: &mut Output) -> i32 {
         Some(text) => match parse_octal_mode(text) {
             Some(m) => Some(m),
             None => {
-                error_line(&[
-                    b"mkdir: invalid mode '",
-                    text,
-                    b"' (only octal modes are supported)",
-                ]);
+                // Octal only: symbolic modes (u+x) are refused, not guessed.
+                error_line(&[b"mkdir: invalid mode '", text, b"'"]);
                 return 1;
             }
         },
@@ -79,9 +76,22 @@ fn make(path: &[u8], mode: Option<u32>, parents: bool) -> Result<(), ()> {
             }
             Err(e) => {
                 let exists = e == sys::EEXIST || e == sys::EISDIR;
-                if !exists || !parents || !sys::stat(prefix, true).is_ok_and(|st| st.is_dir()) {
+                if !exists || !parents {
                     fail(b"create", prefix, e);
                     return Err(());
+                }
+                // Exists: fine if it is a directory. Like busybox, a failing stat names its
+                // own error (`file/` -> Not a directory).
+                match sys::stat(prefix, true) {
+                    Ok(st) if st.is_dir() => {}
+                    Ok(_) => {
+                        fail(b"create", prefix, e);
+                        return Err(());
+                    }
+                    Err(stat_error) => {
+                        fail(b"create", prefix, stat_error);
+                        return Err(());
+                    }
                 }
                 if last {
                     return Ok(());

@@ -9,15 +9,16 @@ use alloc::vec::Vec;
 /// The result of a test: true, false, or an error (already reported).
 type Outcome = Result<bool, ()>;
 
-pub fn run_test(args: &[Vec<u8>], _out: &mut Output) -> i32 {
-    status(b"test", args)
+pub fn run_test(args: &[Vec<u8>], out: &mut Output) -> i32 {
+    status(if out.in_shell { b"sh" } else { b"test" }, args)
 }
 
-pub fn run_bracket(args: &[Vec<u8>], _out: &mut Output) -> i32 {
+pub fn run_bracket(args: &[Vec<u8>], out: &mut Output) -> i32 {
+    let name: &[u8] = if out.in_shell { b"sh" } else { b"[" };
     match args.split_last() {
-        Some((last, rest)) if last.as_slice() == b"]" => status(b"[", rest),
+        Some((last, rest)) if last.as_slice() == b"]" => status(name, rest),
         _ => {
-            error_line(&[b"[: missing ]"]);
+            error_line(&[name, b": missing ]"]);
             2
         }
     }
@@ -44,6 +45,7 @@ fn eval(name: &[u8], a: &[&[u8]]) -> Outcome {
         3 => unsupported_or_unknown(name, a[1], a[1]),
         4 if a[0] == b"!" => eval(name, &a[1..]).map(|v| !v),
         4 if a[0] == b"(" && a[3] == b")" => eval(name, &a[1..3]),
+        4 if is_binary(a[1]) => unsupported_or_unknown(name, a[3], a[3]),
         _ => {
             error_line(&[
                 name,

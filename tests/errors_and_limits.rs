@@ -1,0 +1,347 @@
+//! Bad input: each gets a clear one-line error and a non-zero status, never a crash or a hang;
+//! and the places where we differ from busybox on purpose (one-line errors instead of usage
+//! screens, syntax we refuse instead of running).
+
+mod support;
+
+use support::*;
+
+fn ours(script: &str) -> std::process::Output {
+    Root::new(&sidecar("amd64")).sh(script)
+}
+
+/// Where busybox prints a whole usage screen, we print one line with the same status.
+#[test]
+fn usage_errors_are_one_line_with_busybox_status() {
+    let cases: &[(&str, &str)] = &[
+        ("ln", "ln: missing file operand\n"),
+        ("ln -q a b", "ln: invalid option -- 'q'\n"),
+        ("mkdir", "mkdir: missing operand\n"),
+        ("mkdir -m", "mkdir: option requires an argument -- 'm'\n"),
+        ("ls -z", "ls: invalid option -- 'z'\n"),
+        ("sleep", "sleep: missing operand\n"),
+    ];
+    for (script, message) in cases {
+        let o = ours(script);
+        let b = Root::new(&busybox()).sh(script);
+        assert_eq!(
+            o.status.code(),
+            b.status.code(),
+            "{script}: status as busybox"
+        );
+        assert_eq!(text(&o.stderr), *message, "{script}");
+        assert!(o.stdout.is_empty());
+    }
+}
+
+/// Unsupported syntax is a syntax error naming the token, status 2, and nothing runs.
+#[test]
+fn unsupported_syntax_names_the_token_and_runs_nothing() {
+    let cases: &[(&str, &str)] = &[
+        ("echo ran; echo a | cat", "\"|\" is not supported (pipes)"),
+        (
+            "echo ran; echo a > /mnt/x",
+            "\">\" is not supported (redirections)",
+        ),
+        (
+            "echo ran; cat < /x",
+            "\"<\" is not supported (redirections)",
+        ),
+        (
+            "echo ran; cat <<EOF",
+            "\"<<\" is not supported (here-documents)",
+        ),
+        (
+            "echo ran; sleep 1 &",
+            "\"&\" is not supported (background jobs)",
+        ),
+        (
+            "echo ran; echo $HOME",
+            "\"$HOME\" is not supported (no variables: only $$ is expanded)",
+        ),
+        ("echo ran; echo \"$1\"", "\"$1\" is not supported"),
+        ("echo ran; echo $?", "\"$?\" is not supported"),
+        (
+            "echo ran; echo ${x}",
+            "\"${\" is not supported (parameter expansion)",
+        ),
+        (
+            "echo ran; echo $((1+1))",
+            "\"$((\" is not supported (arithmetic expansion)",
+        ),
+        (
+            "echo ran; echo `ls`",
+            "\"`\" is not supported (backquote substitution)",
+        ),
+        ("echo ran; ls /models/*", "\"*\" is not supported (globs)"),
+        ("echo ran; ls /m?dels", "\"?\" is not supported (globs)"),
+        ("echo ran; ls /m[o]dels", "\"[\" is not supported (globs)"),
+        ("echo ran; ls ~", "\"~\" is not supported (tilde expansion)"),
+        (
+            "echo ran; if true; then echo x; fi",
+            "\"if\" is not supported",
+        ),
+        (
+            "echo ran; for i in a; do echo; done",
+            "\"for\" is not supported",
+        ),
+        ("echo ran; { echo; }", "\"{\" is not supported"),
+        (
+            "echo ran; X=1 echo",
+            "\"X=1\" is not supported (no variable assignments)",
+        ),
+        (
+            "echo ran; case x in x) ;; esac",
+            "\";;\" is not supported (case statements)",
+        ),
+        ("echo ran; echo 'unterminated", "unterminated \"'\""),
+        ("echo ran; echo \"unterminated", "unterminated \"\"\""),
+        ("echo ran; echo $(echo", "unterminated \"$(\""),
+        ("echo ran; && echo", "unexpected \"&&\""),
+        ("echo ran; echo a &&", "unexpected end of script"),
+        ("echo ran; ( echo a", "unexpected end of script"),
+        ("echo ran; )", "unexpected \")\""),
+        ("echo ran; ()", "unexpected \")\""),
+        ("echo ran; until true; do done", "unexpected \"done\""),
+        ("echo ran; while true; echo; done", "unexpected \"done\""),
+        ("echo ran; (echo) echo", "unexpected \"echo\""),
+    ];
+    for (script, message) in cases {
+        let o = ours(script);
+        assert_eq!(o.status.code(), Some(2), "{script}");
+        assert_eq!(
+            text(&o.stdout),
+            "",
+            "{script}: nothing may run before a syntax error"
+        );
+        let err = text(&o.stderr);
+        assert!(
+            err.starts_with("/bin/sh: syntax error: ") && err.ends_with('\n'),
+            "{script}: {err}"
+        );
+        assert!(
+            err.contains(message) && err.lines().count() == 1,
+            "{script}: {err}"
+        );
+    }
+}
+
+#[test]
+fn invocation_errors() {
+    let root = Root::new(&sidecar("amd64"));
+    let cases: &[(&str, &[&str], i32, &str)] = &[
+        ("sh", &[], 2, "sh: no script: this sh only runs `sh -c SCRIPT` (it reads no standard input)\n"),
+        ("sh", &["-c"], 2, "sh: -c requires an argument\n"),
+        ("sh", &["-c", ""], 2, "/bin/sh: -c: empty script: nothing to run\n"),
+        ("sh", &["-c", "  # only a comment\n\n"], 2, "/bin/sh: -c: empty script: nothing to run\n"),
+        ("sh", &["-x", "-c", "echo"], 2, "sh: -x: option not supported (only -c SCRIPT)\n"),
+        ("sh", &["script.sh"], 2, "sh: script.sh: script files are not supported (only -c SCRIPT)\n"),
+        ("modelcar-base", &[], 2, "modelcar-base: no applet given (try: modelcar-base --help)\n"),
+        (
+            "modelcar-base",
+            &["bash", "-c", "x"],
+            127,
+            "modelcar-base: bash: applet not found (applets: sh ln mkdir sleep echo ls test [ true false)\n",
+        ),
+    ];
+    for (argv0, args, status, message) in cases {
+        let o = root.run(argv0, args);
+        assert_eq!(o.status.code(), Some(*status), "{argv0} {args:?}");
+        assert_eq!(text(&o.stderr), *message, "{argv0} {args:?}");
+    }
+    // Extra operands after the script are accepted, as by any sh (NAME and $1... are unused).
+    let o = root.run("sh", &["-c", "echo ok", "name", "arg"]);
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "ok\n".into()));
+    let o = root.run("sh", &["-c", "--", "echo dashdash"]);
+    assert_eq!(text(&o.stdout), "dashdash\n");
+}
+
+#[test]
+fn help_and_version() {
+    let root = Root::new(&sidecar("amd64"));
+    let o = root.run("modelcar-base", &["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = text(&o.stdout);
+    assert!(help.contains("never executes another program"), "{help}");
+    assert!(help.contains("sh -c SCRIPT"));
+    let o = root.run("modelcar-base", &["--version"]);
+    assert_eq!(
+        text(&o.stdout),
+        format!("modelcar-base {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    // The multi-call entry point also runs applets: modelcar-base sh -c ...
+    let o = root.run("modelcar-base", &["sh", "-c", "echo via-multicall"]);
+    assert_eq!(text(&o.stdout), "via-multicall\n");
+}
+
+/// It never executes another program, even one that exists.
+#[test]
+fn never_executes_programs() {
+    let root = Root::new(&sidecar("amd64"));
+    let o = root.sh("/bin/modelcar-base --version; /bin/ls; echo status-after");
+    assert_eq!(text(&o.stdout), "status-after\n");
+    assert_eq!(
+        text(&o.stderr),
+        "/bin/sh: /bin/modelcar-base: cannot run programs: only builtins are available\n\
+         /bin/sh: /bin/ls: cannot run programs: only builtins are available\n"
+    );
+    let o = root.sh("busybox echo hi");
+    assert_eq!(
+        (o.status.code(), text(&o.stderr)),
+        (Some(127), "/bin/sh: busybox: not found\n".into())
+    );
+}
+
+/// Deep nesting is refused with an error instead of exhausting the stack (busybox crashes).
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    for (open, close) in [("(", ")"), ("$(", ")")] {
+        // 40,000 levels of "$(" is about the largest single argument Linux passes (MAX_ARG_STRLEN, 128 KiB).
+        for depth in [150usize, 1_000, 40_000] {
+            let script = format!("{}echo deep{}", open.repeat(depth), close.repeat(depth));
+            let o = ours(&script);
+            if depth <= 150 && open == "(" {
+                assert_eq!(o.status.code(), Some(0), "depth {depth}");
+                assert_eq!(text(&o.stdout), "deep\n");
+            } else if depth <= 150 {
+                // `$(echo deep)` nested: the outermost runs "deep" as a command.
+                assert_eq!(
+                    o.status.code(),
+                    Some(127),
+                    "depth {depth}: {}",
+                    text(&o.stderr)
+                );
+            } else {
+                assert_eq!(o.status.code(), Some(2), "{open} depth {depth}");
+                assert_eq!(
+                    text(&o.stderr),
+                    "/bin/sh: syntax error: nested too deeply\n"
+                );
+            }
+        }
+    }
+}
+
+/// The largest script the kernel passes as one argument (MAX_ARG_STRLEN: 128 KiB) runs in
+/// bounded time; a 1 MB script cannot reach `sh -c` at all (exec refuses it), so the 1 MB case
+/// is a unit test of the parser (parser::tests::one_megabyte_script).
+#[test]
+fn largest_possible_script() {
+    let mut script = "true && ".repeat(16_000);
+    script.push_str("echo end-of-chain");
+    assert!(script.len() > 128_000 && script.len() < 131_072);
+    let o = ours(&script);
+    assert_eq!(
+        (o.status.code(), text(&o.stdout)),
+        (Some(0), "end-of-chain\n".into())
+    );
+
+    let mut lines = "echo line\n".repeat(13_000);
+    lines.push_str("exit 9");
+    let o = ours(&lines);
+    assert_eq!(o.status.code(), Some(9));
+    assert_eq!(o.stdout.len(), "line\n".len() * 13_000);
+
+    // One byte over the kernel's limit: the exec itself fails, before any shell runs.
+    let too_big = "#".repeat(131_072);
+    let err = Root::new(&sidecar("amd64"))
+        .command("sh", &["-c", &too_big])
+        .output()
+        .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::E2BIG));
+}
+
+/// Paths at and beyond PATH_MAX, and missing parents: the kernel's errors, named, like busybox.
+#[test]
+fn long_paths_and_missing_parents_match_busybox() {
+    let long = format!("/mnt/{}", "a".repeat(5000));
+    let long_component = format!("/mnt/{}", "b".repeat(300));
+    let scripts = [
+        format!("mkdir -p {long}"),
+        format!("mkdir {long_component}"),
+        format!("ln -s /x {long}"),
+        format!("ln -sf /x {long_component}"),
+        format!("[ -e {long} ] || echo absent"),
+        "ln -s /x /mnt/missing/parent/link".to_string(),
+        "ln -sf /x /mnt/missing/link".to_string(),
+        "mkdir /mnt/missing/dir".to_string(),
+    ];
+    for script in &scripts {
+        let mut results = Vec::new();
+        for binary in [sidecar("amd64"), busybox()] {
+            let root = Root::new(&binary);
+            let o = root.sh(script);
+            results.push((
+                o.status.code(),
+                text(&o.stdout),
+                text(&o.stderr),
+                root.tree(&["mnt"]),
+            ));
+        }
+        assert_eq!(
+            results[0],
+            results[1],
+            "{}",
+            &script[..script.len().min(60)]
+        );
+        assert!(results[0].3.len() == 1, "nothing was created");
+    }
+}
+
+/// `ln -sf` replaces an existing link by rename: at no moment is the path missing.
+#[test]
+fn ln_force_replaces_atomically() {
+    let root = Root::new(&sidecar("amd64"));
+    std::os::unix::fs::symlink("/proc/1/root/models", root.path("/mnt/models")).unwrap();
+    let path = root.path("/mnt/models");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (path, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut checks = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                assert!(
+                    path.symlink_metadata().is_ok(),
+                    "the link vanished during ln -sf"
+                );
+                checks += 1;
+            }
+            checks
+        })
+    };
+    for i in 0..200 {
+        let o = root.sh(&format!("ln -sf /proc/{i}/root/models /mnt/models"));
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(watcher.join().unwrap() > 0);
+    assert_eq!(
+        std::fs::read_link(&path).unwrap().to_str(),
+        Some("/proc/199/root/models")
+    );
+    // No temporary names are left behind.
+    assert_eq!(
+        root.tree(&["mnt"]),
+        vec![
+            "/mnt/ 755".to_string(),
+            "/mnt/models -> /proc/199/root/models".to_string()
+        ]
+    );
+}
+
+#[test]
+fn unquoted_substitution_with_glob_characters_is_refused() {
+    let root = Root::new(&sidecar("amd64"));
+    root.write("/models/a*b", b"");
+    let o = root.sh("echo $(ls /models); echo after");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(text(&o.stdout), "");
+    assert!(
+        text(&o.stderr).contains("pathname expansion is not supported"),
+        "{}",
+        text(&o.stderr)
+    );
+    // Quoted, it is just text.
+    let o = root.sh("echo \"$(ls /models)\"");
+    assert_eq!(text(&o.stdout), "a*b\n");
+}
