@@ -55,9 +55,10 @@ def tree(root):
 
 
 def fetch(uri, out_dir, extra_env=None):
-    env = dict(os.environ, KSERVE_OCI_INSECURE_REGISTRY="true", **(extra_env or {}))
-    # No docker config: an anonymous pull, as for a public image.
+    env = dict(os.environ, KSERVE_OCI_INSECURE_REGISTRY="true")
+    # By default no docker config: an anonymous pull, as for a public image.
     env["KSERVE_OCI_DOCKER_CONFIG"] = str(Path(out_dir).parent / "no-such-config.json")
+    env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-c", FETCH, uri, str(out_dir)], capture_output=True, text=True, timeout=300, env=env
     )
