@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The test command: installs what it needs, builds, lints and runs every test suite.
+# Used as-is by CI (.ci/run). Each stage runs even if an earlier one failed; the summary
+# lists them and the exit status is non-zero if any failed.
+set -euo pipefail
+
+ALL_STAGES=(install build lint unit-and-integration fuzz system)
+
+usage() {
+  cat <<USAGE
+Usage: scripts/test.sh [STAGE...]
+
+Runs all stages by default, in order: ${ALL_STAGES[*]}
+  install               scripts/install-deps.sh (apt, rustup targets, binfmt, .venv)
+  build                 scripts/build-sidecar.sh (the four static sidecar binaries)
+  lint                  cargo fmt --check, clippy -D warnings, shellcheck, the sidecar's
+                        dependency tree (libc only)
+  unit-and-integration  cargo test --workspace (sidecar vs busybox, modelcar-pack)
+  fuzz                  a bounded cargo-fuzz run of the parser and interpreter
+  system                pytest tests/system (podman, registry, kube play, KServe modes)
+Env: FUZZ_SECONDS (default 20 per target).
+USAGE
+}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+stages=()
+for arg in "$@"; do
+  case "$arg" in
+    -h|--help) usage; exit 0 ;;
+    *) printf '%s\n' "${ALL_STAGES[@]}" | grep -qx -- "$arg" \
+         || { echo "test.sh: unknown stage '$arg' (stages: ${ALL_STAGES[*]})" >&2; exit 2; }
+       stages+=("$arg") ;;
+  esac
+done
+[ ${#stages[@]} -gt 0 ] || stages=("${ALL_STAGES[@]}")
+
+export CARGO_TERM_COLOR=never
+export CONTAINERS_CONF="$root/tests/containers.conf"
+
+stage_install() { scripts/install-deps.sh; }
+
+stage_build() { scripts/build-sidecar.sh; }
+
+stage_lint() {
+  cargo fmt --all -- --check
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+  # The sidecar's only dependency is libc.
+  local deps
+  deps=$(cargo tree --locked -p modelcar-base -e normal --prefix none | sed 's/ (.*//' | sort -u)
+  if [ "$(echo "$deps" | awk '{print $1}' | sort -u | tr '\n' ' ')" != "libc modelcar-base " ]; then
+    echo "lint: the sidecar must depend on libc only; cargo tree says:" >&2
+    echo "$deps" >&2
+    return 1
+  fi
+  mapfile -t shell_scripts < <(git ls-files '*.sh' .ci/run)
+  shellcheck "${shell_scripts[@]}"
+}
+
+stage_unit-and-integration() { cargo test --workspace --locked; }
+
+stage_fuzz() {
+  local seconds=${FUZZ_SECONDS:-20} target
+  for target in parse run; do
+    (cd fuzz && cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" -max_len=4096 2>&1 | tail -n 5)
+  done
+}
+
+stage_system() { .venv/bin/pytest -q -p no:cacheprovider tests/system; }
+
+passed=0 failed=0 failed_names=()
+for stage in "${stages[@]}"; do
+  echo "=== test.sh: stage $stage" >&2
+  start=$(date +%s)
+  # A subshell outside any `if`, so that `set -e` stops the stage at its first failing command.
+  set +e
+  (set -e; "stage_$stage")
+  rc=$?
+  set -e
+  if [ "$rc" -eq 0 ]; then
+    passed=$((passed + 1))
+    echo "=== test.sh: stage $stage passed in $(( $(date +%s) - start ))s" >&2
+  else
+    failed=$((failed + 1)); failed_names+=("$stage")
+    echo "=== test.sh: stage $stage FAILED after $(( $(date +%s) - start ))s" >&2
+  fi
+done
+[ "$failed" -eq 0 ] || echo "test.sh: failed stages: ${failed_names[*]}" >&2
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
