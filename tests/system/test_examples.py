@@ -316,6 +316,25 @@ def test_enable_script_patches_only_storage_initializer_on_a_cluster(tmp_path):
     assert new == dict(old, enableModelcar=True, uidModelcar=1234)
 
 
+def test_enable_script_dry_run_on_a_cluster_changes_nothing(tmp_path):
+    # Stub cluster as above; --dry-run must read (get) and never write (patch/apply/edit).
+    (tmp_path / "cm.json").write_text(json.dumps(reference_config()))
+    write_stub(tmp_path, f"""\
+        case " $* " in
+          *" get "*) cat {tmp_path / 'cm.json'} ;;
+          *) echo "stub: unexpected kubectl $*" >&2; exit 1 ;;
+        esac
+        """)
+    env = venv_env(str(tmp_path))
+    env["STUB_LOG"] = str(tmp_path / "calls.log")
+    res = enable("--dry-run", "--context", "prod", "--uid", "42", env=env)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "calls.log").read_text().splitlines() == [
+        "--context prod get configmap inferenceservice-config -n kserve -o json"
+    ]
+    assert storage_initializer(res.stdout)[1]["uidModelcar"] == 42
+
+
 # --- scripts/kubectl-apply-retry.sh ------------------------------------------
 
 
