@@ -1,6 +1,9 @@
 //! The binary: C entry point, allocator and panic handler around `modelcar_base::shell`.
-#![no_std]
-#![no_main]
+// `cargo test`/`clippy --all-targets` also build this file as a std test harness: everything
+// below is for the real, no_std binary only.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
+#![cfg(not(test))]
 
 use modelcar_base::{output, shell, signals, sys};
 
@@ -26,16 +29,17 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
 
 /// The C runtime's entry point (musl's crt1 calls it).
 #[no_mangle]
-pub extern "C" fn main(
+extern "C" fn main(
     argc: core::ffi::c_int,
     argv: *const *const core::ffi::c_char,
 ) -> core::ffi::c_int {
     signals::install();
-    let args = sys::args(argc, argv);
+    // SAFETY: argc/argv come straight from the C runtime.
+    let args = unsafe { sys::args(argc, argv) };
     sys::exit(shell::dispatch(&args))
 }
 
 /// compiler_builtins' unwind tables name this symbol on some targets even with panic=abort;
 /// nothing ever unwinds, so it is never called.
 #[no_mangle]
-pub extern "C" fn rust_eh_personality() {}
+extern "C" fn rust_eh_personality() {}

@@ -62,7 +62,11 @@ fn check_long(ret: c_long) -> Result<c_long, Errno> {
 // Process
 
 /// The program's arguments as byte slices.
-pub fn args(argc: c_int, argv: *const *const c_char) -> Vec<&'static [u8]> {
+///
+/// # Safety
+/// `argv` must point to `argc` valid NUL-terminated strings that live for the whole process
+/// (what the C runtime passes to `main`).
+pub unsafe fn args(argc: c_int, argv: *const *const c_char) -> Vec<&'static [u8]> {
     let mut out = Vec::with_capacity(argc.max(0) as usize);
     for i in 0..argc.max(0) as usize {
         // SAFETY: the C runtime passes argc valid, NUL-terminated strings that live as long as

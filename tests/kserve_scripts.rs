@@ -147,7 +147,8 @@ fn restart_replaces_the_link_like_busybox() {
 fn prefetch_check_matches_busybox() {
     // The image name holds the word "sleep": it must change nothing.
     let script = prefetch_script("quay.io/sleep/sleep-infinity:sleep");
-    let cases: &[(&str, &dyn Fn(&Root), i32)] = &[
+    type Case<'a> = (&'a str, &'a dyn Fn(&Root), i32);
+    let cases: &[Case] = &[
         (
             "model present",
             &|r: &Root| r.write("/models/model.bin", b"weights"),
