@@ -37,11 +37,12 @@ done
 [ ${#archs[@]} -gt 0 ] || archs=("${ALL_ARCHS[@]}")
 
 # The common flags: non-PIE static code (no relocations to process at start), no unwind tables
-# (panic=abort), and a linker layout without page padding between segments.
+# (panic=abort; scripts/sidecar-link.ld discards the ones precompiled objects carry), and a
+# layout without page padding between segments.
+link_script="$root/scripts/sidecar-link.ld"
 common_rustflags="-C relocation-model=static -C force-unwind-tables=no -C target-feature=+crt-static"
-common_linkargs="-C link-arg=-Wl,-z,norelro -C link-arg=-Wl,-z,noseparate-code -C link-arg=-Wl,--build-id=none -C link-arg=-Wl,--no-eh-frame-hdr"
 
-# Rust target and linker settings for one architecture.
+# Rust target for one architecture.
 target_for() {
   case "$1" in
     amd64) echo x86_64-unknown-linux-musl ;;
@@ -54,31 +55,34 @@ target_for() {
   esac
 }
 
+# Linking against Debian's static musl with the architecture's gcc, without the toolchain's
+# own crt objects (their crtbegin.o would keep .eh_frame alive).
+debian_musl_flags() {
+  local musl=$1 gcc=$2 f
+  for f in "$musl/libc.a" "$musl/crt1.o"; do
+    [ -e "$f" ] || { echo "build-sidecar.sh: $f missing (run scripts/install-deps.sh)" >&2; return 1; }
+  done
+  command -v "$gcc" >/dev/null || { echo "build-sidecar.sh: $gcc missing (run scripts/install-deps.sh)" >&2; return 1; }
+  echo "-C linker=$gcc -C link-self-contained=no -C link-arg=-nostdlib -C link-arg=-static \
+-C link-arg=$musl/crt1.o -C link-arg=$musl/crti.o -C link-arg=-L$musl -C link-arg=-l:libc.a \
+-C link-arg=-lgcc -C link-arg=$musl/crtn.o -C link-arg=-Wl,-z,norelro \
+-C link-arg=-Wl,-z,noseparate-code -C link-arg=-Wl,--build-id=none -C link-arg=-Wl,-T,$link_script"
+}
+
 rustflags_for() {
   case "$1" in
-    amd64) echo "$common_rustflags $common_linkargs" ;;
-    arm64) echo "$common_rustflags -C linker=rust-lld -C link-arg=-z -C link-arg=norelro -C link-arg=-z -C link-arg=noseparate-code -C link-arg=--build-id=none -C link-arg=--no-eh-frame-hdr" ;;
-    ppc64le|s390x)
-      local triple musl gcc
-      triple=$([ "$1" = ppc64le ] && echo powerpc64le-linux-gnu || echo s390x-linux-gnu)
-      musl=/usr/lib/$([ "$1" = ppc64le ] && echo powerpc64le || echo s390x)-linux-musl
-      gcc=$triple-gcc
-      for f in "$musl/libc.a" "$musl/crt1.o"; do
-        [ -e "$f" ] || { echo "build-sidecar.sh: $f missing (run scripts/install-deps.sh)" >&2; return 1; }
-      done
-      command -v "$gcc" >/dev/null || { echo "build-sidecar.sh: $gcc missing (run scripts/install-deps.sh)" >&2; return 1; }
-      # -nostdlib: musl's crt files and libc.a instead of glibc's; libgcc for the few helpers
-      # compiler-builtins leaves to it.
-      echo "$common_rustflags $common_linkargs -C linker=$gcc -C link-self-contained=no \
--C link-arg=-nostdlib -C link-arg=-static -C link-arg=$musl/crt1.o -C link-arg=$musl/crti.o \
--C link-arg=-L$musl -C link-arg=-l:libc.a -C link-arg=-lgcc -C link-arg=$musl/crtn.o"
-      ;;
+    amd64) echo "$common_rustflags $(debian_musl_flags /usr/lib/x86_64-linux-musl gcc)" ;;
+    # rust-lld and the toolchain's musl: no aarch64 cross gcc needed.
+    arm64) echo "$common_rustflags -C linker=rust-lld -C link-arg=-z -C link-arg=norelro \
+-C link-arg=--build-id=none -C link-arg=-T -C link-arg=$link_script" ;;
+    ppc64le) echo "$common_rustflags $(debian_musl_flags /usr/lib/powerpc64le-linux-musl powerpc64le-linux-gnu-gcc)" ;;
+    s390x) echo "$common_rustflags $(debian_musl_flags /usr/lib/s390x-linux-musl s390x-linux-gnu-gcc)" ;;
   esac
 }
 
 for arch in "${archs[@]}"; do
   target=$(target_for "$arch")
-  flags=$(rustflags_for "$arch")
+  flags=$(rustflags_for "$arch" | tr -d '\\\n')
   echo "[build-sidecar] $arch ($target)" >&2
   CARGO_TARGET_DIR="$root/target/sidecar" RUSTFLAGS="$flags" \
     cargo build --quiet --release --locked --manifest-path "$root/Cargo.toml" \
