@@ -4,9 +4,9 @@
 
 use crate::cleanup;
 use crate::error::{Context, Result};
+use crate::hash::Sha256;
 use crate::layout::Layout;
 use crate::reflink;
-use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
@@ -23,6 +23,9 @@ pub enum Compress {
 const BUF_CAP: usize = 1 << 20;
 /// Reflink in steps so a signal is noticed between them.
 const CLONE_STEP: u64 = 1 << 30;
+/// Buffers in flight between the read/write thread and the hash thread.
+const PIPE_BUFS: usize = 4;
+const PIPE_BUF: usize = 4 << 20;
 
 /// Hashes and counts what goes through it (the compressed blob).
 struct Hashing<W: Write> {
@@ -134,8 +137,8 @@ impl BlobWriter {
     }
 
     /// Reflinks `len` bytes of `src` (from offset 0) to the current end of a plain blob.
-    /// Returns how many bytes were cloned (0 if the filesystem cannot). The cloned bytes
-    /// must then be passed to [`Self::skip_cloned`] in order, so they are hashed.
+    /// Returns how many bytes were cloned (0 if the filesystem cannot); pass that to
+    /// [`Self::copy_plain`], which then only hashes them.
     pub fn clone_from(&mut self, src: &File, len: u64) -> Result<u64> {
         let Enc::Plain { file, buf, at } = &mut self.enc else {
             return Ok(0);
@@ -155,18 +158,85 @@ impl BlobWriter {
         Ok(done)
     }
 
-    /// Hashes bytes that [`Self::clone_from`] already placed in the blob.
-    pub fn skip_cloned(&mut self, data: &[u8]) {
-        self.diff.update(data);
-        self.pos += data.len() as u64;
+    /// File data of a plain blob, in two threads: this one reads each chunk once and writes
+    /// it (or leaves a hole for zeros, or nothing where `cloned` bytes were reflinked), the
+    /// other hashes the same buffer meanwhile. A few fixed buffers go round, so memory stays
+    /// flat. Returns Ok(false) for a compressed blob (the caller streams through `put`).
+    pub fn copy_plain(
+        &mut self,
+        src: &File,
+        size: u64,
+        cloned: u64,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<bool> {
+        let Enc::Plain { file, buf, at } = &mut self.enc else {
+            return Ok(false);
+        };
+        let tmp = &self.tmp;
+        flush_plain(file, buf, at).ctx(|| format!("cannot write {}", tmp.display()))?;
+        let start = *at;
+        let file: &File = file;
+        let diff = std::mem::replace(&mut self.diff, Sha256::new());
+        let (diff, result) = std::thread::scope(|s| {
+            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(PIPE_BUFS);
+            let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_BUFS);
+            for _ in 0..PIPE_BUFS {
+                free_tx.send(vec![0u8; PIPE_BUF]).expect("fresh channel");
+            }
+            let hasher = s.spawn(move || {
+                let mut diff = diff;
+                for (b, n) in full_rx {
+                    diff.update(&b[..n]);
+                    let _ = free_tx.send(b);
+                }
+                diff
+            });
+            let run = || -> Result<()> {
+                let mut off = 0u64;
+                while off < size {
+                    cleanup::check()?;
+                    let mut b = free_rx
+                        .recv()
+                        .map_err(|_| crate::error::Error::msg("hash thread ended"))?;
+                    let want = (size - off).min(PIPE_BUF as u64) as usize;
+                    let n = src
+                        .read_at(&mut b[..want], off)
+                        .ctx(|| "cannot read the model file".to_string())?;
+                    if n == 0 {
+                        return Err(crate::error::Error::msg(
+                            "a model file shrank while packing",
+                        ));
+                    }
+                    let skip = cloned.saturating_sub(off).min(n as u64) as usize;
+                    let rest = &b[skip..n];
+                    if !rest.is_empty() && !is_zero(rest) {
+                        file.write_all_at(rest, start + off + skip as u64)
+                            .ctx(|| format!("cannot write {}", tmp.display()))?;
+                    }
+                    progress(n as u64);
+                    off += n as u64;
+                    full_tx
+                        .send((b, n))
+                        .map_err(|_| crate::error::Error::msg("hash thread ended"))?;
+                }
+                Ok(())
+            };
+            let result = run();
+            drop(full_tx);
+            (hasher.join().expect("hash thread"), result)
+        });
+        self.diff = diff;
+        result?;
         if let Enc::Plain { at, .. } = &mut self.enc {
-            *at += data.len() as u64;
+            *at = start + size;
         }
+        self.pos += size;
+        Ok(true)
     }
 
     pub fn finish(mut self) -> Result<Finished> {
         self.put(&crate::tar::TRAILER)?;
-        let diff_id = format!("sha256:{:x}", self.diff.finalize());
+        let diff_id = self.diff.finish();
         let tmp = self.tmp.clone();
         let what = || format!("cannot write {}", tmp.display());
         let (digest, size) = match self.enc {
@@ -194,7 +264,7 @@ impl BlobWriter {
 
 fn finish_sink(mut s: Sink) -> io::Result<(String, u64)> {
     s.flush()?;
-    Ok((format!("sha256:{:x}", s.hash.finalize()), s.n))
+    Ok((s.hash.finish(), s.n))
 }
 
 fn put_plain(file: &File, buf: &mut Vec<u8>, at: &mut u64, data: &[u8]) -> io::Result<()> {

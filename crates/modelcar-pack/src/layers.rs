@@ -233,25 +233,35 @@ impl<'a> Writer<'a> {
                 self.try_reflink = false;
             }
         }
-        let mut off = 0u64;
-        while off < size {
-            cleanup::check()?;
-            let want = (size - off).min(self.buf.len() as u64) as usize;
-            let n = f.read(&mut self.buf[..want]).ctx(name)?;
-            if n == 0 {
-                return Err(Error::msg(format!(
-                    "{}: shrank while packing",
-                    src.display()
-                )));
+        let bar = self.progress;
+        let before = (meta.mtime(), meta.mtime_nsec(), meta.ctime_nsec());
+        if !w.copy_plain(&f, size, cloned, &|n| bar.inc(n))? {
+            // Compressed: one reader, through the encoder.
+            let mut off = 0u64;
+            while off < size {
+                cleanup::check()?;
+                let want = (size - off).min(self.buf.len() as u64) as usize;
+                let n = f.read(&mut self.buf[..want]).ctx(name)?;
+                if n == 0 {
+                    return Err(Error::msg(format!(
+                        "{}: shrank while packing",
+                        src.display()
+                    )));
+                }
+                w.put_data(&self.buf[..n])?;
+                off += n as u64;
+                self.progress.inc(n as u64);
             }
-            let chunk = &self.buf[..n];
-            let in_clone = cloned.saturating_sub(off).min(n as u64) as usize;
-            w.skip_cloned(&chunk[..in_clone]);
-            if in_clone < n {
-                w.put_data(&chunk[in_clone..])?;
-            }
-            off += n as u64;
-            self.progress.inc(n as u64);
+        }
+        // Reflinked blocks were cloned before they were read for the hash: a file written
+        // meanwhile would make the digest lie, so refuse it.
+        let after = f.metadata().ctx(name)?;
+        if after.len() != size || (after.mtime(), after.mtime_nsec(), after.ctime_nsec()) != before
+        {
+            return Err(Error::msg(format!(
+                "{}: changed while packing",
+                src.display()
+            )));
         }
         Ok(cloned)
     }

@@ -6,7 +6,6 @@ use crate::cleanup;
 use crate::error::{Context, Error, Result};
 use crate::oci::{Descriptor, MT_INDEX};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -115,7 +114,7 @@ impl Layout {
 
     /// Writes a small blob (JSON) and returns its descriptor.
     pub fn put_bytes(&self, media_type: &str, bytes: &[u8]) -> Result<Descriptor> {
-        let digest = format!("sha256:{:x}", Sha256::digest(bytes));
+        let digest = crate::hash::digest(bytes);
         if !self.has_blob(&digest) {
             let (mut f, tmp) = self.temp()?;
             f.write_all(bytes).ctx(|| tmp.display().to_string())?;
@@ -128,7 +127,7 @@ impl Layout {
     pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>> {
         let p = self.blob_path(digest);
         let b = fs::read(&p).ctx(|| format!("cannot read blob {}", p.display()))?;
-        let got = format!("sha256:{:x}", Sha256::digest(&b));
+        let got = crate::hash::digest(&b);
         if got != digest {
             return Err(Error::msg(format!(
                 "{}: content has digest {got}, expected {digest}",

@@ -6,6 +6,7 @@ mod base;
 mod blobwriter;
 mod cleanup;
 mod error;
+mod hash;
 mod layers;
 mod layout;
 mod oci;
@@ -144,6 +145,10 @@ fn run(cli: &Cli) -> Result<()> {
     });
 
     let tree = walk::collect(&cli.models)?;
+    let client = target
+        .as_ref()
+        .map(|t| registry::connect(t, cli.insecure))
+        .transpose()?;
     // Only --push: a temp layout, removed at the end.
     let scratch;
     let (dir, tag) = match &out {
@@ -192,9 +197,10 @@ fn run(cli: &Cli) -> Result<()> {
     bar.finish_and_clear();
     let index = pack::assemble(&layout, bases, &written, &pack::Meta { created, title })?;
     layout.set_tag(&tag, &index)?;
+    let nplat = platforms(&layout, &index);
     let mut pushed = None;
-    if let Some(t) = &target {
-        pushed = Some(registry::push(&layout, &index, t, cli.insecure, cli.quiet)?);
+    if let Some(c) = &client {
+        pushed = Some(registry::push(c, &layout, &index, cli.quiet)?);
     }
     if out.is_none() {
         // Push-only: the scratch layout goes, as everything this run made.
@@ -208,7 +214,7 @@ fn run(cli: &Cli) -> Result<()> {
         eprintln!(
             "modelcar-pack: index {} ({} platforms, {} model layers, {} model bytes, {} reflinked) in {:.2} s ({:.0} MB/s)",
             index.digest,
-            platforms(&layout, &index),
+            nplat,
             written.len(),
             total,
             reflinked,

@@ -75,7 +75,7 @@ impl std::fmt::Display for Reference {
     }
 }
 
-struct Client {
+pub struct Client {
     agent: ureq::Agent,
     base: String,
     r: Reference,
@@ -83,14 +83,8 @@ struct Client {
     chunk: u64,
 }
 
-/// Pushes the image index `index` (and all it references) from `layout` to `r`.
-pub fn push(
-    layout: &Layout,
-    index: &Descriptor,
-    r: &Reference,
-    insecure: bool,
-    quiet: bool,
-) -> Result<String> {
+/// Connects and logs in (before any packing, so a bad registry fails fast).
+pub fn connect(r: &Reference, insecure: bool) -> Result<Client> {
     let api_host = if r.host == "docker.io" {
         "registry-1.docker.io"
     } else {
@@ -115,7 +109,12 @@ pub fn push(
         chunk,
     };
     c.login()?;
+    Ok(c)
+}
 
+/// Pushes the image index `index` (and all it references) from `layout`.
+pub fn push(c: &Client, layout: &Layout, index: &Descriptor, quiet: bool) -> Result<String> {
+    let r = &c.r;
     let index_bytes = layout.read_blob(&index.digest)?;
     let idx: Value = serde_json::from_slice(&index_bytes).ctx(|| "index".to_string())?;
     let mut manifests = Vec::new();

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Benchmarks modelcar-pack against olot and podman build on the same generated model, next to
+# two limits (cp of the same bytes, sha256 of them), on the ordinary filesystem and on a
+# loop-mounted XFS with reflink=1. Prints a Markdown table. Not a test: numbers only.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+Usage: scripts/bench-pack.sh [OPTIONS]
+
+Packs one generated model (random bytes, in a few files) with:
+  modelcar-pack (release build)   -o oci:DIR
+  olot                            onto an OCI layout of the base image (skopeo copy)
+  podman build                    -f Containerfile-modelcar FROM the base image
+                                  (+ skopeo copy to an OCI layout, timed separately)
+and measures the limits: cp --reflink=never of the same files, sha256sum of them.
+Then again on a loop-mounted XFS (reflink=1): cp, sha256sum, modelcar-pack, olot.
+Files are read once before each tool (warm page cache), so this compares the tools, not
+the disk's cold read speed. Wall time, MB/s and peak RSS come from /usr/bin/time -v.
+
+Options:
+  --size-mb N     model size in MiB (default 2048)
+  --files N       number of weight files (default 4)
+  --workdir DIR   where to work (default: a new folder under /var/tmp); removed at the end
+  --no-xfs        skip the XFS/reflink part (it needs root, mkfs.xfs and a loop device)
+  --no-podman     skip podman build
+  -h, --help      this help
+
+Needs: cargo, podman, skopeo, /usr/bin/time (apt 'time'), .venv/bin/olot, scripts/build-image.sh.
+USAGE
+}
+
+size_mb=2048
+files=4
+workdir=""
+do_xfs=1
+do_podman=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --size-mb) size_mb=${2:?--size-mb needs a value}; shift 2 ;;
+    --files) files=${2:?--files needs a value}; shift 2 ;;
+    --workdir) workdir=${2:?--workdir needs a value}; shift 2 ;;
+    --no-xfs) do_xfs=0; shift ;;
+    --no-podman) do_podman=0; shift ;;
+    *) echo "bench-pack.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$size_mb$files" in *[!0-9]*) echo "bench-pack.sh: --size-mb and --files take numbers" >&2; exit 2 ;; esac
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+export CONTAINERS_CONF="$root/tests/containers.conf"
+log() { printf '[bench-pack] %s\n' "$*" >&2; }
+die() { printf 'bench-pack.sh: %s\n' "$*" >&2; exit 1; }
+
+for tool in cargo skopeo sha256sum; do
+  command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh installs it)"
+done
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing: apt-get install time"
+olot="$root/.venv/bin/olot"
+[ -x "$olot" ] || die "$olot is missing (scripts/install-deps.sh makes the venv)"
+if [ "$do_podman" = 1 ]; then command -v podman >/dev/null || die "podman is missing"; fi
+if [ "$do_xfs" = 1 ]; then
+  [ "$(id -u)" = 0 ] || die "the XFS part needs root (or pass --no-xfs)"
+  command -v mkfs.xfs >/dev/null || die "mkfs.xfs is missing (apt-get install xfsprogs), or pass --no-xfs"
+fi
+
+if [ -z "$workdir" ]; then
+  workdir=$(mktemp -d /var/tmp/modelcar-bench.XXXXXX)
+else
+  mkdir -p "$workdir"
+fi
+tag="mcb-bench-$$"
+base_image="localhost/$tag/base:latest"
+mnt="$workdir/xfs"
+cleanup() {
+  if mountpoint -q "$mnt" 2>/dev/null; then umount "$mnt" || umount -l "$mnt" || true; fi
+  if [ "$do_podman" = 1 ]; then
+    podman rmi -f "$base_image" "localhost/$tag/modelcar:latest" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "building modelcar-pack (release)"
+(cd "$root" && cargo build --release -q -p modelcar-pack)
+target=${CARGO_TARGET_DIR:-$root/target}
+pack="$target/release/modelcar-pack"
+[ -x "$pack" ] || die "$pack was not built"
+
+# The base image as podman builds it, and as an OCI layout for olot.
+log "building the base image and its OCI layout"
+[ -x "$root/dist/amd64/modelcar-base" ] || "$root/scripts/build-sidecar.sh" >/dev/null
+"$root/scripts/build-image.sh" --no-build --tag "$base_image" >/dev/null
+skopeo copy --quiet "containers-storage:$base_image" "oci:$workdir/base-layout:base"
+
+gen_model() { # DIR: files of random bytes + a config and a model card
+  local dir=$1 per i
+  mkdir -p "$dir/weights"
+  per=$((size_mb / files))
+  for i in $(seq 1 "$files"); do
+    head -c "$((per << 20))" /dev/urandom >"$dir/weights/model-$i-of-$files.safetensors"
+  done
+  printf '{"model_type": "bench"}\n' >"$dir/config.json"
+  printf '# Bench model\n\nRandom bytes.\n' >"$dir/README.md"
+}
+
+warm() { find "$1" -type f -exec cat {} + >/dev/null; }
+
+bytes_of() { du -sb --apparent-size "$1" | cut -f1; }
+
+rows=()
+# measure FS NAME MODEL CMD...: runs CMD under /usr/bin/time -v, records a table row.
+measure() {
+  local fs=$1 name=$2 model=$3 t wall rss bytes mbs
+  shift 3
+  warm "$model"
+  t=$(mktemp "$workdir/time.XXXXXX")
+  /usr/bin/time -v -o "$t" "$@" >/dev/null 2>"$t.err" || { cat "$t.err" >&2; die "$name failed"; }
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$t")
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$t")
+  bytes=$(bytes_of "$model")
+  mbs=$(awk -v b="$bytes" -v w="$wall" 'BEGIN { printf "%.0f", (w > 0 ? b / 1e6 / w : 0) }')
+  rows+=("$fs|$name|$wall|$mbs|$rss")
+  log "$fs: $name: ${wall}s, ${mbs} MB/s, ${rss} MiB peak RSS"
+  rm -f "$t" "$t.err"
+}
+
+bench_fs() { # FS-LABEL DIR
+  local fs=$1 dir=$2 model="$2/model"
+  log "$fs: generating a ${size_mb} MiB model in $files files"
+  gen_model "$model"
+  measure "$fs" "cp --reflink=never (limit)" "$model" cp -r --reflink=never "$model" "$dir/cp-copy"
+  rm -rf "$dir/cp-copy"
+  # shellcheck disable=SC2016  # $1 is for the inner sh
+  measure "$fs" "sha256sum (limit)" "$model" sh -c 'find "$1" -type f -print0 | sort -z | xargs -0 sha256sum' sh "$model"
+  measure "$fs" "modelcar-pack" "$model" "$pack" "$model" -o "oci:$dir/pack-out:bench" -q
+  rm -rf "$dir/pack-out"
+  cp -r "$workdir/base-layout" "$dir/olot-out"  # olot appends to a copy of the base layout
+  measure "$fs" "olot" "$model" "$olot" "$dir/olot-out" --root-dir "$model" -m "$model/README.md" \
+    "$model/config.json" "$model"/weights/*
+  rm -rf "$dir/olot-out"
+  if [ "$fs" = "ext4/overlay (ordinary)" ] && [ "$do_podman" = 1 ]; then
+    # podman build wants the model inside the build context.
+    cp -r "$root/Containerfile-modelcar" "$dir/"
+    measure "$fs" "podman build" "$model" podman build -q --layers=false -f "$dir/Containerfile-modelcar" \
+      --build-arg "BASE_IMAGE=$base_image" --build-arg MODEL_DIR=model -t "localhost/$tag/modelcar:latest" "$dir"
+    measure "$fs" "  + skopeo copy to oci:" "$model" skopeo copy --quiet \
+      "containers-storage:localhost/$tag/modelcar:latest" "oci:$dir/podman-out:bench"
+    rm -rf "$dir/podman-out"
+  fi
+  rm -rf "$model"
+}
+
+fstype=$(stat -f -c %T "$workdir")
+bench_fs "ext4/overlay (ordinary)" "$workdir/plain"
+if [ "$fstype" != ext2/ext3 ]; then log "note: $workdir is on $fstype"; fi
+
+if [ "$do_xfs" = 1 ]; then
+  mkdir -p "$mnt"
+  truncate -s "$((size_mb * 4 + 2048))M" "$workdir/xfs.img"
+  mkfs.xfs -q -m reflink=1 "$workdir/xfs.img"
+  mount -o loop "$workdir/xfs.img" "$mnt"
+  bench_fs "XFS reflink=1 (loop)" "$mnt"
+  umount "$mnt"
+  rm -f "$workdir/xfs.img"
+fi
+
+cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+echo
+echo "Model: ${size_mb} MiB in ${files} files + config.json + README.md; $(date -u +%Y-%m-%d), $(nproc) cores ($cpu), $(uname -r)."
+echo
+echo "| filesystem | tool | wall s | MB/s | peak RSS MiB | vs olot |"
+echo "|---|---|---:|---:|---:|---:|"
+for r in "${rows[@]}"; do
+  IFS='|' read -r fs name wall mbs rss <<<"$r"
+  olot_wall=""
+  for o in "${rows[@]}"; do
+    IFS='|' read -r ofs oname owall _ _ <<<"$o"
+    if [ "$ofs" = "$fs" ] && [ "$oname" = olot ]; then olot_wall=$owall; fi
+  done
+  ratio=$(awk -v o="$olot_wall" -v w="$wall" 'BEGIN { if (o == "" || w == 0) print "-"; else printf "%.1fx", o / w }')
+  echo "| $fs | $name | $wall | $mbs | $rss | $ratio |"
+done
