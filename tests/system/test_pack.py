@@ -260,7 +260,10 @@ def test_push_to_a_bad_registry_fails_cleanly(pack_bin, repo, tmp_path, mode, ne
 def test_base_appends_to_every_platform(pack_bin, repo, pushed_base, podman_env, images, tmp_path):
     """--base on an OCI layout that skopeo copied from the 4-arch base image in a registry."""
     base = tmp_path / "base"
-    run(["skopeo", "copy", "--quiet", "--all", "--src-tls-verify=false", f"docker://{pushed_base}",
+    # pushed_base is repo:tag@digest; skopeo takes one of the two.
+    name, _, digest = pushed_base.partition("@")
+    src = f"{name.rsplit(':', 1)[0]}@{digest}" if digest else name
+    run(["skopeo", "copy", "--quiet", "--all", "--src-tls-verify=false", f"docker://{src}",
          f"oci:{base}:base"], env=podman_env, timeout=300)
     out = tmp_path / "out"
     pack(pack_bin, repo / "sample-model", "--base", f"oci:{base}:base", "-o", f"oci:{out}:m", "-q")
