@@ -29,7 +29,7 @@ need_root() {
 APT_PACKAGES=(
   podman buildah skopeo runc catatonit docker-registry jq
   qemu-user-static busybox-static shellcheck apache2-utils xfsprogs
-  hyperfine util-linux procps file binutils python3-venv
+  hyperfine util-linux procps file binutils python3-venv time
   gcc-s390x-linux-gnu gcc-powerpc64le-linux-gnu
   musl-tools musl-dev:s390x musl-dev:ppc64el
 )
