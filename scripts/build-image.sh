@@ -102,7 +102,7 @@ if [ -z "$manifest" ]; then
   exit 0
 fi
 
-trap cleanup_manifest_on_failure EXIT
+install_manifest_cleanup
 build_manifest_list "$manifest" "$MCB_ROOT" "${arches[*]}" "${build_args[@]}"
 MCB_CLEANUP_MANIFEST=$manifest
 count=$(podman manifest inspect "$manifest" | grep -c '"architecture"')

@@ -74,6 +74,7 @@ if [ -z "$manifest" ]; then
   exit 0
 fi
 
-trap cleanup_manifest_on_failure EXIT
+require_list_platforms "$base" "${arches[@]}"
+install_manifest_cleanup
 build_manifest_list "$manifest" "$model" "${arches[*]}" "${build_args[@]}"
 echo "$manifest"

@@ -152,3 +152,19 @@ cleanup_manifest_on_failure() {
   fi
   return "$rc"
 }
+# Also on Ctrl-C and SIGTERM: bash runs the EXIT trap only when it exits by itself.
+install_manifest_cleanup() {
+  trap cleanup_manifest_on_failure EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# Fails unless the local manifest list LIST holds an image for every ARCH given.
+require_list_platforms() {
+  local list=$1 json arch
+  shift
+  json=$(podman manifest inspect "$list" 2>/dev/null) || die "'$list' is not a local manifest list (needed for a multi-arch build)"
+  for arch in "$@"; do
+    grep -q "\"architecture\": *\"$arch\"" <<<"$json" || die "base manifest list '$list' has no linux/$arch image"
+  done
+}

@@ -222,14 +222,20 @@ def busybox_dist(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def busybox_modelcar(repo, busybox_dist, podman_env, images) -> str:
-    """The same sample modelcar, built from the same Containerfiles, on busybox instead."""
-    base = images.image(_name("busybox-base"))
-    run([repo / "scripts" / "build-image.sh", "--no-build", "--dist", busybox_dist, "--tag", base],
+def busybox_base(repo, busybox_dist, podman_env, images) -> str:
+    """The base image built from the same Containerfile with busybox as the binary."""
+    name = images.image(_name("busybox-base"))
+    run([repo / "scripts" / "build-image.sh", "--no-build", "--dist", busybox_dist, "--tag", name],
         env=podman_env, timeout=600)
+    return name
+
+
+@pytest.fixture(scope="session")
+def busybox_modelcar(repo, busybox_base, podman_env, images) -> str:
+    """The same sample modelcar, built from the same Containerfiles, on busybox instead."""
     name = images.image(_name("busybox-modelcar"))
     run([repo / "scripts" / "build-modelcar.sh", "--model", repo / "sample-model",
-         "--base", base, "--tag", name], env=podman_env, timeout=600)
+         "--base", busybox_base, "--tag", name], env=podman_env, timeout=600)
     return name
 
 

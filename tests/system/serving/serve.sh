@@ -35,5 +35,7 @@ wait_for_model
 echo "MCB-WAITED $n"
 read_model
 [ "${1:-}" = --once ] && exit 0
+# Wait for SIGTERM; take the background sleep along so the container empties at once.
 sleep 2147483647 &
+trap 'kill $! 2>/dev/null; exit 0' TERM INT
 wait
