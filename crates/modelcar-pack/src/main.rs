@@ -68,6 +68,10 @@ struct Cli {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     small_file_max: u64,
 
+    /// Layers written at the same time (default: the number of CPUs, at most 4).
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(usize))]
+    jobs: Option<usize>,
+
     /// Title annotation (default: name of the first MODEL_PATH).
     #[arg(long)]
     title: Option<String>,
@@ -188,13 +192,14 @@ fn run(cli: &Cli) -> Result<()> {
         );
         b
     };
-    let mut writer = layers::Writer::new(&layout, cli.compress, created, &bar);
-    let mut written = Vec::new();
-    for p in &plans {
-        bar.set_message(p.title.clone());
-        written.push(writer.write(p)?);
-    }
+    let jobs = cli.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4)
+    });
+    let written = layers::write_all(&layout, &plans, cli.compress, created, &bar, jobs);
     bar.finish_and_clear();
+    let written = written?;
     let index = pack::assemble(&layout, bases, &written, &pack::Meta { created, title })?;
     layout.set_tag(&tag, &index)?;
     let nplat = platforms(&layout, &index);

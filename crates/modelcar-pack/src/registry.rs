@@ -423,10 +423,8 @@ struct Progress<'a, R: Read> {
 impl<R: Read> Read for Progress<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if cleanup::check().is_err() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Interrupted,
-                "signal",
-            ));
+            // Not ErrorKind::Interrupted: io::copy retries that forever.
+            return Err(std::io::Error::other("stopped by a signal"));
         }
         let n = self.inner.read(buf)?;
         self.bar.inc(n as u64);
