@@ -207,8 +207,10 @@ mod tests {
             TempDir(dir)
         }
 
+        /// The path of `name` inside, single-quoted for a script (`'` itself is escaped).
         fn path(&self, name: &str) -> String {
-            String::from_utf8(self.0.join(name).as_os_str().as_bytes().to_vec()).unwrap()
+            let p = String::from_utf8(self.0.join(name).as_os_str().as_bytes().to_vec()).unwrap();
+            format!("'{}'", p.replace('\'', "'\\''"))
         }
     }
 
