@@ -132,9 +132,10 @@ step "Tearing down: SIGTERM to the modelcar sidecar, then podman kube down"
 t0=$(now_ns)
 podman stop -t 10 "$pod-modelcar" >/dev/null
 stop_ms=$(ms_since "$t0")
-code=$(podman inspect --format '{{.State.ExitCode}}' "$pod-modelcar")
+read -r code finished < <(podman inspect --format '{{.State.ExitCode}} {{.State.FinishedAt.UnixNano}}' "$pod-modelcar")
+own_ms=$(( (finished - t0) / 1000000 ))
 t1=$(now_ns)
 podman kube down "$yaml" >/dev/null
 down_ms=$(ms_since "$t1")
-echo "Shutdown: the sidecar exited with status $code ${stop_ms} ms after SIGTERM (podman stop, CLI included); podman kube down of the rest took ${down_ms} ms" >&2
+echo "Shutdown: the sidecar exited with status $code, ${own_ms} ms after \`podman stop\` began (${stop_ms} ms until podman returned); podman kube down of the rest took ${down_ms} ms" >&2
 [ "$code" = 0 ] || die "the sidecar did not exit 0 on SIGTERM (status $code)"
