@@ -264,8 +264,16 @@ impl Parser {
                     if UNSUPPORTED_RESERVED.contains(&text) {
                         return Err(SyntaxError::Reserved(text.to_vec()));
                     }
-                    if is_assignment(text) {
-                        return Err(SyntaxError::Assignment(text.to_vec()));
+                }
+                // `NAME=...` is an assignment whatever follows the `=` (`x='y'`, `x=$(...)`):
+                // only the unquoted start of the word decides.
+                if let Some(Piece::Lit {
+                    bytes,
+                    quoted: false,
+                }) = w.pieces.first()
+                {
+                    if is_assignment(bytes) {
+                        return Err(SyntaxError::Assignment(bytes.clone()));
                     }
                 }
             }
@@ -706,9 +714,7 @@ mod tests {
         );
     }
 
-    // Known bug, reported rather than fixed: run with `cargo test -- --ignored`.
     #[test]
-    #[ignore = "bug: only plain words are checked, so `x='y'` runs as a command named x=y"]
     fn quoted_assignments_refused() {
         for src in ["x='y'", "x=\"$$\"", "x=$(echo a)", "x=a\\ b", "x=\"\""] {
             assert!(matches!(err(src), SyntaxError::Assignment(_)), "{src}");
