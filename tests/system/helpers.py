@@ -197,12 +197,15 @@ def kserve_pod_manifest(
     init_container: bool = True,
     uid_modelcar: int | None = None,
     serving_run_as_user: int | None = None,
+    run_as_group: int | None = None,
+    serving_run_as_group: int | None = None,
     serving_drop_all: bool = False,
 ) -> dict:
     """The Pod KServe's webhook makes (Kubernetes form, before `$$` expansion).
 
     uid_modelcar sets runAsUser on the sidecar and the serving container, as KServe's
-    `uidModelcar` does; serving_run_as_user sets it on the serving container only.
+    `uidModelcar` does; serving_run_as_user sets it on the serving container only;
+    run_as_group / serving_run_as_group do the same for runAsGroup.
     The emptyDir goes at mount_path, by default the parent of model_path (KServe's rule), or
     with the `mkdir` form the parent of the folder that `mkdir -p` creates.
     """
@@ -236,6 +239,11 @@ def kserve_pod_manifest(
         sidecar.setdefault("securityContext", {})["runAsUser"] = uid_modelcar
     if serving_run_as_user is not None:
         server.setdefault("securityContext", {})["runAsUser"] = serving_run_as_user
+    if run_as_group is not None:
+        server.setdefault("securityContext", {})["runAsGroup"] = run_as_group
+        sidecar.setdefault("securityContext", {})["runAsGroup"] = run_as_group
+    if serving_run_as_group is not None:
+        server.setdefault("securityContext", {})["runAsGroup"] = serving_run_as_group
     if serving_drop_all:
         server.setdefault("securityContext", {})["capabilities"] = {"drop": ["ALL"]}
     return pod

@@ -95,6 +95,22 @@ def test_uid_mismatch_is_refused(podman_env, sample_modelcar, serving_image):
     assert "Permission denied" in (run.serving["fail"] or ""), run.serving["log"]
 
 
+@pytest.mark.parametrize("both_groups", [False, True])
+def test_gid_must_match_too(podman_env, sample_modelcar, serving_image, both_groups):
+    """The kernel compares the GIDs as well: uidModelcar alone fails when the server runs
+    with another primary group (runAsGroup, or its image's /etc/passwd); the same group on
+    both containers works."""
+    kw = {"run_as_group": 1000} if both_groups else {"serving_run_as_group": 1000}
+    run = run_kserve_pod(
+        podman_env, sample_modelcar, serving_image=serving_image, uid_modelcar=1000, **kw,
+    )
+    if both_groups:
+        assert_served(run.serving)
+    else:
+        assert not run.serving["ok"]
+        assert "Permission denied" in (run.serving["fail"] or ""), run.serving["log"]
+
+
 def test_serving_drops_all_capabilities(podman_env, sample_modelcar, serving_image):
     """Both root, the server with `drop: [ALL]`: readable only because our sidecar drops its
     capabilities before it sleeps."""
