@@ -199,7 +199,8 @@ impl<'a> Writer<'a> {
             mtime,
             progress,
             try_reflink: true,
-            buf: vec![0; READ_BUF],
+            // Only the compressed path reads through this buffer; the plain path has its own.
+            buf: Vec::new(),
         }
     }
 
@@ -291,6 +292,7 @@ impl<'a> Writer<'a> {
         let before = (meta.mtime(), meta.mtime_nsec(), meta.ctime_nsec());
         if !w.copy_plain(&f, size, cloned, &|n| bar.inc(n))? {
             // Compressed: one reader, through the encoder.
+            self.buf.resize(READ_BUF, 0);
             let mut off = 0u64;
             while off < size {
                 cleanup::check()?;
