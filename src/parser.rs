@@ -570,7 +570,7 @@ mod tests {
 
     #[test]
     fn assignments_refused() {
-        // Only plain (wholly unquoted, literal) words are checked; see the report for `x='y'`.
+        // Quoted values are covered by quoted_assignments_refused below.
         for src in [
             "a=b",
             "A=",

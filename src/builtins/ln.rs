@@ -199,8 +199,8 @@ mod tests {
         let t = TempDir::new("force-races");
         // The temporary name is a fixed function of the link and the pid: one left behind by a
         // run killed between symlink() and rename() is met again by the next run with that pid
-        // (a container's PID 1). Today that -f fails with EEXIST (see the test report); either
-        // way the old link must survive.
+        // (a container's PID 1). Whatever -f then does, the old link must survive (and
+        // force_succeeds_despite_a_stale_temporary below wants it replaced).
         assert_eq!(ln(&[opt("-s"), opt("/a"), b(&t.p("link"))]), 0);
         let stale = t.p(&format!(".link.ln-{}", std::process::id()));
         std::os::unix::fs::symlink("/stale", &stale).unwrap();
