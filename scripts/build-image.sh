@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the modelcar-base image (one platform) or its multi-arch manifest list, reproducibly.
 set -euo pipefail
-# shellcheck source=scripts/lib/common.sh
+# shellcheck source=lib/common.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib/common.sh"
 
 usage() {

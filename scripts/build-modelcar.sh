@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds a modelcar (model files under /models on top of modelcar-base) from Containerfile-modelcar.
 set -euo pipefail
-# shellcheck source=scripts/lib/common.sh
+# shellcheck source=lib/common.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib/common.sh"
 
 usage() {

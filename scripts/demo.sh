@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main command: build everything and serve the sample model through a KServe-shaped pod.
 set -euo pipefail
-# shellcheck source=scripts/lib/common.sh
+# shellcheck source=lib/common.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib/common.sh"
 
 usage() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pushes a local manifest list (every platform image in it) to a registry.
 set -euo pipefail
-# shellcheck source=scripts/lib/common.sh
+# shellcheck source=lib/common.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib/common.sh"
 
 usage() {

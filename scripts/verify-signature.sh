@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Verifies the cosign (keyless, Sigstore) signature of a published image.
 set -euo pipefail
-# shellcheck source=scripts/lib/common.sh
+# shellcheck source=lib/common.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib/common.sh"
 
 usage() {

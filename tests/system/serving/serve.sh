@@ -1,3 +1,5 @@
+#!/bin/busybox sh
+# shellcheck shell=dash
 # A stand-in model server (run by busybox sh in a FROM-scratch image): waits for the model
 # at $MODEL_PATH like a server in MODEL_INIT_MODE=async does, then prints one line per file:
 #   MCB-WAITED <50 ms steps>   MCB-LINK <link target>   MCB-FILE <sha256>  ./<path>   MCB-OK   or   MCB-FAIL <why>
