@@ -63,7 +63,7 @@ stage_unit-and-integration() { cargo test --workspace --locked; }
 stage_fuzz() {
   local seconds=${FUZZ_SECONDS:-20} target
   for target in parse run; do
-    (cd fuzz && cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" -max_len=4096 2>&1 | tail -n 5)
+    (cd fuzz && cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" -max_len=4096 -dict=sh.dict -close_fd_mask=2 2>&1 | tail -n 5)
   done
 }
 
