@@ -241,7 +241,8 @@ def busybox_modelcar(repo, busybox_base, podman_env, images) -> str:
 
 @pytest.fixture(scope="session")
 def base_manifest(repo, dist, podman_env, images) -> str:
-    """The 4-arch base image manifest list, built once per session."""
+    """The 4-arch base image manifest list, built once per session (for pushed_base and
+    pushed_modelcar, which removes it again: see _Images.drop_list)."""
     name = images.manifest_list(_name("base-multi"))
     run([repo / "scripts" / "build-image.sh", "--no-build", "--dist", dist, "--manifest", name],
         env=podman_env, timeout=900)
@@ -267,4 +268,6 @@ def pushed_modelcar(repo, base_manifest, pushed_base, registry, podman_env, imag
     run([repo / "scripts" / "publish-image.sh", "--insecure", name, dest],
         env=podman_env, timeout=600)
     images.drop_list(name)
+    # The base list has served both pushes; its per-arch images stay until the end.
+    images.drop_list(base_manifest)
     return dest
