@@ -229,18 +229,20 @@ def check_index(registry: str, ref: str) -> dict:
                   for l in manifest["layers"]]
         sh = tar_read(layers[0], "bin/sh")
         assert elf_machine(sh) == ELF_MACHINE[arch], f"{arch} image holds a binary for ELF machine {elf_machine(sh)}"
-        out[arch] = (desc["digest"], layers)
+        out[arch] = (desc["digest"], layers, sum(l["size"] for l in manifest["layers"]))
     return out
 
 
 def test_registry_base_is_multiarch(pushed_base, registry):
     ref = pushed_base.split("@")[0]
-    check_index(registry, ref)
+    per_arch = check_index(registry, ref)
+    REPORT.append("base image layer (gzip) per platform: " + ", ".join(
+        f"{arch} {per_arch[arch][2]} B" for arch in ARCHES))
 
 
 def test_registry_modelcar_is_multiarch(pushed_modelcar, registry):
     per_arch = check_index(registry, pushed_modelcar)
-    for arch, (_, layers) in per_arch.items():
+    for arch, (_, layers, _) in per_arch.items():
         files = {}
         with tarfile.open(fileobj=io.BytesIO(layers[-1])) as tf:
             for m in tf.getmembers():
