@@ -23,9 +23,10 @@ pub enum Compress {
 const BUF_CAP: usize = 1 << 20;
 /// Reflink in steps so a signal is noticed between them.
 const CLONE_STEP: u64 = 1 << 30;
-/// Buffers in flight between the read/write thread and the hash thread.
-const PIPE_BUFS: usize = 4;
-const PIPE_BUF: usize = 4 << 20;
+/// Buffers in flight between the read/write thread and the hash thread. Small buffers stay
+/// in the CPU cache between the read and the write copy: 4 MiB ones cost 3x the system time.
+const PIPE_BUFS: usize = 16;
+const PIPE_BUF: usize = 256 << 10;
 
 /// Hashes and counts what goes through it (the compressed blob).
 struct Hashing<W: Write> {
