@@ -214,7 +214,16 @@ class _BadRegistry:
             except OSError:
                 continue
             with conn:
-                if self.mode == "refuse":
+                if self.mode == "ping-only":
+                    # Says hello to GET /v2/, then drops every upload: a failure mid-push.
+                    conn.settimeout(2)
+                    try:
+                        req = conn.recv(65536)
+                        if req.startswith(b"GET /v2/ "):
+                            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+                    except OSError:
+                        pass
+                elif self.mode == "refuse":
                     conn.settimeout(2)
                     try:
                         conn.recv(65536)
@@ -252,6 +261,29 @@ def test_push_to_a_bad_registry_fails_cleanly(pack_bin, repo, tmp_path, mode, ne
                  f"127.0.0.1:{srv.port}/m/x:1", "--insecure", env=env, check=False)
         assert p.returncode == 1 and needle in p.stderr, p.stderr
         assert not out.exists()
+    finally:
+        srv.close()
+
+
+def listing(d: Path) -> dict:
+    return {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_failed_push_leaves_an_existing_layout_as_it_was(pack_bin, repo, tmp_path):
+    srv = _BadRegistry("ping-only")
+    try:
+        out = tmp_path / "layout"
+        pack(pack_bin, repo / "sample-model" / "config.json", "-o", f"oci:{out}:keep", "-q")
+        before = listing(out)
+        scratch = tmp_path / "tmp"
+        scratch.mkdir()
+        p = pack(pack_bin, repo / "sample-model", "-o", f"oci:{out}:new", "--push",
+                 f"127.0.0.1:{srv.port}/m/x:1", "--insecure", env={**os.environ, "TMPDIR": str(scratch)},
+                 check=False)
+        assert p.returncode == 1, p.stderr
+        assert f"registry 127.0.0.1:{srv.port}" in p.stderr, p.stderr
+        assert listing(out) == before, "index.json, blobs: all as before; no temp files"
+        assert list(scratch.iterdir()) == []
     finally:
         srv.close()
 

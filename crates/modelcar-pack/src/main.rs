@@ -201,11 +201,14 @@ fn run(cli: &Cli) -> Result<()> {
     bar.finish_and_clear();
     let written = written?;
     let index = pack::assemble(&layout, bases, &written, &pack::Meta { created, title })?;
-    layout.set_tag(&tag, &index)?;
     let nplat = platforms(&layout, &index);
+    // Push before index.json changes: a failed push leaves a layout as it was.
     let mut pushed = None;
     if let Some(c) = &client {
         pushed = Some(registry::push(c, &layout, &index, cli.quiet)?);
+    }
+    if out.is_some() {
+        layout.set_tag(&tag, &index)?;
     }
     if out.is_none() {
         // Push-only: the scratch layout goes, as everything this run made.
