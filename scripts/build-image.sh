@@ -24,7 +24,7 @@ Builds the modelcar-base image from Containerfile with podman.
                     (default: $SOURCE_DATE_EPOCH, else the last commit's time)
   --version V       org.opencontainers.image.version label (default: Cargo.toml's version)
   --revision R      org.opencontainers.image.revision label (default: git HEAD)
-  --user UID        the image's USER (default 0; see docs/image.md for the UID rule)
+  --user UID        the image's USER (default 0; see README.md, "The base image" for the UID rule)
   -h, --help        this help
 
 Prints the image ID (single platform) or the manifest list's name (--manifest).

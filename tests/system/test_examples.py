@@ -399,15 +399,17 @@ def test_scripts_have_help(script):
     assert res.returncode == 0 and "sage" in res.stdout
 
 
-# --- docs/kserve.md ------------------------------------------------------------
+# --- README.md, its KServe section --------------------------------------------
 
 
 def test_kserve_doc_names_only_files_that_exist_and_lists_every_example():
-    doc = (ROOT / "docs/kserve.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## Using modelcar-base with KServe")
+    doc = readme[start : readme.index("\n## ", start + 1)]
     named = set(re.findall(r"\b((?:scripts|isvc-examples|tests/system|\.github/workflows)/[\w./-]+\.(?:sh|py|yaml|yml))", doc))
-    assert named, "docs/kserve.md names no files"
+    assert named, "the README's KServe section names no files"
     missing = sorted(p for p in named if not (ROOT / p).exists())
-    assert not missing, f"docs/kserve.md names missing files: {missing}"
+    assert not missing, f"the README's KServe section names missing files: {missing}"
     for path in EXAMPLES.glob("*.yaml"):
         if not path.name.startswith("inferenceservice-config-patch"):
-            assert f"`{path.name}`" in doc, f"{path.name} is not in the table of docs/kserve.md"
+            assert f"`{path.name}`" in doc, f"{path.name} is not in the table of the README's KServe section"

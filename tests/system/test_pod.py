@@ -86,7 +86,7 @@ def test_uid_modelcar(podman_env, sample_modelcar, serving_image):
 
 
 def test_uid_mismatch_is_refused(podman_env, sample_modelcar, serving_image):
-    """The UID rule (docs/image.md): a serving container of another UID, without
+    """The UID rule (README.md, "The base image"): a serving container of another UID, without
     CAP_SYS_PTRACE, cannot enter /proc/<pid>/root of a root sidecar."""
     run = run_kserve_pod(
         podman_env, sample_modelcar, serving_image=serving_image, serving_run_as_user=1000,
