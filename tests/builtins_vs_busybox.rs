@@ -168,18 +168,7 @@ const CASES: &[(&str, Setup)] = &[
 fn builtins_and_grammar_match_busybox() {
     let mut failures = Vec::new();
     for (script, setup) in CASES {
-        let mut results = Vec::new();
-        for binary in [sidecar("amd64"), busybox()] {
-            let root = Root::new(&binary);
-            setup(&root);
-            let out = root.sh(script);
-            results.push((
-                out.status.code(),
-                text(&out.stdout),
-                text(&out.stderr),
-                root.tree(&["mnt"]),
-            ));
-        }
+        let results = run_both(script, setup);
         if results[0] != results[1] {
             failures.push(format!(
                 "script {script:?}\n  ours:    {:?}\n  busybox: {:?}",

@@ -10,17 +10,28 @@ use std::path::Path;
 use std::time::Duration;
 use support::*;
 
-/// What KServe's sidecar scripts look like once Kubernetes has turned `$$` into `$`.
-const SIDECAR_SCRIPTS: &[(&str, &str)] = &[
-    ("v0.12-v0.14", "ln -s /proc/$$/root/models /mnt/models && sleep infinity"),
-    ("v0.15+", "ln -sf /proc/$$/root/models /mnt/models && sleep infinity"),
+/// What KServe's sidecar scripts look like once Kubernetes has turned `$$` into `$`:
+/// (version, script, the link it makes).
+const SIDECAR_SCRIPTS: &[(&str, &str, &str)] = &[
+    (
+        "v0.12-v0.14",
+        "ln -s /proc/$$/root/models /mnt/models && sleep infinity",
+        "/mnt/models",
+    ),
+    (
+        "v0.15+",
+        "ln -sf /proc/$$/root/models /mnt/models && sleep infinity",
+        "/mnt/models",
+    ),
     (
         "mkdir form",
         "mkdir -p /mnt/models && ln -sf /proc/$$/root/models /mnt/models/base && sleep infinity",
+        "/mnt/models/base",
     ),
     (
         "quoted path with a space",
         "mkdir -p '/mnt/my models' && ln -sf /proc/$$/root/models '/mnt/my models/base' && sleep infinity",
+        "/mnt/my models/base",
     ),
 ];
 
@@ -72,14 +83,7 @@ fn run_sidecar(binary: &Path, script: &str, link: &str, prepare: impl Fn(&Root))
 
 #[test]
 fn kserve_sidecar_scripts_match_busybox() {
-    for (version, script) in SIDECAR_SCRIPTS {
-        let link = if script.contains("my models") {
-            "/mnt/my models/base"
-        } else if script.contains("/mnt/models/base") {
-            "/mnt/models/base"
-        } else {
-            "/mnt/models"
-        };
+    for (version, script, link) in SIDECAR_SCRIPTS {
         let ours = run_sidecar(&sidecar("amd64"), script, link, |_| {});
         let theirs = run_sidecar(&busybox(), script, link, |_| {});
         assert_eq!(ours.stdout, theirs.stdout, "{version}: stdout");
@@ -240,14 +244,7 @@ fn direct_sleep_infinity_without_a_shell() {
 fn foreign_architectures_run_the_kserve_scripts() {
     for arch in ["arm64", "ppc64le", "s390x"] {
         let bin = sidecar(arch);
-        for (version, script) in SIDECAR_SCRIPTS {
-            let link = if script.contains("my models") {
-                "/mnt/my models/base"
-            } else if script.contains("/mnt/models/base") {
-                "/mnt/models/base"
-            } else {
-                "/mnt/models"
-            };
+        for (version, script, link) in SIDECAR_SCRIPTS {
             let o = run_sidecar(&bin, script, link, |_| {});
             assert_eq!(
                 o.link,

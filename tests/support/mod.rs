@@ -197,3 +197,21 @@ pub fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStat
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// What a script did: exit status, stdout, stderr and the file tree under /mnt.
+pub type Outcome = (Option<i32>, String, String, Vec<String>);
+
+/// Runs `script` with our binary and with busybox, each in a fresh root prepared by `setup`.
+pub fn run_both(script: &str, setup: impl Fn(&Root)) -> [Outcome; 2] {
+    [sidecar("amd64"), busybox()].map(|binary| {
+        let root = Root::new(&binary);
+        setup(&root);
+        let out = root.sh(script);
+        (
+            out.status.code(),
+            text(&out.stdout),
+            text(&out.stderr),
+            root.tree(&["mnt"]),
+        )
+    })
+}
