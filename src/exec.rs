@@ -171,8 +171,7 @@ fn parse_status(text: &[u8]) -> Option<i32> {
 mod tests {
     use super::*;
     use crate::parser::parse_script;
-    use std::os::unix::ffi::OsStrExt;
-    use std::path::PathBuf;
+    use crate::testutil::TempDir;
     use std::string::String;
 
     /// Runs `src` with pid 42 and standard output captured: (status, stdout).
@@ -195,29 +194,10 @@ mod tests {
         sh(src).1
     }
 
-    /// A fresh directory, removed when dropped.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> Self {
-            let dir = std::env::temp_dir()
-                .join(format!("modelcar-base-exec-{}-{name}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-
-        /// The path of `name` inside, single-quoted for a script (`'` itself is escaped).
-        fn path(&self, name: &str) -> String {
-            let p = String::from_utf8(self.0.join(name).as_os_str().as_bytes().to_vec()).unwrap();
-            format!("'{}'", p.replace('\'', "'\\''"))
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    /// The path of `name` inside `tmp`, single-quoted for a script (`'` itself is escaped).
+    fn quoted_path(tmp: &TempDir, name: &str) -> String {
+        let p = String::from_utf8(tmp.bytes(name)).unwrap();
+        format!("'{}'", p.replace('\'', "'\\''"))
     }
 
     #[test]
@@ -437,18 +417,18 @@ mod tests {
     #[test]
     fn loops_run_until_their_condition_changes() {
         let tmp = TempDir::new("loops");
-        let d = tmp.path("d");
+        let d = quoted_path(&tmp, "d");
         assert_eq!(
             sh(&format!("until test -d {d}; do echo body; mkdir {d}; done")),
             (0, "body\n".into())
         );
         // The loop's status is the last body command's.
-        let e = tmp.path("e");
+        let e = quoted_path(&tmp, "e");
         assert_eq!(
             sh(&format!("until [ -d {e} ]; do mkdir {e}; false; done")),
             (1, "".into())
         );
-        let f = tmp.path("f");
+        let f = quoted_path(&tmp, "f");
         assert_eq!(
             sh(&format!(
                 "while [ ! -d {f} ]; do mkdir {f} && echo made; done"

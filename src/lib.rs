@@ -24,3 +24,5 @@ pub mod parser;
 pub mod shell;
 pub mod signals;
 pub mod sys;
+#[cfg(test)]
+mod testutil;

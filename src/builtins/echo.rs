@@ -43,13 +43,13 @@ pub fn run(args: &[Vec<u8>], out: &mut Output) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::args;
 
     /// (status, what was written).
     fn echo(list: &[&[u8]]) -> (i32, Vec<u8>) {
-        let args: Vec<Vec<u8>> = list.iter().map(|a| a.to_vec()).collect();
         let mut out = Output::default();
         out.begin_capture();
-        let status = run(&args, &mut out);
+        let status = run(&args(list), &mut out);
         (status, out.end_capture())
     }
 

@@ -115,45 +115,13 @@ fn fail(what: &[u8], path: &[u8], e: sys::Errno) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::{self, TempDir};
     use std::fs;
-    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::PermissionsExt;
-    use std::path::{Path, PathBuf};
-
-    /// A fresh directory, removed when dropped.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> Self {
-            let dir = std::env::temp_dir()
-                .join(format!("modelcar-base-mkdir-{}-{name}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-
-        /// The absolute path of `name` inside, as bytes.
-        fn p(&self, name: &str) -> Vec<u8> {
-            let mut p = self.0.as_os_str().as_bytes().to_vec();
-            p.push(b'/');
-            p.extend_from_slice(name.as_bytes());
-            p
-        }
-
-        fn path(&self, name: &str) -> PathBuf {
-            self.0.join(name)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
+    use std::path::Path;
 
     fn mkdir(args: &[&[u8]]) -> i32 {
-        let args: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
-        run(&args, &mut Output::default())
+        run(&testutil::args(args), &mut Output::default())
     }
 
     fn mode(p: &Path) -> u32 {
@@ -163,95 +131,95 @@ mod tests {
     #[test]
     fn creates_a_directory() {
         let t = TempDir::new("create");
-        assert_eq!(mkdir(&[&t.p("d")]), 0);
+        assert_eq!(mkdir(&[&t.bytes("d")]), 0);
         assert!(t.path("d").is_dir());
         // Several at once.
-        assert_eq!(mkdir(&[&t.p("a"), &t.p("b")]), 0);
+        assert_eq!(mkdir(&[&t.bytes("a"), &t.bytes("b")]), 0);
         assert!(t.path("a").is_dir() && t.path("b").is_dir());
         // A trailing slash is fine.
-        assert_eq!(mkdir(&[&t.p("slash/")]), 0);
+        assert_eq!(mkdir(&[&t.bytes("slash/")]), 0);
         assert!(t.path("slash").is_dir());
     }
 
     #[test]
     fn existing_is_an_error_without_p() {
         let t = TempDir::new("exists");
-        assert_eq!(mkdir(&[&t.p("d")]), 0);
-        assert_eq!(mkdir(&[&t.p("d")]), 1);
+        assert_eq!(mkdir(&[&t.bytes("d")]), 0);
+        assert_eq!(mkdir(&[&t.bytes("d")]), 1);
         fs::write(t.path("f"), b"").unwrap();
-        assert_eq!(mkdir(&[&t.p("f")]), 1);
+        assert_eq!(mkdir(&[&t.bytes("f")]), 1);
         assert!(t.path("f").is_file());
     }
 
     #[test]
     fn missing_parent_is_an_error_without_p() {
         let t = TempDir::new("noparent");
-        assert_eq!(mkdir(&[&t.p("x/y/z")]), 1);
+        assert_eq!(mkdir(&[&t.bytes("x/y/z")]), 1);
         assert!(!t.path("x").exists());
     }
 
     #[test]
     fn parents() {
         let t = TempDir::new("parents");
-        assert_eq!(mkdir(&[b"-p", &t.p("a/b/c")]), 0);
+        assert_eq!(mkdir(&[b"-p", &t.bytes("a/b/c")]), 0);
         assert!(t.path("a/b/c").is_dir());
         // Existing directories are fine with -p, at every level.
-        assert_eq!(mkdir(&[b"-p", &t.p("a/b/c")]), 0);
-        assert_eq!(mkdir(&[b"-p", &t.p("a")]), 0);
-        assert_eq!(mkdir(&[b"-p", &t.p("a/b/d")]), 0);
+        assert_eq!(mkdir(&[b"-p", &t.bytes("a/b/c")]), 0);
+        assert_eq!(mkdir(&[b"-p", &t.bytes("a")]), 0);
+        assert_eq!(mkdir(&[b"-p", &t.bytes("a/b/d")]), 0);
         assert!(t.path("a/b/d").is_dir());
         // Repeated and trailing slashes.
-        assert_eq!(mkdir(&[b"-p", &t.p("s//t///u//")]), 0);
+        assert_eq!(mkdir(&[b"-p", &t.bytes("s//t///u//")]), 0);
         assert!(t.path("s/t/u").is_dir());
         // Dot components.
-        assert_eq!(mkdir(&[b"-p", &t.p("a/./e/../f")]), 0);
+        assert_eq!(mkdir(&[b"-p", &t.bytes("a/./e/../f")]), 0);
         assert!(t.path("a/e").is_dir() && t.path("a/f").is_dir());
         // An existing symlink to a directory counts as a directory.
         std::os::unix::fs::symlink(t.path("a"), t.path("link")).unwrap();
-        assert_eq!(mkdir(&[b"-p", &t.p("link/g")]), 0);
+        assert_eq!(mkdir(&[b"-p", &t.bytes("link/g")]), 0);
         assert!(t.path("a/g").is_dir());
         // `-p /` and the temp dir itself.
         assert_eq!(mkdir(&[b"-p", b"/"]), 0);
-        assert_eq!(mkdir(&[b"-p", t.0.as_os_str().as_bytes()]), 0);
+        assert_eq!(mkdir(&[b"-p", testutil::bytes(t.root())]), 0);
     }
 
     #[test]
     fn parents_through_a_file_fail() {
         let t = TempDir::new("through-file");
         fs::write(t.path("f"), b"").unwrap();
-        assert_eq!(mkdir(&[b"-p", &t.p("f")]), 1);
-        assert_eq!(mkdir(&[b"-p", &t.p("f/sub")]), 1);
-        assert_eq!(mkdir(&[b"-p", &t.p("f/")]), 1);
+        assert_eq!(mkdir(&[b"-p", &t.bytes("f")]), 1);
+        assert_eq!(mkdir(&[b"-p", &t.bytes("f/sub")]), 1);
+        assert_eq!(mkdir(&[b"-p", &t.bytes("f/")]), 1);
         assert!(t.path("f").is_file());
         // A dangling symlink in the way.
         std::os::unix::fs::symlink(t.path("nowhere"), t.path("dangling")).unwrap();
-        assert_eq!(mkdir(&[b"-p", &t.p("dangling/x")]), 1);
+        assert_eq!(mkdir(&[b"-p", &t.bytes("dangling/x")]), 1);
     }
 
     #[test]
     fn one_failure_does_not_stop_the_others() {
         let t = TempDir::new("partial");
-        assert_eq!(mkdir(&[&t.p("no/such"), &t.p("ok")]), 1);
+        assert_eq!(mkdir(&[&t.bytes("no/such"), &t.bytes("ok")]), 1);
         assert!(t.path("ok").is_dir());
     }
 
     #[test]
     fn explicit_mode_ignores_the_umask() {
         let t = TempDir::new("mode");
-        assert_eq!(mkdir(&[b"-m", b"700", &t.p("a")]), 0);
+        assert_eq!(mkdir(&[b"-m", b"700", &t.bytes("a")]), 0);
         assert_eq!(mode(&t.path("a")), 0o700);
-        assert_eq!(mkdir(&[b"-m777", &t.p("b")]), 0);
+        assert_eq!(mkdir(&[b"-m777", &t.bytes("b")]), 0);
         assert_eq!(mode(&t.path("b")), 0o777);
-        assert_eq!(mkdir(&[b"-m", b"0750", &t.p("c")]), 0);
+        assert_eq!(mkdir(&[b"-m", b"0750", &t.bytes("c")]), 0);
         assert_eq!(mode(&t.path("c")), 0o750);
-        assert_eq!(mkdir(&[b"-m", b"1777", &t.p("sticky")]), 0);
+        assert_eq!(mkdir(&[b"-m", b"1777", &t.bytes("sticky")]), 0);
         assert_eq!(mode(&t.path("sticky")), 0o1777);
-        assert_eq!(mkdir(&[b"-m", b"0", &t.p("zero")]), 0);
+        assert_eq!(mkdir(&[b"-m", b"0", &t.bytes("zero")]), 0);
         assert_eq!(mode(&t.path("zero")), 0);
         // Readable again, so that the temp dir can be removed when not running as root.
         fs::set_permissions(t.path("zero"), fs::Permissions::from_mode(0o700)).unwrap();
         // Every operand gets the mode.
-        assert_eq!(mkdir(&[b"-m", b"711", &t.p("d1"), &t.p("d2")]), 0);
+        assert_eq!(mkdir(&[b"-m", b"711", &t.bytes("d1"), &t.bytes("d2")]), 0);
         assert_eq!(mode(&t.path("d1")), 0o711);
         assert_eq!(mode(&t.path("d2")), 0o711);
     }
@@ -259,14 +227,14 @@ mod tests {
     #[test]
     fn mode_with_parents_applies_to_the_last_component() {
         let t = TempDir::new("pmode");
-        assert_eq!(mkdir(&[b"-pm", b"750", &t.p("x/y/z")]), 0);
+        assert_eq!(mkdir(&[b"-pm", b"750", &t.bytes("x/y/z")]), 0);
         assert_eq!(mode(&t.path("x/y/z")), 0o750);
         // The parents are made with the default mode: they must at least be usable.
         assert_eq!(mode(&t.path("x")) & 0o700, 0o700);
-        assert_eq!(mkdir(&[b"-p", b"-m", b"705", &t.p("x/w/")]), 0);
+        assert_eq!(mkdir(&[b"-p", b"-m", b"705", &t.bytes("x/w/")]), 0);
         assert_eq!(mode(&t.path("x/w")), 0o705);
         // An existing directory keeps its mode under -p.
-        assert_eq!(mkdir(&[b"-p", b"-m", b"700", &t.p("x/y/z")]), 0);
+        assert_eq!(mkdir(&[b"-p", b"-m", b"700", &t.bytes("x/y/z")]), 0);
         assert_eq!(mode(&t.path("x/y/z")), 0o750);
     }
 
@@ -285,7 +253,7 @@ mod tests {
             b"0x7",
         ] {
             assert_eq!(
-                mkdir(&[b"-m", m, &t.p("d")]),
+                mkdir(&[b"-m", m, &t.bytes("d")]),
                 1,
                 "{}",
                 String::from_utf8_lossy(m)
@@ -301,11 +269,11 @@ mod tests {
         assert_eq!(mkdir(&[b"-p"]), 1);
         assert_eq!(mkdir(&[b"-m", b"755"]), 1);
         assert_eq!(mkdir(&[b"-m"]), 1);
-        assert_eq!(mkdir(&[b"-x", &t.p("d")]), 1);
-        assert_eq!(mkdir(&[b"-pv", &t.p("d")]), 1);
+        assert_eq!(mkdir(&[b"-x", &t.bytes("d")]), 1);
+        assert_eq!(mkdir(&[b"-pv", &t.bytes("d")]), 1);
         assert!(!t.path("d").exists());
         // `--` ends the options: a directory may start with a dash.
-        let dash = t.p("-dash");
+        let dash = t.bytes("-dash");
         assert_eq!(mkdir(&[b"--", &dash]), 0);
         assert!(t.path("-dash").is_dir());
     }

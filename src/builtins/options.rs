@@ -82,10 +82,7 @@ pub fn parse<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(list: &[&str]) -> Vec<Vec<u8>> {
-        list.iter().map(|a| a.as_bytes().to_vec()).collect()
-    }
+    use crate::testutil::args;
 
     fn ops(o: &Options<'_>) -> Vec<String> {
         o.operands

@@ -99,12 +99,8 @@ fn unsupported_or_unknown(name: &[u8], op: &[u8], operand: &[u8]) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::ffi::OsStrExt;
-    use std::path::{Path, PathBuf};
-
-    fn args(list: &[&[u8]]) -> Vec<Vec<u8>> {
-        list.iter().map(|a| a.to_vec()).collect()
-    }
+    use crate::testutil::{args, bytes, TempDir};
+    use std::path::Path;
 
     fn test(list: &[&[u8]]) -> i32 {
         run_test(&args(list), &mut Output::in_shell())
@@ -112,29 +108,6 @@ mod tests {
 
     fn bracket(list: &[&[u8]]) -> i32 {
         run_bracket(&args(list), &mut Output::default())
-    }
-
-    fn bytes(p: &Path) -> &[u8] {
-        p.as_os_str().as_bytes()
-    }
-
-    /// A fresh directory, removed when dropped.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> Self {
-            let dir = std::env::temp_dir()
-                .join(format!("modelcar-base-test-{}-{name}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
     }
 
     #[test]
@@ -252,13 +225,13 @@ mod tests {
     #[test]
     fn files_dirs_and_symlinks() {
         let tmp = TempDir::new("test-files");
-        let file = tmp.0.join("file");
-        let empty = tmp.0.join("empty");
-        let dir = tmp.0.join("dir");
-        let to_file = tmp.0.join("to-file");
-        let to_dir = tmp.0.join("to-dir");
-        let dangling = tmp.0.join("dangling");
-        let missing = tmp.0.join("missing");
+        let file = tmp.path("file");
+        let empty = tmp.path("empty");
+        let dir = tmp.path("dir");
+        let to_file = tmp.path("to-file");
+        let to_dir = tmp.path("to-dir");
+        let dangling = tmp.path("dangling");
+        let missing = tmp.path("missing");
         std::fs::write(&file, b"data").unwrap();
         std::fs::write(&empty, b"").unwrap();
         std::fs::create_dir(&dir).unwrap();
