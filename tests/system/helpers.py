@@ -328,7 +328,12 @@ class KServePod:
         return proc
 
     def __enter__(self):
-        self.play()
+        # __exit__ does not run when __enter__ raises: clean up a failed play here.
+        try:
+            self.play()
+        except BaseException:
+            self.down()
+            raise
         return self
 
     def __exit__(self, *exc):
