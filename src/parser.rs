@@ -277,7 +277,10 @@ impl Parser {
                     }
                 }
             }
-            let w = w.clone();
+            // The token is used once: take it instead of cloning it.
+            let Token::Word(w) = core::mem::replace(&mut self.tokens[self.pos], Token::Semi) else {
+                unreachable!()
+            };
             self.pos += 1;
             words.push(self.convert(w)?);
         }
