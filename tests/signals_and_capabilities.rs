@@ -134,6 +134,7 @@ fn read_as_capless_root(pid: u32) -> std::process::Output {
 #[test]
 fn capabilities_are_dropped_before_sleep_and_model_stays_readable() {
     assert_eq!(
+        // SAFETY: geteuid cannot fail and touches no memory of ours.
         unsafe { libc::geteuid() },
         0,
         "this test runs as root (CI does)"
