@@ -93,6 +93,8 @@ const CASES: &[(&str, Setup)] = &[
     ("ln /mnt/file /mnt/hard", file_in_mnt),
     ("ln /mnt/missing /mnt/hard", none),
     ("ln -sf /x /mnt", none),
+    ("ln -s /", none),
+    ("ln -s //", none),
     // mkdir
     ("mkdir /mnt/a && mkdir /mnt/a", none),
     (

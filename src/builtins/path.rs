@@ -2,10 +2,12 @@
 
 use alloc::vec::Vec;
 
-/// The last component, ignoring trailing slashes (`/a/b/` -> `b`), like basename(1).
+/// The last component, ignoring trailing slashes (`/a/b/` -> `b`, `/` -> `/`), like basename(1).
 pub fn basename(path: &[u8]) -> &[u8] {
     let trimmed = trim_trailing_slashes(path);
     match trimmed.iter().rposition(|&c| c == b'/') {
+        // Only slashes: the root itself.
+        Some(0) if trimmed.len() == 1 => trimmed,
         Some(i) => &trimmed[i + 1..],
         None => trimmed,
     }
@@ -35,7 +37,9 @@ pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
     if !out.ends_with(b"/") {
         out.push(b'/');
     }
-    out.extend_from_slice(name);
+    // Leading slashes of the name are dropped, as busybox's concat_path_file does.
+    let start = name.iter().position(|&c| c != b'/').unwrap_or(name.len());
+    out.extend_from_slice(&name[start..]);
     out
 }
 
@@ -109,9 +113,9 @@ mod tests {
         assert_eq!(join(b"a/", b"b"), b"a/b");
         assert_eq!(join(b"/", b"b"), b"/b");
         assert_eq!(join(b"/mnt/models", b"m.bin"), b"/mnt/models/m.bin");
-        // Only one trailing slash is absorbed; nothing else is normalised.
+        // The dir is kept as it is; the name's leading slashes go (busybox's concat_path_file).
         assert_eq!(join(b"a//", b"b"), b"a//b");
-        assert_eq!(join(b"a", b"/b"), b"a//b");
+        assert_eq!(join(b"a", b"/b"), b"a/b");
         assert_eq!(join(b"a", b""), b"a/");
     }
 
@@ -138,5 +142,15 @@ mod tests {
             };
             assert_eq!(squash(&joined), squash(&trimmed));
         }
+    }
+
+    #[test]
+    fn basename_of_the_root_is_the_root() {
+        assert_eq!(basename(b"/"), b"/");
+        assert_eq!(basename(b"//"), b"/");
+        assert_eq!(basename(b"/a"), b"a");
+        // `ln -s /` in a directory: the link is named "/" there, like busybox.
+        assert_eq!(join(b"/", basename(b"/")), b"/");
+        assert_eq!(join(b"/mnt", b"//x"), b"/mnt/x");
     }
 }
