@@ -230,7 +230,8 @@ impl Lexer<'_> {
             }
         }
         // An unquoted `[` is a glob bracket unless the word is the `[` command itself.
-        if bracket && &self.src[start..self.pos] != b"[" {
+        // (`[[` too: the parser refuses it by name, as bash's test command.)
+        if bracket && !matches!(&self.src[start..self.pos], b"[" | b"[[") {
             return Err(SyntaxError::Unsupported("[", "globs"));
         }
         Ok(w)

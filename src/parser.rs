@@ -553,8 +553,8 @@ mod tests {
             // As arguments they are plain words.
             assert_eq!(parsed(&format!("echo {word}")), format!("echo {word}"));
         }
-        // `[[` is refused by the lexer, as a glob bracket, before the parser sees it.
-        assert_eq!(err("[[ -d x ]]"), SyntaxError::Unsupported("[", "globs"));
+        // `[[` is refused by name (the lexer lets the bare word through for that).
+        assert_eq!(err("[[ -d x ]]"), SyntaxError::Reserved(b"[[".to_vec()));
         assert_eq!(
             err("if true; then echo; fi"),
             SyntaxError::Reserved(b"if".to_vec())

@@ -86,6 +86,7 @@ fn unsupported_syntax_names_the_token_and_runs_nothing() {
             "\"for\" is not supported",
         ),
         ("echo ran; { echo; }", "\"{\" is not supported"),
+        ("echo ran; [[ -d / ]]", "\"[[\" is not supported"),
         (
             "echo ran; X=1 echo",
             "\"X=1\" is not supported (no variable assignments)",
