@@ -67,10 +67,7 @@ impl Shell {
     fn command(&mut self, cmd: &Command) -> Result<i32, Flow> {
         let status = match cmd {
             Command::Simple(words) => self.simple(words)?,
-            // No variables or directories change in here, so a subshell only has to catch `exit`.
-            Command::Subshell(list) => match self.list(list) {
-                Ok(s) | Err(Flow::Exit(s)) => s,
-            },
+            Command::Subshell(list) => self.contained(list),
             Command::Loop {
                 until,
                 condition,
@@ -136,12 +133,18 @@ impl Shell {
     }
 
     /// Runs `list` with standard output captured, as `$(...)` does.
-    pub fn capture(&mut self, list: &List) -> Result<(Vec<u8>, i32), Flow> {
+    pub fn capture(&mut self, list: &List) -> (Vec<u8>, i32) {
         self.out.begin_capture();
-        let status = match self.list(list) {
+        let status = self.contained(list);
+        (self.out.end_capture(), status)
+    }
+
+    /// Runs `list` as a subshell or `$(...)` body: an `exit` inside ends only it. No variables or
+    /// directories can change in here, so catching `exit` is all a subshell has to do.
+    fn contained(&mut self, list: &List) -> i32 {
+        match self.list(list) {
             Ok(s) | Err(Flow::Exit(s)) => s,
-        };
-        Ok((self.out.end_capture(), status))
+        }
     }
 
     pub fn expansion_error(&mut self, text: &[u8], glob: u8) -> Flow {

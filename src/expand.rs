@@ -28,7 +28,7 @@ pub fn expand_words(sh: &mut Shell, words: &[Word]) -> Result<(Vec<Vec<u8>>, Opt
                     exists = true;
                 }
                 Part::Subst(list, quoted) => {
-                    let (mut out, status) = sh.capture(list)?;
+                    let (mut out, status) = sh.capture(list);
                     last_subst = Some(status);
                     while out.last() == Some(&b'\n') {
                         out.pop();

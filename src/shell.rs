@@ -34,8 +34,7 @@ so the serving container can read /proc/<pid>/root/models.
 /// Runs the program named by argv[0] (or argv[1] after `modelcar-base`) and returns its status.
 pub fn dispatch(args: &[&[u8]]) -> i32 {
     let argv0 = args.first().copied().unwrap_or(b"modelcar-base");
-    // A login shell's argv[0] starts with '-'.
-    let name = builtins_name(argv0);
+    let name = applet_name(argv0);
     if name == b"modelcar-base" {
         return match args.get(1).copied() {
             Some(b"--help") | Some(b"-h") => print(HELP.as_bytes()),
@@ -55,11 +54,9 @@ pub fn dispatch(args: &[&[u8]]) -> i32 {
     run_applet(argv0, name, &args[1..])
 }
 
-fn builtins_name(argv0: &[u8]) -> &[u8] {
-    let base = match argv0.iter().rposition(|&c| c == b'/') {
-        Some(i) => &argv0[i + 1..],
-        None => argv0,
-    };
+/// The applet argv[0] names: its last component, without the '-' of a login shell.
+fn applet_name(argv0: &[u8]) -> &[u8] {
+    let base = builtins::path::basename(argv0);
     base.strip_prefix(b"-").unwrap_or(base)
 }
 

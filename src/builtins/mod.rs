@@ -7,7 +7,7 @@ mod ln;
 mod ls;
 mod mkdir;
 mod options;
-mod path;
+pub mod path;
 mod sleep;
 mod test;
 
