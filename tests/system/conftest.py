@@ -191,12 +191,23 @@ def images(podman_env):
     reg.cleanup()
 
 
+def _build_base(repo, podman_env, dist, *target, timeout=600):
+    """scripts/build-image.sh from a builder folder; target: --tag NAME or --manifest NAME."""
+    run([repo / "scripts" / "build-image.sh", "--no-build", "--dist", dist, *target],
+        env=podman_env, timeout=timeout)
+
+
+def _build_sample_modelcar(repo, podman_env, base, *target, timeout=600):
+    """scripts/build-modelcar.sh of sample-model/ on `base`; target: --tag or --manifest NAME."""
+    run([repo / "scripts" / "build-modelcar.sh", "--model", repo / "sample-model",
+         "--base", base, *target], env=podman_env, timeout=timeout)
+
+
 @pytest.fixture(scope="session")
 def base_image(repo, dist, podman_env, images) -> str:
     """The single-arch (host) base image, from Containerfile with --build-context builder=dist."""
     name = images.image(_name("base"))
-    run([repo / "scripts" / "build-image.sh", "--no-build", "--dist", dist, "--tag", name],
-        env=podman_env, timeout=600)
+    _build_base(repo, podman_env, dist, "--tag", name)
     return name
 
 
@@ -204,8 +215,7 @@ def base_image(repo, dist, podman_env, images) -> str:
 def sample_modelcar(repo, base_image, podman_env, images) -> str:
     """The sample modelcar (Containerfile-modelcar FROM base_image, sample-model/ in /models)."""
     name = images.image(_name("modelcar-sample"))
-    run([repo / "scripts" / "build-modelcar.sh", "--model", repo / "sample-model",
-         "--base", base_image, "--tag", name], env=podman_env, timeout=600)
+    _build_sample_modelcar(repo, podman_env, base_image, "--tag", name)
     return name
 
 
@@ -225,8 +235,7 @@ def busybox_dist(tmp_path_factory) -> Path:
 def busybox_base(repo, busybox_dist, podman_env, images) -> str:
     """The base image built from the same Containerfile with busybox as the binary."""
     name = images.image(_name("busybox-base"))
-    run([repo / "scripts" / "build-image.sh", "--no-build", "--dist", busybox_dist, "--tag", name],
-        env=podman_env, timeout=600)
+    _build_base(repo, podman_env, busybox_dist, "--tag", name)
     return name
 
 
@@ -234,8 +243,7 @@ def busybox_base(repo, busybox_dist, podman_env, images) -> str:
 def busybox_modelcar(repo, busybox_base, podman_env, images) -> str:
     """The same sample modelcar, built from the same Containerfiles, on busybox instead."""
     name = images.image(_name("busybox-modelcar"))
-    run([repo / "scripts" / "build-modelcar.sh", "--model", repo / "sample-model",
-         "--base", busybox_base, "--tag", name], env=podman_env, timeout=600)
+    _build_sample_modelcar(repo, podman_env, busybox_base, "--tag", name)
     return name
 
 
@@ -244,8 +252,7 @@ def base_manifest(repo, dist, podman_env, images) -> str:
     """The 4-arch base image manifest list, built once per session (for pushed_base and
     pushed_modelcar, which removes it again: see _Images.drop_list)."""
     name = images.manifest_list(_name("base-multi"))
-    run([repo / "scripts" / "build-image.sh", "--no-build", "--dist", dist, "--manifest", name],
-        env=podman_env, timeout=900)
+    _build_base(repo, podman_env, dist, "--manifest", name, timeout=900)
     return name
 
 
@@ -262,8 +269,7 @@ def pushed_base(repo, base_manifest, registry, podman_env, images) -> str:
 def pushed_modelcar(repo, base_manifest, pushed_base, registry, podman_env, images) -> str:
     """"127.0.0.1:PORT/modelcar-sample:test": the 4-arch sample modelcar pushed to `registry`."""
     name = images.manifest_list(_name("modelcar-sample-multi"))
-    run([repo / "scripts" / "build-modelcar.sh", "--model", repo / "sample-model",
-         "--base", base_manifest, "--manifest", name], env=podman_env, timeout=900)
+    _build_sample_modelcar(repo, podman_env, base_manifest, "--manifest", name, timeout=900)
     dest = f"{registry}/modelcar-sample:test"
     run([repo / "scripts" / "publish-image.sh", "--insecure", name, dest],
         env=podman_env, timeout=600)
