@@ -6,7 +6,6 @@
 //! dropped them. After the link exists the sidecar needs no privilege at all, so it drops them
 //! all, and makes sure it stays dumpable (a non-dumpable process's /proc/<pid>/root is closed).
 
-use crate::output::error_line;
 use crate::sys;
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,11 +18,14 @@ static DROPPED: AtomicBool = AtomicBool::new(false);
 /// Drops all capabilities once per process; later calls do nothing. Failures are reported on
 /// stderr and are not fatal: the model may still be readable (same UID, or a privileged reader).
 pub fn drop_all_once() {
-    if DROPPED.swap(true, Ordering::Relaxed) {
+    // A load and a store, not a swap: single-threaded, and no atomic read-modify-write helper
+    // gets linked in.
+    if DROPPED.load(Ordering::Relaxed) {
         return;
     }
-    let (_, permitted, _) = match sys::capabilities() {
-        Ok(sets) => sets,
+    DROPPED.store(true, Ordering::Relaxed);
+    let permitted = match sys::permitted_capabilities() {
+        Ok(set) => set,
         Err(e) => return report(b"reading capabilities", e),
     };
     // Ambient capabilities would survive an exec; there is none, but leave nothing behind.
@@ -49,7 +51,7 @@ pub fn drop_all_once() {
 }
 
 fn report(what: &[u8], e: sys::Errno) {
-    error_line(&[
+    sys::write_line(2, &[
         b"modelcar-base: warning: ",
         what,
         b": ",

@@ -1,61 +1,75 @@
 //! Syntax errors: each names the token it stopped at. The shell exits with status 2 on them,
 //! as POSIX shells do, before running anything.
+//!
+//! The parser's functions return `Result<_, Fail>`, a one-bit error that costs nothing to pass
+//! up; the error itself is recorded once, in `Shell::error`, where it happened. Its message is
+//! `LEAD "TOKEN"TAIL` (no quotes when there is no token): the token is a slice of the script or
+//! a static string, so no memory is needed.
 
-use alloc::vec::Vec;
+/// A syntax error was recorded in `Shell::error`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fail;
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum SyntaxError {
-    /// A construct this shell does not run: (token, what it is).
-    Unsupported(&'static str, &'static str),
-    /// `$NAME` and other parameters: only `$$` exists here.
-    Variable(Vec<u8>),
-    /// A quote or `$(` that never closes.
-    Unterminated(&'static str),
-    /// A token where the grammar does not allow it.
-    Unexpected(Vec<u8>),
-    /// End of script where the grammar wants more.
-    UnexpectedEnd,
-    /// A reserved word this shell does not run (`if`, `for`, `case`, `{`...).
-    Reserved(Vec<u8>),
-    /// `NAME=value` as a command: variables are not supported.
-    Assignment(Vec<u8>),
-    /// Nesting beyond `lexer::MAX_NESTING`.
-    TooDeep,
+/// The fixed text around an error's token.
+#[derive(Debug, PartialEq)]
+pub struct Message {
+    pub lead: &'static str,
+    pub tail: &'static str,
 }
 
-impl SyntaxError {
-    /// The message after `sh: syntax error: `.
-    pub fn message(&self) -> Vec<u8> {
-        let mut m = Vec::new();
-        let mut put = |parts: &[&[u8]]| {
-            for p in parts {
-                m.extend_from_slice(p);
-            }
-        };
-        match self {
-            SyntaxError::Unsupported(tok, what) => put(&[
-                b"\"",
-                tok.as_bytes(),
-                b"\" is not supported (",
-                what.as_bytes(),
-                b")",
-            ]),
-            SyntaxError::Variable(name) => put(&[
-                b"\"",
-                name,
-                b"\" is not supported (no variables: only $$ is expanded)",
-            ]),
-            SyntaxError::Unterminated(tok) => put(&[b"unterminated \"", tok.as_bytes(), b"\""]),
-            SyntaxError::Unexpected(tok) => put(&[b"unexpected \"", tok, b"\""]),
-            SyntaxError::UnexpectedEnd => put(&[b"unexpected end of script"]),
-            SyntaxError::Reserved(word) => put(&[b"\"", word, b"\" is not supported"]),
-            SyntaxError::Assignment(word) => put(&[
-                b"\"",
-                word,
-                b"\" is not supported (no variable assignments)",
-            ]),
-            SyntaxError::TooDeep => put(&[b"nested too deeply"]),
-        }
-        m
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SyntaxError<'s> {
+    pub token: &'s [u8],
+    pub message: &'static Message,
+}
+
+impl SyntaxError<'_> {
+    /// The message's pieces, to be written after `sh: syntax error: `.
+    pub fn pieces(&self) -> [&[u8]; 5] {
+        let quote: &[u8] = if self.token.is_empty() { b"" } else { b"\"" };
+        [
+            self.message.lead.as_bytes(),
+            quote,
+            self.token,
+            quote,
+            self.message.tail.as_bytes(),
+        ]
     }
+
+    /// The whole message (for tests).
+    #[cfg(test)]
+    pub fn message(&self) -> std::string::String {
+        let mut m = std::vec::Vec::new();
+        for p in self.pieces() {
+            m.extend_from_slice(p);
+        }
+        std::string::String::from_utf8_lossy(&m).into_owned()
+    }
+}
+
+macro_rules! messages {
+    ($($name:ident = $lead:literal TOKEN $tail:literal;)*) => {
+        $(pub static $name: Message = Message { lead: $lead, tail: $tail };)*
+    };
+}
+
+messages! {
+    UNEXPECTED = "unexpected " TOKEN "";
+    UNTERMINATED = "unterminated " TOKEN "";
+    UNEXPECTED_END = "unexpected end of script" TOKEN "";
+    TOO_DEEP = "nested too deeply" TOKEN "";
+    NOT_SUPPORTED = "" TOKEN " is not supported";
+    ASSIGNMENT = "" TOKEN " is not supported (no variable assignments)";
+    VARIABLE = "" TOKEN " is not supported (no variables: only $$ is expanded)";
+    PIPES = "" TOKEN " is not supported (pipes)";
+    BACKGROUND = "" TOKEN " is not supported (background jobs)";
+    REDIRECTIONS = "" TOKEN " is not supported (redirections)";
+    HERE_DOCUMENTS = "" TOKEN " is not supported (here-documents)";
+    CASE = "" TOKEN " is not supported (case statements)";
+    GLOBS = "" TOKEN " is not supported (globs)";
+    TILDE = "" TOKEN " is not supported (tilde expansion)";
+    BACKQUOTE = "" TOKEN " is not supported (backquote substitution)";
+    ARITHMETIC = "" TOKEN " is not supported (arithmetic expansion)";
+    PARAMETER = "" TOKEN " is not supported (parameter expansion)";
+    DOLLAR_QUOTE = "" TOKEN " is not supported ($'...' quoting)";
 }

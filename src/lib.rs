@@ -5,13 +5,14 @@
 //! loops), exits 0 at once on SIGTERM/SIGINT, drops every capability before it waits, and never
 //! executes another program: there is no code path that calls exec.
 //!
-//! Map: `lexer` and `parser` turn a script into a `parser::List`; `exec` runs it, with `expand`
-//! doing word expansion; `builtins/` holds one file per command; `shell` is argv handling;
-//! `signals` and `caps` the two process-level duties; `sys` is the only `unsafe` code.
+//! Map: `lexer` finds tokens, `parser` walks the grammar and runs commands as it goes (`exec`
+//! holds the interpreter's state and runs simple commands, `expand` reads words); `builtins/`
+//! holds one file per command, taking `args::Args`; `shell` is argv handling; `signals` and
+//! `caps` the two process-level duties; `sys` is the only `unsafe` code: system calls, memory
+//! and the process entry. No libc and no allocator: memory is two `sys::Stack`s.
 #![cfg_attr(not(test), no_std)]
 
-extern crate alloc;
-
+pub mod args;
 pub mod builtins;
 pub mod caps;
 pub mod error;

@@ -1,45 +1,48 @@
-//! The binary: C entry point, allocator and panic handler around `modelcar_base::shell`.
-// `cargo test`/`clippy --all-targets` also build this file as a std test harness: everything
-// below is for the real, no_std binary only.
+//! The binary: entry point and panic handler around `modelcar_base::shell`.
+//!
+//! The real binary is built by scripts/build-sidecar.sh, which links it with no C runtime
+//! (`--cfg modelcar_static`, rust-lld, our own `_start`). A plain `cargo build` for the host
+//! (cargo builds binaries for the integration tests) gets a stub that says so: the host's
+//! C runtime would bring its own `_start` and expect a `main`.
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 #![cfg(not(test))]
 
-use modelcar_base::{output, shell, signals, sys};
+#[cfg(modelcar_static)]
+#[path = "sys/entry.rs"]
+mod entry;
 
-// The libc crate is used without its default features, which leaves out its link directive.
-// musl targets: link musl statically. The ppc64le/s390x builds (gnu targets with crt-static)
-// get Debian's musl from scripts/build-sidecar.sh. A plain host build links the host libc.
-#[cfg_attr(target_env = "musl", link(name = "c", kind = "static"))]
-#[cfg_attr(
-    all(not(target_env = "musl"), not(target_feature = "crt-static")),
-    link(name = "c")
-)]
-extern "C" {}
+use modelcar_base::sys;
 
-#[global_allocator]
-static ALLOCATOR: sys::Allocator = sys::Allocator;
-
+#[cfg(modelcar_static)]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
-    // Reached only on a bug or when memory runs out: say so and stop, never unwind.
-    output::error_line(&[b"modelcar-base: internal error (out of memory?)"]);
+    // Reached only on a bug: say so and stop, never unwind.
+    sys::write_line(2, &[b"modelcar-base: internal error"]);
     sys::exit(70)
 }
 
-/// The C runtime's entry point (musl's crt1 calls it).
-#[no_mangle]
-extern "C" fn main(
-    argc: core::ffi::c_int,
-    argv: *const *const core::ffi::c_char,
-) -> core::ffi::c_int {
-    signals::install();
-    // SAFETY: argc/argv come straight from the C runtime.
-    let args = unsafe { sys::args(argc, argv) };
-    sys::exit(shell::dispatch(&args))
+#[cfg(modelcar_static)]
+fn main(argv: sys::Argv) -> ! {
+    modelcar_base::signals::install();
+    sys::exit(modelcar_base::shell::dispatch(argv))
 }
 
-/// compiler_builtins' unwind tables name this symbol on some targets even with panic=abort;
-/// nothing ever unwinds, so it is never called.
+/// The host stub (see above).
+#[cfg(not(modelcar_static))]
 #[no_mangle]
-extern "C" fn rust_eh_personality() {}
+extern "C" fn main() -> core::ffi::c_int {
+    sys::write_line(2, &[b"modelcar-base: build the sidecar with scripts/build-sidecar.sh"]);
+    2
+}
+
+#[cfg(not(modelcar_static))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    sys::exit(70)
+}
+
+// The host C runtime links against libc by name.
+#[cfg(not(modelcar_static))]
+#[link(name = "c")]
+extern "C" {}

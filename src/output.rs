@@ -1,14 +1,19 @@
-//! Where builtins write: standard output, or the buffer of a `$(...)` being captured; and the
-//! one-line error messages on standard error.
+//! Where builtins write: a buffer that is either flushed to standard output when the builtin is
+//! done, or kept as the text of the `$(...)` being captured; and the one-line error messages on
+//! standard error.
 
 use crate::errors::errno_text;
-use crate::sys::{self, Errno};
-use alloc::vec::Vec;
+use crate::sys::{self, Errno, Stack};
 
-/// Standard output of the running command: fd 1, or the innermost `$(...)` capture.
 #[derive(Default)]
 pub struct Output {
-    captures: Vec<Vec<u8>>,
+    /// Captured text of the open `$(...)`s, then the running builtin's output. Builtins may also
+    /// use the space past their output as scratch, as long as they truncate it again.
+    pub buf: Stack,
+    /// Where the running builtin's output starts.
+    start: usize,
+    /// Inside `$(...)`: output stays in `buf`.
+    pub capturing: bool,
     /// Running as a builtin of `sh` rather than as its own applet: busybox's shell builtins
     /// (test, [) then name the shell in their messages.
     pub in_shell: bool,
@@ -17,39 +22,46 @@ pub struct Output {
 impl Output {
     pub fn in_shell() -> Self {
         Output {
-            captures: Vec::new(),
             in_shell: true,
+            ..Output::default()
         }
     }
 
-    pub fn write(&mut self, bytes: &[u8]) -> Result<(), Errno> {
-        match self.captures.last_mut() {
-            Some(buf) => {
-                buf.extend_from_slice(bytes);
-                Ok(())
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.buf.push(bytes);
+    }
+
+    /// Marks where the next builtin's output begins.
+    pub fn begin(&mut self) {
+        self.start = self.buf.len();
+    }
+
+    /// The output written since `begin`.
+    pub fn written(&self) -> &[u8] {
+        &self.buf.as_slice()[self.start..]
+    }
+
+    /// Ends a builtin: outside `$(...)` its output goes to standard output now. A failed write
+    /// is reported as busybox does and turns the status into 1.
+    pub fn finish(&mut self, name: &[u8], status: i32) -> i32 {
+        if self.capturing {
+            return status;
+        }
+        let result = sys::write_all(1, self.written());
+        self.buf.truncate(self.start);
+        match result {
+            Ok(()) => status,
+            Err(e) => {
+                error_line(&[name, b": write error: ", errno_text(e).as_bytes()]);
+                1
             }
-            None => sys::write_all(1, bytes),
         }
-    }
-
-    pub fn begin_capture(&mut self) {
-        self.captures.push(Vec::new());
-    }
-
-    pub fn end_capture(&mut self) -> Vec<u8> {
-        self.captures.pop().unwrap_or_default()
     }
 }
 
 /// Writes one line to standard error: the pieces joined, then a newline, in one write.
 pub fn error_line(pieces: &[&[u8]]) {
-    let mut line = Vec::with_capacity(pieces.iter().map(|p| p.len()).sum::<usize>() + 1);
-    for p in pieces {
-        line.extend_from_slice(p);
-    }
-    line.push(b'\n');
-    // Nothing sensible is left to do if standard error itself fails.
-    let _ = sys::write_all(2, &line);
+    sys::write_line(2, pieces);
 }
 
 /// `NAME: WHAT: strerror`, the busybox `bb_perror_msg` shape.

@@ -1,4 +1,5 @@
-//! The parser: tokens -> the syntax tree the interpreter runs.
+//! The parser: the grammar, walked straight over the script's text, running each command as it
+//! is recognised when `Shell::run` says so (see exec.rs for the two walks).
 //!
 //! Grammar (a strict subset of POSIX sh):
 //!   script   := linebreak [list] linebreak
@@ -7,49 +8,13 @@
 //!   command  := simple | '(' list ')' | ('until' | 'while') list 'do' list 'done'
 //!   simple   := WORD { WORD }
 
-use crate::error::SyntaxError;
-use crate::lexer::{self, Piece, Token};
-use alloc::boxed::Box;
-use alloc::vec::Vec;
+use crate::error::{self, Fail};
+use crate::exec::Shell;
+use crate::lexer::Token;
 
-/// Commands separated by `;` or newlines, run in order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct List(pub Vec<AndOr>);
-
-/// `a && b || c`: the first command, then each connector with its command.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AndOr {
-    pub first: Command,
-    pub rest: Vec<(Connector, Command)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Connector {
-    And,
-    Or,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    Simple(Vec<Word>),
-    Subshell(Box<List>),
-    Loop {
-        until: bool,
-        condition: Box<List>,
-        body: Box<List>,
-    },
-}
-
-/// A word ready for expansion.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Word(pub Vec<Part>);
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Part {
-    Lit(Vec<u8>, bool),
-    Pid(bool),
-    Subst(List, bool),
-}
+/// How deeply subshells, loops and `$(...)` may nest: far beyond any real script, well within
+/// the stack.
+pub const MAX_NESTING: usize = 200;
 
 /// Words that start a compound command or belong to one; only the loops are supported.
 const UNSUPPORTED_RESERVED: &[&[u8]] = &[
@@ -71,254 +36,230 @@ const UNSUPPORTED_RESERVED: &[&[u8]] = &[
     b"]]",
 ];
 
-/// Parses a whole script. `None` when it holds no command at all.
-pub fn parse_script(src: &[u8]) -> Result<Option<List>, SyntaxError> {
-    let tokens = lexer::tokenize(src)?;
-    let mut p = Parser {
-        tokens,
-        pos: 0,
-        depth: 0,
-    };
-    p.skip_newlines();
-    if p.peek().is_none() {
-        return Ok(None);
-    }
-    let list = p.list()?;
-    p.skip_newlines();
-    match p.peek() {
-        None => Ok(Some(list)),
-        Some(t) => Err(unexpected(t)),
-    }
-}
+type Parsed = Result<i32, Fail>;
 
-fn unexpected(t: &Token) -> SyntaxError {
-    SyntaxError::Unexpected(match t {
-        Token::Word(w) => w.plain().unwrap_or(b"word").to_vec(),
-        Token::AndIf => b"&&".to_vec(),
-        Token::OrIf => b"||".to_vec(),
-        Token::Semi => b";".to_vec(),
-        Token::Newline => b"newline".to_vec(),
-        Token::LParen => b"(".to_vec(),
-        Token::RParen => b")".to_vec(),
-    })
-}
-
-struct Parser {
-    tokens: Vec<Token>,
-    pos: usize,
-    depth: usize,
-}
-
-impl Parser {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.pos)
+impl<'s> Shell<'s> {
+    /// Checks the whole script, then runs it. `Ok(None)` when it holds no command at all.
+    pub fn run_script(&mut self) -> Result<Option<i32>, Fail> {
+        let run = self.run;
+        self.run = false;
+        if self.script()?.is_none() {
+            return Ok(None);
+        }
+        self.pos = 0;
+        self.run = run;
+        let status = self.script()?;
+        Ok(status.map(|s| self.exit.take().unwrap_or(s)))
     }
 
-    fn skip_newlines(&mut self) {
-        while self.peek() == Some(&Token::Newline) {
-            self.pos += 1;
+    fn script(&mut self) -> Result<Option<i32>, Fail> {
+        self.linebreak()?;
+        if self.peek()? == Token::End {
+            return Ok(None);
+        }
+        let status = self.list()?;
+        self.linebreak()?;
+        match self.peek()? {
+            Token::End => Ok(Some(status)),
+            t => Err(self.unexpected(t)),
         }
     }
 
-    /// The reserved word at the current token, if it is one in command position.
-    fn reserved(&self) -> Option<&[u8]> {
-        match self.peek() {
-            Some(Token::Word(w)) => w
-                .plain()
-                .filter(|t| matches!(*t, b"do" | b"done" | b"until" | b"while")),
-            _ => None,
+    fn unexpected(&mut self, t: Token) -> Fail {
+        match t {
+            Token::End => self.fail(b"", &error::UNEXPECTED_END),
+            _ => self.fail(self.token_name(t), &error::UNEXPECTED),
         }
     }
 
-    fn at_list_end(&self) -> bool {
-        matches!(self.peek(), None | Some(Token::RParen))
-            || matches!(self.reserved(), Some(b"do" | b"done"))
+    pub fn linebreak(&mut self) -> Result<(), Fail> {
+        while self.peek()? == Token::Newline {
+            self.advance(Token::Newline);
+        }
+        Ok(())
     }
 
-    fn list(&mut self) -> Result<List, SyntaxError> {
-        let mut items = alloc::vec![self.and_or()?];
-        loop {
-            match self.peek() {
-                Some(Token::Semi) | Some(Token::Newline) => {
-                    self.pos += 1;
-                    self.skip_newlines();
-                    if self.at_list_end() {
-                        return Ok(List(items));
-                    }
-                    items.push(self.and_or()?);
-                }
-                _ => return Ok(List(items)),
+    /// The reserved word at the current position, if it is a loop keyword written plainly.
+    fn reserved(&mut self) -> Result<Option<&'s [u8]>, Fail> {
+        if self.peek()? != Token::Word {
+            return Ok(None);
+        }
+        Ok(self
+            .plain_word()
+            .filter(|w| matches!(*w, b"do" | b"done" | b"until" | b"while")))
+    }
+
+    fn at_list_end(&mut self) -> Result<bool, Fail> {
+        Ok(matches!(self.peek()?, Token::End | Token::RParen)
+            || matches!(self.reserved()?, Some(b"do" | b"done")))
+    }
+
+    pub fn list(&mut self) -> Parsed {
+        let mut status = self.and_or()?;
+        while let t @ (Token::Semi | Token::Newline) = self.peek()? {
+            self.advance(t);
+            self.linebreak()?;
+            if self.at_list_end()? {
+                break;
             }
+            status = self.and_or()?;
         }
+        Ok(status)
     }
 
-    fn and_or(&mut self) -> Result<AndOr, SyntaxError> {
-        let first = self.command()?;
-        let mut rest = Vec::new();
+    fn and_or(&mut self) -> Parsed {
+        let mut status = self.command()?;
         loop {
-            let connector = match self.peek() {
-                Some(Token::AndIf) => Connector::And,
-                Some(Token::OrIf) => Connector::Or,
-                _ => return Ok(AndOr { first, rest }),
+            let t = self.peek()?;
+            let and = match t {
+                Token::AndIf => true,
+                Token::OrIf => false,
+                _ => return Ok(status),
             };
-            self.pos += 1;
-            self.skip_newlines();
-            rest.push((connector, self.command()?));
+            self.advance(t);
+            self.linebreak()?;
+            let run = self.run;
+            let go = (status == 0) == and;
+            self.run = run && go;
+            let next = self.command()?;
+            self.run = run;
+            if go {
+                status = next;
+            }
         }
     }
 
-    fn command(&mut self) -> Result<Command, SyntaxError> {
-        let cmd = match self.peek() {
-            None => return Err(SyntaxError::UnexpectedEnd),
-            Some(Token::LParen) => {
-                self.pos += 1;
-                let inner = self.nested(|p| {
-                    p.skip_newlines();
-                    p.list()
-                })?;
-                self.expect_rparen()?;
-                Command::Subshell(Box::new(inner))
+    fn command(&mut self) -> Parsed {
+        let running = self.running();
+        let status = match self.peek()? {
+            Token::LParen => {
+                self.advance(Token::LParen);
+                let status = self.nested_list()?;
+                self.expect(Token::RParen)?;
+                self.end_of_compound()?;
+                self.contained(running, status)
             }
-            Some(Token::Word(_)) => match self.reserved() {
+            Token::Word => match self.reserved()? {
                 Some(kw @ (b"until" | b"while")) => {
-                    let until = kw == b"until";
-                    self.pos += 1;
-                    self.loop_command(until)?
+                    self.pos += kw.len();
+                    let status = self.loop_command(kw == b"until")?;
+                    self.end_of_compound()?;
+                    status
                 }
-                Some(_) => return Err(unexpected(&self.tokens[self.pos])),
+                Some(kw) => return Err(self.fail(kw, &error::UNEXPECTED)),
                 None => self.simple()?,
             },
-            Some(t) => return Err(unexpected(t)),
+            t => return Err(self.unexpected(t)),
         };
-        // After a compound command only an operator, separator or terminator may follow.
-        if !matches!(cmd, Command::Simple(_)) {
-            if let Some(t @ (Token::Word(_) | Token::LParen)) = self.peek() {
-                if !self.at_list_end() {
-                    return Err(unexpected(t));
-                }
-            }
+        if running {
+            self.last_status = status;
         }
-        Ok(cmd)
+        Ok(status)
     }
 
-    fn nested<T>(
-        &mut self,
-        f: impl FnOnce(&mut Self) -> Result<T, SyntaxError>,
-    ) -> Result<T, SyntaxError> {
+    /// The end of a subshell or `$(...)` that was entered running: an `exit` inside ends only
+    /// it, with the exit's status.
+    pub fn contained(&mut self, running: bool, status: i32) -> i32 {
+        match self.exit {
+            Some(code) if running => {
+                self.exit = None;
+                code
+            }
+            _ => status,
+        }
+    }
+
+    /// After a compound command only an operator, separator or terminator may follow.
+    fn end_of_compound(&mut self) -> Result<(), Fail> {
+        match self.peek()? {
+            t @ (Token::Word | Token::LParen) if !self.at_list_end()? => Err(self.unexpected(t)),
+            _ => Ok(()),
+        }
+    }
+
+    /// `linebreak list` one level deeper.
+    pub fn nested_list(&mut self) -> Parsed {
         self.depth += 1;
-        if self.depth > lexer::MAX_NESTING {
-            return Err(SyntaxError::TooDeep);
+        if self.depth > MAX_NESTING {
+            return Err(self.fail(b"", &error::TOO_DEEP));
         }
-        let r = f(self);
+        self.linebreak()?;
+        let status = self.list()?;
         self.depth -= 1;
-        r
+        Ok(status)
     }
 
-    fn expect_rparen(&mut self) -> Result<(), SyntaxError> {
-        self.skip_newlines();
-        match self.peek() {
-            Some(Token::RParen) => {
-                self.pos += 1;
+    pub fn expect(&mut self, token: Token) -> Result<(), Fail> {
+        self.linebreak()?;
+        match self.peek()? {
+            t if t == token => {
+                self.advance(t);
                 Ok(())
             }
-            Some(t) => Err(unexpected(t)),
-            None => Err(SyntaxError::UnexpectedEnd),
+            t => Err(self.unexpected(t)),
         }
     }
 
-    fn expect_reserved(&mut self, word: &[u8]) -> Result<(), SyntaxError> {
-        self.skip_newlines();
-        match self.peek() {
-            Some(_) if self.reserved() == Some(word) => {
-                self.pos += 1;
-                Ok(())
+    fn expect_reserved(&mut self, word: &[u8]) -> Result<(), Fail> {
+        self.linebreak()?;
+        if self.reserved()? == Some(word) {
+            self.pos += word.len();
+            return Ok(());
+        }
+        let t = self.peek()?;
+        Err(self.unexpected(t))
+    }
+
+    /// `until`/`while`: each round walks the condition and body again from their text; the
+    /// last walk, which finds `done`, runs nothing.
+    fn loop_command(&mut self, until: bool) -> Parsed {
+        let start = self.pos;
+        let run = self.run;
+        let mut status = 0;
+        loop {
+            self.pos = start;
+            let condition = self.nested_list()?;
+            self.expect_reserved(b"do")?;
+            let go = self.running() && (condition == 0) != until;
+            self.run = run && go;
+            let body = self.nested_list()?;
+            self.expect_reserved(b"done")?;
+            self.run = run;
+            if !go {
+                return Ok(status);
             }
-            Some(t) => Err(unexpected(t)),
-            None => Err(SyntaxError::UnexpectedEnd),
+            status = body;
         }
     }
 
-    fn loop_command(&mut self, until: bool) -> Result<Command, SyntaxError> {
-        let condition = self.nested(|p| {
-            p.skip_newlines();
-            p.list()
-        })?;
-        self.expect_reserved(b"do")?;
-        let body = self.nested(|p| {
-            p.skip_newlines();
-            p.list()
-        })?;
-        self.expect_reserved(b"done")?;
-        Ok(Command::Loop {
-            until,
-            condition: Box::new(condition),
-            body: Box::new(body),
-        })
-    }
-
-    fn simple(&mut self) -> Result<Command, SyntaxError> {
-        let mut words = Vec::new();
-        while let Some(Token::Word(w)) = self.peek() {
-            if words.is_empty() {
-                if let Some(text) = w.plain() {
-                    if UNSUPPORTED_RESERVED.contains(&text) {
-                        return Err(SyntaxError::Reserved(text.to_vec()));
-                    }
-                }
-                // `NAME=...` is an assignment whatever follows the `=` (`x='y'`, `x=$(...)`):
-                // only the unquoted start of the word decides.
-                if let Some(Piece::Lit {
-                    bytes,
-                    quoted: false,
-                }) = w.pieces.first()
-                {
-                    if is_assignment(bytes) {
-                        return Err(SyntaxError::Assignment(bytes.clone()));
-                    }
-                }
+    fn simple(&mut self) -> Parsed {
+        if let Some(word) = self.plain_word() {
+            if UNSUPPORTED_RESERVED.contains(&word) {
+                return Err(self.fail(word, &error::NOT_SUPPORTED));
             }
-            // The token is used once: take it instead of cloning it.
-            let Token::Word(w) = core::mem::replace(&mut self.tokens[self.pos], Token::Semi) else {
-                unreachable!()
-            };
-            self.pos += 1;
-            words.push(self.convert(w)?);
         }
-        Ok(Command::Simple(words))
-    }
-
-    /// Turns a lexer word into an AST word, parsing each `$(...)`.
-    fn convert(&mut self, w: lexer::Word) -> Result<Word, SyntaxError> {
-        let mut parts = Vec::with_capacity(w.pieces.len());
-        for piece in w.pieces {
-            parts.push(match piece {
-                Piece::Lit { bytes, quoted } => Part::Lit(bytes, quoted),
-                Piece::Pid { quoted } => Part::Pid(quoted),
-                Piece::Subst { tokens, quoted } => {
-                    let depth = self.depth + 1;
-                    if depth > lexer::MAX_NESTING {
-                        return Err(SyntaxError::TooDeep);
-                    }
-                    let mut inner = Parser {
-                        tokens,
-                        pos: 0,
-                        depth,
-                    };
-                    inner.skip_newlines();
-                    let list = if inner.peek().is_none() {
-                        List(Vec::new())
-                    } else {
-                        inner.list()?
-                    };
-                    inner.skip_newlines();
-                    if let Some(t) = inner.peek() {
-                        return Err(unexpected(t));
-                    }
-                    Part::Subst(list, quoted)
-                }
-            });
+        // `NAME=...` is an assignment whatever follows the `=` (`x='y'`, `x=$(...)`): only the
+        // unquoted start of the word decides.
+        let rest = &self.src[self.pos..];
+        let plain_start = rest
+            .iter()
+            .position(|&b| crate::lexer::ends_word(b) || matches!(b, b'\'' | b'"' | b'\\' | b'$'))
+            .unwrap_or(rest.len());
+        if is_assignment(&rest[..plain_start]) {
+            return Err(self.fail(&rest[..plain_start], &error::ASSIGNMENT));
         }
-        Ok(Word(parts))
+        let mark = self.fields.len();
+        let mut substitution_status = None;
+        while self.peek()? == Token::Word {
+            self.word(&mut substitution_status)?;
+        }
+        let status = if self.running() {
+            self.simple_command(mark, substitution_status)
+        } else {
+            0
+        };
+        self.fields.truncate(mark);
+        Ok(status)
     }
 }
 
@@ -326,401 +267,11 @@ impl Parser {
 fn is_assignment(text: &[u8]) -> bool {
     match text.iter().position(|&c| c == b'=') {
         Some(eq) if eq > 0 => {
-            (text[0].is_ascii_alphabetic() || text[0] == b'_')
+            !text[0].is_ascii_digit()
                 && text[..eq]
                     .iter()
                     .all(|&c| c.is_ascii_alphanumeric() || c == b'_')
         }
         _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::string::String;
-    use std::time::{Duration, Instant};
-
-    /// A compact rendering of the tree: `a b && c; (d); while {c} do {b}`, quoted literal
-    /// pieces in `'...'`.
-    fn render(list: &List) -> String {
-        let items: Vec<String> = list.0.iter().map(render_and_or).collect();
-        items.join("; ")
-    }
-
-    fn render_and_or(a: &AndOr) -> String {
-        let mut s = render_command(&a.first);
-        for (c, cmd) in &a.rest {
-            s.push_str(match c {
-                Connector::And => " && ",
-                Connector::Or => " || ",
-            });
-            s.push_str(&render_command(cmd));
-        }
-        s
-    }
-
-    fn render_command(c: &Command) -> String {
-        match c {
-            Command::Simple(words) => {
-                let w: Vec<String> = words.iter().map(render_word).collect();
-                w.join(" ")
-            }
-            Command::Subshell(list) => format!("({})", render(list)),
-            Command::Loop {
-                until,
-                condition,
-                body,
-            } => format!(
-                "{} {{{}}} do {{{}}}",
-                if *until { "until" } else { "while" },
-                render(condition),
-                render(body)
-            ),
-        }
-    }
-
-    fn render_word(w: &Word) -> String {
-        let mut s = String::new();
-        for p in &w.0 {
-            match p {
-                Part::Lit(b, false) => s.push_str(&String::from_utf8_lossy(b)),
-                Part::Lit(b, true) => {
-                    s.push('\'');
-                    s.push_str(&String::from_utf8_lossy(b));
-                    s.push('\'');
-                }
-                Part::Pid(q) => s.push_str(if *q { "\"$$\"" } else { "$$" }),
-                Part::Subst(l, q) => {
-                    let inner = format!("$({})", render(l));
-                    if *q {
-                        s.push_str(&format!("\"{inner}\""));
-                    } else {
-                        s.push_str(&inner);
-                    }
-                }
-            }
-        }
-        s
-    }
-
-    fn parsed(src: &str) -> String {
-        match parse_script(src.as_bytes()) {
-            Ok(Some(list)) => render(&list),
-            other => panic!("{src:?}: {other:?}"),
-        }
-    }
-
-    fn err(src: &str) -> SyntaxError {
-        match parse_script(src.as_bytes()) {
-            Err(e) => e,
-            Ok(l) => panic!("{src:?} parsed: {l:?}"),
-        }
-    }
-
-    fn unexpected(tok: &str) -> SyntaxError {
-        SyntaxError::Unexpected(tok.as_bytes().to_vec())
-    }
-
-    #[test]
-    fn empty_scripts_have_no_command() {
-        for src in ["", " ", "\n\n", "# only a comment", "\n# c\n\n", "\\\n"] {
-            assert_eq!(parse_script(src.as_bytes()), Ok(None), "{src:?}");
-        }
-    }
-
-    #[test]
-    fn simple_commands() {
-        assert_eq!(parsed("echo"), "echo");
-        assert_eq!(parsed("  echo  a   b  "), "echo a b");
-        assert_eq!(parsed("echo 'a b' \"c\"d"), "echo 'a b' 'c'd");
-        assert_eq!(parsed("echo $$ \"$$\""), "echo $$ ''\"$$\"");
-        assert_eq!(
-            parsed("echo $(echo a) \"$(b)\""),
-            "echo $(echo a) ''\"$(b)\""
-        );
-        assert_eq!(parsed("echo $()"), "echo $()");
-    }
-
-    #[test]
-    fn and_or_chains() {
-        assert_eq!(parsed("a && b"), "a && b");
-        assert_eq!(parsed("a || b"), "a || b");
-        assert_eq!(parsed("a && b || c && d"), "a && b || c && d");
-        assert_eq!(parsed("a &&\n\n b ||\n c"), "a && b || c");
-        let list = parse_script(b"a && b || c").unwrap().unwrap();
-        assert_eq!(list.0.len(), 1);
-        let conns: Vec<Connector> = list.0[0].rest.iter().map(|(c, _)| *c).collect();
-        assert_eq!(conns, [Connector::And, Connector::Or]);
-    }
-
-    #[test]
-    fn semicolons_and_newlines() {
-        assert_eq!(parsed("a; b"), "a; b");
-        assert_eq!(parsed("a;b;c"), "a; b; c");
-        assert_eq!(parsed("a\nb\n"), "a; b");
-        assert_eq!(parsed("\n\na\n\n\nb\n\n"), "a; b");
-        assert_eq!(parsed("a;"), "a");
-        assert_eq!(parsed("a;\n"), "a");
-        assert_eq!(parsed("a;\nb"), "a; b");
-        assert_eq!(parsed("a && b; c || d"), "a && b; c || d");
-        assert_eq!(parsed("a # comment\nb"), "a; b");
-    }
-
-    #[test]
-    fn subshells() {
-        assert_eq!(parsed("(a)"), "(a)");
-        assert_eq!(parsed("( a; b )"), "(a; b)");
-        assert_eq!(parsed("(\na\nb\n)"), "(a; b)");
-        assert_eq!(parsed("(a;)"), "(a)");
-        assert_eq!(parsed("(a) && (b) || c"), "(a) && (b) || c");
-        assert_eq!(parsed("((a))"), "((a))");
-        assert_eq!(parsed("(a); b"), "(a); b");
-        assert_eq!(parsed("(a)\nb"), "(a); b");
-        assert_eq!(parsed("a && (b || c)"), "a && (b || c)");
-        assert_eq!(parsed("echo $( (a) )"), "echo $((a))");
-    }
-
-    #[test]
-    fn loops() {
-        assert_eq!(
-            parsed("until test -e f; do sleep 1; done"),
-            "until {test -e f} do {sleep 1}"
-        );
-        assert_eq!(
-            parsed("while true\ndo\necho a\necho b\ndone"),
-            "while {true} do {echo a; echo b}"
-        );
-        assert_eq!(
-            parsed("while a; b; do c; done && d"),
-            "while {a; b} do {c} && d"
-        );
-        assert_eq!(
-            parsed("until a && b; do (c); done; e"),
-            "until {a && b} do {(c)}; e"
-        );
-        assert_eq!(
-            parsed("while until a; do b; done; do c; done"),
-            "while {until {a} do {b}} do {c}"
-        );
-        assert_eq!(parsed("(while a; do b; done)"), "(while {a} do {b})");
-        // Reserved words are words anywhere but in command position.
-        assert_eq!(
-            parsed("echo do done while until"),
-            "echo do done while until"
-        );
-        // Quoted, they are not reserved.
-        assert_eq!(parsed("'while'"), "'while'");
-    }
-
-    #[test]
-    fn loop_errors() {
-        assert_eq!(err("while a; do b"), SyntaxError::UnexpectedEnd);
-        assert_eq!(err("while a"), SyntaxError::UnexpectedEnd);
-        assert_eq!(err("while a; b"), SyntaxError::UnexpectedEnd);
-        assert_eq!(err("while"), SyntaxError::UnexpectedEnd);
-        assert_eq!(err("while; do b; done"), unexpected(";"));
-        assert_eq!(err("while a; do; done"), unexpected(";"));
-        assert_eq!(err("while a; do done"), unexpected("done"));
-        assert_eq!(err("until do b; done"), unexpected("do"));
-        // Without a separator, `do` is an argument of the condition.
-        assert_eq!(err("while a do b done"), SyntaxError::UnexpectedEnd);
-        assert_eq!(err("while a; do b; done c"), unexpected("c"));
-        assert_eq!(err("while a; do b; done (c)"), unexpected("("));
-        assert_eq!(err("while a; do b; done )"), unexpected(")"));
-        assert_eq!(err("do"), unexpected("do"));
-        assert_eq!(err("done"), unexpected("done"));
-        assert_eq!(err("a; done"), unexpected("done"));
-        assert_eq!(err("(a; do)"), unexpected("do"));
-    }
-
-    #[test]
-    fn reserved_words_refused() {
-        for word in [
-            "if", "then", "else", "elif", "fi", "case", "esac", "for", "in", "{", "}", "!",
-            "function", "select", "]]",
-        ] {
-            assert_eq!(
-                err(&format!("{word} x")),
-                SyntaxError::Reserved(word.as_bytes().to_vec()),
-                "{word}"
-            );
-            assert_eq!(
-                err(&format!("true && {word}")),
-                SyntaxError::Reserved(word.as_bytes().to_vec()),
-                "{word}"
-            );
-            // As arguments they are plain words.
-            assert_eq!(parsed(&format!("echo {word}")), format!("echo {word}"));
-        }
-        // `[[` is refused by name (the lexer lets the bare word through for that).
-        assert_eq!(err("[[ -d x ]]"), SyntaxError::Reserved(b"[[".to_vec()));
-        assert_eq!(
-            err("if true; then echo; fi"),
-            SyntaxError::Reserved(b"if".to_vec())
-        );
-        assert_eq!(
-            err("for x in a; do echo; done"),
-            SyntaxError::Reserved(b"for".to_vec())
-        );
-        assert_eq!(err("echo $(if a)"), SyntaxError::Reserved(b"if".to_vec()));
-        // Quoted or escaped, they are command names (run as "not found").
-        assert_eq!(parsed("'if'"), "'if'");
-        assert_eq!(parsed("\\!"), "'!'");
-        // `[` is the test command.
-        assert_eq!(parsed("[ -d x ]"), "[ -d x ]");
-    }
-
-    #[test]
-    fn assignments_refused() {
-        // Quoted values are covered by quoted_assignments_refused below.
-        for src in [
-            "a=b",
-            "A=",
-            "_x=1 echo",
-            "abc_9=x",
-            "a=b=c",
-            "x=/mnt/models",
-        ] {
-            let name = src.split(['=']).next().unwrap();
-            match err(src) {
-                SyntaxError::Assignment(w) => {
-                    assert!(w.starts_with(name.as_bytes()), "{src}: {w:?}")
-                }
-                e => panic!("{src}: {e:?}"),
-            }
-        }
-        assert_eq!(err("true && a=b"), SyntaxError::Assignment(b"a=b".to_vec()));
-        // Not assignments: arguments, no valid name, quoted.
-        assert_eq!(parsed("echo a=b"), "echo a=b");
-        assert_eq!(parsed("=b"), "=b");
-        assert_eq!(parsed("1a=b"), "1a=b");
-        assert_eq!(parsed("a-b=c"), "a-b=c");
-        assert_eq!(parsed("'a'=b"), "'a'=b");
-        assert_eq!(parsed("a\\=b"), "a'='b");
-    }
-
-    #[test]
-    fn unexpected_tokens() {
-        assert_eq!(err("&& a"), unexpected("&&"));
-        assert_eq!(err("|| a"), unexpected("||"));
-        assert_eq!(err("; a"), unexpected(";"));
-        assert_eq!(
-            err("a;;"),
-            SyntaxError::Unsupported(";;", "case statements")
-        );
-        assert_eq!(err("a; ; b"), unexpected(";"));
-        assert_eq!(err("a && && b"), unexpected("&&"));
-        assert_eq!(err("a && ; b"), unexpected(";"));
-        assert_eq!(err(")"), unexpected(")"));
-        assert_eq!(err("a )"), unexpected(")"));
-        assert_eq!(err("()"), unexpected(")"));
-        assert_eq!(err("( )"), unexpected(")"));
-        assert_eq!(err("(a) b"), unexpected("b"));
-        assert_eq!(err("(a) 'b'"), unexpected("word"));
-        assert_eq!(err("(a) (b)"), unexpected("("));
-        assert_eq!(err("a (b)"), unexpected("("));
-        assert_eq!(err("echo $(&& a)"), unexpected("&&"));
-        assert_eq!(err("echo $(a; ; b)"), unexpected(";"));
-        assert_eq!(err("echo $(a ))"), unexpected(")"));
-        assert_eq!(err("echo $(a)b )"), unexpected(")"));
-    }
-
-    #[test]
-    fn unexpected_end() {
-        assert_eq!(err("a &&"), SyntaxError::UnexpectedEnd);
-        assert_eq!(err("a ||\n"), SyntaxError::UnexpectedEnd);
-        assert_eq!(err("(a"), SyntaxError::UnexpectedEnd);
-        assert_eq!(err("(a;\n"), SyntaxError::UnexpectedEnd);
-        assert_eq!(err("("), SyntaxError::UnexpectedEnd);
-        assert_eq!(err("echo $(a &&)"), SyntaxError::UnexpectedEnd);
-    }
-
-    #[test]
-    fn lexer_errors_pass_through() {
-        assert_eq!(err("a | b"), SyntaxError::Unsupported("|", "pipes"));
-        assert_eq!(err("echo 'a"), SyntaxError::Unterminated("'"));
-        assert_eq!(err("echo $x"), SyntaxError::Variable(b"$x".to_vec()));
-    }
-
-    fn nested_subshells(n: usize) -> String {
-        format!("{}true{}", "(".repeat(n), ")".repeat(n))
-    }
-
-    fn nested_loops(n: usize) -> String {
-        format!("{}true{}", "while ".repeat(n), "; do true; done".repeat(n))
-    }
-
-    fn nested_substs(n: usize) -> String {
-        format!("echo {}{}", "$(echo ".repeat(n), ")".repeat(n))
-    }
-
-    #[test]
-    fn nesting_limit() {
-        let max = lexer::MAX_NESTING;
-        assert!(parse_script(nested_subshells(max).as_bytes()).is_ok());
-        assert_eq!(
-            parse_script(nested_subshells(max + 1).as_bytes()),
-            Err(SyntaxError::TooDeep)
-        );
-        assert!(parse_script(nested_loops(max).as_bytes()).is_ok());
-        assert_eq!(
-            parse_script(nested_loops(max + 1).as_bytes()),
-            Err(SyntaxError::TooDeep)
-        );
-        assert!(parse_script(nested_substs(max).as_bytes()).is_ok());
-        assert_eq!(
-            parse_script(nested_substs(max + 1).as_bytes()),
-            Err(SyntaxError::TooDeep)
-        );
-        // Depth adds up across kinds: subshells inside loops inside substitutions.
-        let half = max / 2 + 1;
-        let mixed = format!(
-            "{}{}true{}",
-            "while ".repeat(half),
-            "(".repeat(half),
-            ")".repeat(half)
-        ) + &"; do true; done".repeat(half);
-        assert_eq!(parse_script(mixed.as_bytes()), Err(SyntaxError::TooDeep));
-        let mixed = format!("({})", nested_substs(max));
-        assert_eq!(parse_script(mixed.as_bytes()), Err(SyntaxError::TooDeep));
-        // Long but shallow scripts are fine: sequences do not nest.
-        let wide = "(a); ".repeat(10 * max);
-        assert!(parse_script(wide.as_bytes()).is_ok());
-    }
-
-    #[test]
-    fn one_megabyte_script() {
-        let mut src = "true && ".repeat(1 << 17);
-        src.push_str("true");
-        assert!(src.len() >= 1 << 20);
-        let start = Instant::now();
-        let list = parse_script(src.as_bytes()).unwrap().unwrap();
-        assert_eq!(list.0.len(), 1);
-        assert_eq!(list.0[0].rest.len(), 1 << 17);
-
-        let mut src = "echo 'a b' \"$$\" $(true) || false;\n".repeat(1 << 15);
-        src.push_str("(true)\n");
-        assert!(src.len() >= 1 << 20);
-        let list = parse_script(src.as_bytes()).unwrap().unwrap();
-        assert_eq!(list.0.len(), (1 << 15) + 1);
-
-        // Two megabytes of one word, and of a comment.
-        let word = "x".repeat(2 << 20);
-        assert!(parse_script(word.as_bytes()).unwrap().is_some());
-        let comment = format!("#{word}");
-        assert_eq!(parse_script(comment.as_bytes()), Ok(None));
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "took {:?}",
-            start.elapsed()
-        );
-    }
-
-    #[test]
-    fn quoted_assignments_refused() {
-        for src in ["x='y'", "x=\"$$\"", "x=$(echo a)", "x=a\\ b", "x=\"\""] {
-            assert!(matches!(err(src), SyntaxError::Assignment(_)), "{src}");
-        }
     }
 }

@@ -1,57 +1,46 @@
 //! Entry logic: which applet argv[0] names, `sh -c SCRIPT` invocation, `--help`/`--version`.
 
+use crate::args::Args;
 use crate::builtins;
 use crate::exec::Shell;
 use crate::output::{error_line, Output};
-use crate::parser;
-use crate::sys;
-use alloc::vec::Vec;
+use crate::sys::{self, Argv, Stack};
 
-const VERSION: &str = env!("CARGO_PKG_VERSION");
+const VERSION: &str = concat!("modelcar-base ", env!("CARGO_PKG_VERSION"), "\n");
 
-const HELP: &str = "\
-modelcar-base: the sidecar of a KServe modelcar image, as one tiny static binary.
+const HELP: &str = concat!(
+    "modelcar-base ",
+    env!("CARGO_PKG_VERSION"),
+    ": the sidecar of a KServe modelcar image, as one tiny static binary.
 
-Usage:
-  sh -c SCRIPT [NAME [ARG...]]   run SCRIPT (the subset of POSIX sh below)
-  APPLET [ARG...]                run one builtin directly (e.g. sleep infinity)
-  modelcar-base APPLET [ARG...]  the same
-  modelcar-base --help | --version
-
+Usage: sh -c SCRIPT [NAME [ARG...]]    APPLET [ARG...]    modelcar-base APPLET [ARG...]
 Applets: sh ln mkdir sleep echo ls test [ true false (argv[0] picks one).
 
-SCRIPT may use: words with '...', \"...\" and \\ quoting; $$ (this process's id);
-$(...) of builtins; && || ; newlines; ( ... ); until/while ... do ... done;
-exit [N]. Builtins: ln [-sfn], mkdir [-p] [-m MODE], sleep N[smhd]|infinity,
-echo [-n], ls [-1Aa], test/[ (-d -e -f -s -L -n -z = != !), true, false.
-Anything else (pipes, redirections, variables, globs, other programs) is an
-error: it never executes another program.
-
-SIGTERM and SIGINT exit 0 at once. Before it sleeps it drops every capability,
-so the serving container can read /proc/<pid>/root/models.
-";
+SCRIPT may use '...', \"...\" and \\ quoting, $$, $(...), && || ; newlines,
+( ... ), until/while ... do ... done, exit [N], and the builtins
+ln [-sfn], mkdir [-p] [-m MODE], sleep N[smhd]|infinity, echo [-n],
+ls [-1Aa], test/[ (-d -e -f -s -L -n -z = != !), true, false.
+Anything else is an error: it never executes another program.
+SIGTERM and SIGINT exit 0 at once. Before it sleeps it drops every capability.
+"
+);
 
 /// Runs the program named by argv[0] (or argv[1] after `modelcar-base`) and returns its status.
-pub fn dispatch(args: &[&[u8]]) -> i32 {
-    let argv0 = args.first().copied().unwrap_or(b"modelcar-base");
+pub fn dispatch(argv: Argv) -> i32 {
+    let argv0 = argv.get(0).unwrap_or(b"modelcar-base");
     let name = applet_name(argv0);
-    if name == b"modelcar-base" {
-        return match args.get(1).copied() {
-            Some(b"--help") | Some(b"-h") => print(HELP.as_bytes()),
-            Some(b"--version") => {
-                let mut v = Vec::from(&b"modelcar-base "[..]);
-                v.extend_from_slice(VERSION.as_bytes());
-                v.push(b'\n');
-                print(&v)
-            }
-            Some(applet) => run_applet(applet, applet, &args[2..]),
-            None => {
-                error_line(&[b"modelcar-base: no applet given (try: modelcar-base --help)"]);
-                2
-            }
-        };
+    if name != b"modelcar-base" {
+        return run_applet(argv0, name, argv, 1);
     }
-    run_applet(argv0, name, &args[1..])
+    match argv.get(1) {
+        Some(b"--help" | b"-h") => print(HELP.as_bytes()),
+        Some(b"--version") => print(VERSION.as_bytes()),
+        Some(applet) => run_applet(applet, applet, argv, 2),
+        None => {
+            error_line(&[b"modelcar-base: no applet given (try: modelcar-base --help)"]);
+            2
+        }
+    }
 }
 
 /// The applet argv[0] names: its last component, without the '-' of a login shell.
@@ -67,69 +56,77 @@ fn print(text: &[u8]) -> i32 {
     }
 }
 
-fn run_applet(argv0: &[u8], name: &[u8], args: &[&[u8]]) -> i32 {
+/// Runs applet `name` with the arguments from argv[first] on.
+fn run_applet(argv0: &'static [u8], name: &[u8], argv: Argv, first: usize) -> i32 {
+    let arg = |i| argv.get(first + i);
     if name == b"sh" {
-        return sh(argv0, args);
+        return sh(argv0, arg(0), arg(1), arg(2));
     }
-    let owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
-    match builtins::find(name) {
-        Some(builtin) => builtin(&owned, &mut Output::default()),
-        None => {
-            error_line(&[
-                b"modelcar-base: ",
-                name,
-                b": applet not found (applets: sh ln mkdir sleep echo ls test [ true false)",
-            ]);
-            127
-        }
+    let Some(builtin) = builtins::find(name) else {
+        error_line(&[
+            b"modelcar-base: ",
+            name,
+            b": applet not found (applets: sh ln mkdir sleep echo ls test [ true false)",
+        ]);
+        return 127;
+    };
+    let mut args = Stack::default();
+    for i in first..argv.len() {
+        args.push(argv.get(i).unwrap_or_default());
+        args.push(&[0]);
     }
+    let mut out = Output::default();
+    let status = builtin(Args::new(args.as_slice()), &mut out);
+    out.finish(name, status)
 }
 
-/// `sh -c SCRIPT [NAME [ARG...]]`. NAME and ARGs are accepted (KServe passes none) but
-/// nothing can read them: `$0`, `$1`... are not supported.
-fn sh(argv0: &[u8], args: &[&[u8]]) -> i32 {
-    let mut rest = args;
-    if rest.first() == Some(&&b"--"[..]) {
-        rest = &rest[1..];
-    }
-    let script = match rest {
-        [b"-c", b"--", script, ..] | [b"-c", script, ..] => *script,
-        [b"-c"] => {
-            error_line(&[b"sh: -c requires an argument"]);
-            return 2;
+/// `sh -c SCRIPT [NAME [ARG...]]` (given its first three arguments). NAME and ARGs are accepted
+/// (KServe passes none) but nothing can read them: `$0`, `$1`... are not supported.
+fn sh(
+    argv0: &'static [u8],
+    a: Option<&'static [u8]>,
+    b: Option<&'static [u8]>,
+    c: Option<&'static [u8]>,
+) -> i32 {
+    // `sh -- -c ...` and `sh -c -- SCRIPT` are the same as `sh -c SCRIPT`.
+    let (a, b, c) = if a == Some(b"--") { (b, c, None) } else { (a, b, c) };
+    let script = match (a, b, c) {
+        (Some(b"-c"), Some(b"--"), Some(script)) | (Some(b"-c"), Some(script), _) => script,
+        (Some(b"-c"), None, _) => return usage(&[b"-c requires an argument"]),
+        (Some(b"--help"), _, _) => return print(HELP.as_bytes()),
+        (None, _, _) => {
+            return usage(&[b"no script: this sh only runs `sh -c SCRIPT` (it reads no standard input)"])
         }
-        [b"--help", ..] => return print(HELP.as_bytes()),
-        [] => {
-            error_line(&[
-                b"sh: no script: this sh only runs `sh -c SCRIPT` (it reads no standard input)",
-            ]);
-            return 2;
+        (Some(first), _, _) if first.starts_with(b"-") => {
+            return usage(&[first, b": option not supported (only -c SCRIPT)"])
         }
-        [first, ..] if first.starts_with(b"-") => {
-            error_line(&[b"sh: ", first, b": option not supported (only -c SCRIPT)"]);
-            return 2;
-        }
-        [file, ..] => {
-            error_line(&[
-                b"sh: ",
-                file,
-                b": script files are not supported (only -c SCRIPT)",
-            ]);
-            return 2;
+        (Some(file), _, _) => {
+            return usage(&[file, b": script files are not supported (only -c SCRIPT)"])
         }
     };
     run_script(argv0, script)
 }
 
+fn usage(message: &[&[u8]]) -> i32 {
+    let mut pieces: [&[u8]; 3] = [b"sh: ", b"", b""];
+    pieces[1..=message.len()].copy_from_slice(message);
+    error_line(&pieces);
+    2
+}
+
 pub fn run_script(argv0: &[u8], script: &[u8]) -> i32 {
-    match parser::parse_script(script) {
-        Ok(Some(list)) => Shell::new(argv0, sys::getpid()).run_script(&list),
+    let mut shell = Shell::new(argv0, script, sys::getpid());
+    match shell.run_script() {
+        Ok(Some(status)) => status,
         Ok(None) => {
             error_line(&[argv0, b": -c: empty script: nothing to run"]);
             2
         }
-        Err(e) => {
-            error_line(&[argv0, b": syntax error: ", &e.message()]);
+        Err(_) => {
+            if let Some(e) = shell.error {
+                let [a, b, c, d, e] = e.pieces();
+                error_line(&[argv0, b": syntax error: ", a, b, c, d, e]);
+            }
             2
         }
     }

@@ -5,14 +5,11 @@
 
 use crate::sys;
 
-extern "C" fn exit_now(_sig: core::ffi::c_int) {
-    // _exit is async-signal-safe; there is nothing to flush or clean up.
-    sys::exit(0);
+extern "C" fn exit_now(_sig: core::ffi::c_int) -> ! {
+    // exit_group is async-signal-safe; there is nothing to flush or clean up.
+    sys::exit(0)
 }
 
 pub fn install() {
-    for sig in [libc::SIGTERM, libc::SIGINT] {
-        sys::set_signal_handler(sig, exit_now);
-    }
-    sys::unblock_signals(&[libc::SIGTERM, libc::SIGINT]);
+    sys::on_signals(&[libc::SIGTERM, libc::SIGINT], exit_now);
 }

@@ -2,15 +2,14 @@
 //! Like busybox's echo, backslashes are printed as they are. `-e`/`-E` are refused rather
 //! than half-done.
 
-use crate::errors::errno_text;
+use crate::args::Args;
 use crate::output::{error_line, Output};
-use alloc::vec::Vec;
 
-pub fn run(args: &[Vec<u8>], out: &mut Output) -> i32 {
+pub fn run(mut args: Args, out: &mut Output) -> i32 {
     let mut newline = true;
-    let mut rest = args;
     // Leading words made only of option letters are options (`-n`, `-nn`); anything else is text.
-    while let Some((first, tail)) = rest.split_first() {
+    let mut text = args;
+    while let Some(first) = args.next() {
         if first.len() < 2 || first[0] != b'-' || !first[1..].iter().all(|c| b"neE".contains(c)) {
             break;
         }
@@ -19,25 +18,18 @@ pub fn run(args: &[Vec<u8>], out: &mut Output) -> i32 {
             return 2;
         }
         newline = false;
-        rest = tail;
+        text = args;
     }
-    let mut line = Vec::new();
-    for (i, arg) in rest.iter().enumerate() {
+    for (i, arg) in text.enumerate() {
         if i > 0 {
-            line.push(b' ');
+            out.write(b" ");
         }
-        line.extend_from_slice(arg);
+        out.write(arg);
     }
     if newline {
-        line.push(b'\n');
+        out.write(b"\n");
     }
-    match out.write(&line) {
-        Ok(()) => 0,
-        Err(e) => {
-            error_line(&[b"echo: write error: ", errno_text(e).as_bytes()]);
-            1
-        }
-    }
+    0
 }
 
 #[cfg(test)]

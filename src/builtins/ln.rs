@@ -5,33 +5,37 @@
 //! container reading `/mnt/models` during a sidecar restart never sees it missing).
 
 use super::options;
-use super::path::{basename, dirname, join};
-use crate::expand::push_decimal;
-use crate::output::{perror, Output};
+use super::path::{basename, dirname, PathBuf};
+use crate::args::Args;
+use crate::expand::decimal;
+use crate::output::{error_line, perror, Output};
 use crate::sys::{self, Errno};
-use alloc::vec::Vec;
 
-pub fn run(args: &[Vec<u8>], _out: &mut Output) -> i32 {
+pub fn run(args: Args, _out: &mut Output) -> i32 {
     let Some(opts) = options::parse(b"ln", args, b"sfn", None) else {
         return 1;
     };
     let (symbolic, force, no_deref) = (opts.has(b's'), opts.has(b'f'), opts.has(b'n'));
-    let (targets, dest): (&[Vec<u8>], &[u8]) = match opts.operands {
-        [] => {
-            crate::output::error_line(&[b"ln: missing file operand"]);
-            return 1;
-        }
-        // One operand: the link goes into the current directory, named after the target.
-        [only] => (core::slice::from_ref(only), basename(only)),
-        [targets @ .., last] => (targets, last.as_slice()),
+    let Some((last, rest)) = opts.operands.split_last() else {
+        error_line(&[b"ln: missing file operand"]);
+        return 1;
+    };
+    // One operand: the link goes into the current directory, named after the target.
+    let (targets, dest) = if rest.is_empty() {
+        (opts.operands, basename(last))
+    } else {
+        (rest, last)
     };
     let mut status = 0;
     for target in targets {
-        let mut link = dest.to_vec();
         // A destination that is a directory (or, without -n, a link to one) receives the link.
-        if sys::stat(dest, !no_deref).is_ok_and(|st| st.is_dir()) {
-            link = join(dest, basename(target));
-        }
+        let joined;
+        let link = if sys::stat(dest, !no_deref).is_ok_and(|st| st.is_dir()) {
+            joined = PathBuf::join(dest, basename(target));
+            joined.as_bytes()
+        } else {
+            dest
+        };
         if !symbolic {
             // A hard link needs its target: name the missing target, as busybox does.
             if let Err(e) = sys::stat(target, false) {
@@ -40,8 +44,8 @@ pub fn run(args: &[Vec<u8>], _out: &mut Output) -> i32 {
                 continue;
             }
         }
-        if let Err(e) = make_link(target, &link, symbolic, force) {
-            perror(b"ln", &link, e);
+        if let Err(e) = make_link(target, link, symbolic, force) {
+            perror(b"ln", link, e);
             status = 1;
         }
     }
@@ -66,32 +70,32 @@ fn make_link(target: &[u8], link: &[u8], symbolic: bool, force: bool) -> Result<
         Err(_) => return create(link),
     }
     let tmp = temp_name(link);
-    match create(&tmp) {
+    let tmp = tmp.as_bytes();
+    match create(tmp) {
         // Our own temporary name, left by a run that was killed between create and rename.
-        Err(e) if e == sys::EEXIST => {
-            let _ = sys::unlink(&tmp);
-            create(&tmp)?;
+        Err(sys::EEXIST) => {
+            let _ = sys::unlink(tmp);
+            create(tmp)?;
         }
         result => result?,
     }
-    if let Err(e) = sys::rename(&tmp, link) {
-        let _ = sys::unlink(&tmp);
-        return Err(e);
-    }
-    // rename() between two names of one inode succeeds and leaves both: drop the temporary.
-    let _ = sys::unlink(&tmp);
-    Ok(())
+    let renamed = sys::rename(tmp, link);
+    // rename() between two names of one inode succeeds and leaves both: drop the temporary
+    // (and after a failed rename, clean up).
+    let _ = sys::unlink(tmp);
+    renamed
 }
 
 /// `DIR/.NAME.ln-PID`: beside the link, so the rename stays on one filesystem. NAME is cut to
 /// 200 bytes so the temporary name stays within NAME_MAX (255) whatever the link's length.
-fn temp_name(link: &[u8]) -> Vec<u8> {
-    let mut name = alloc::vec![b'.'];
+fn temp_name(link: &[u8]) -> PathBuf {
     let base = basename(link);
-    name.extend_from_slice(&base[..base.len().min(200)]);
-    name.extend_from_slice(b".ln-");
-    push_decimal(&mut name, sys::getpid() as u64);
-    join(dirname(link), &name)
+    let mut name = PathBuf::join(dirname(link), b".");
+    name.push(&base[..base.len().min(200)]);
+    name.push(b".ln-");
+    let mut digits = [0; 10];
+    name.push(decimal(&mut digits, sys::getpid() as u32));
+    name
 }
 
 #[cfg(test)]

@@ -3,90 +3,91 @@
 //! entries (under a `DIR:` header when more than one operand was given).
 
 use super::options;
-use crate::output::{error_line, perror, Output};
-use crate::sys;
-use alloc::vec::Vec;
+use crate::args::Args;
+use crate::output::{perror, Output};
+use crate::sys::{self, Stack};
 
-pub fn run(args: &[Vec<u8>], out: &mut Output) -> i32 {
+pub fn run(args: Args, out: &mut Output) -> i32 {
     let Some(opts) = options::parse(b"ls", args, b"1Aa", None) else {
         return 1;
     };
     let (all, almost_all) = (opts.has(b'a'), opts.has(b'A'));
-    let dot = [b".".to_vec()];
     let operands = if opts.operands.is_empty() {
-        &dot[..]
+        Args::new(b".\0")
     } else {
         opts.operands
     };
+    let kind = |op: &[u8]| sys::stat(op, true).or_else(|_| sys::stat(op, false));
 
     let mut status = 0;
-    let mut files = Vec::new();
-    let mut dirs = Vec::new();
     for op in operands {
-        match sys::stat(op, true).or_else(|_| sys::stat(op, false)) {
-            Ok(st) if st.is_dir() => dirs.push(op.as_slice()),
-            Ok(_) => files.push(op.as_slice()),
-            Err(e) => {
-                perror(b"ls", op, e);
-                status = 1;
-            }
+        if let Err(e) = kind(op) {
+            perror(b"ls", op, e);
+            status = 1;
         }
     }
-    sort(&mut files);
-    sort(&mut dirs);
-
-    let mut text = Vec::new();
-    for f in &files {
-        text.extend_from_slice(f);
-        text.push(b'\n');
-    }
+    let line = |out: &mut Output, name: &[u8]| {
+        out.write(name);
+        out.write(b"\n");
+    };
+    let mut files = 0;
+    in_order(
+        operands,
+        |op| kind(op).is_ok_and(|st| !st.is_dir()),
+        |f| {
+            line(out, f);
+            files += 1;
+        },
+    );
     let headers = operands.len() > 1;
-    for (i, dir) in dirs.iter().enumerate() {
-        let mut names = match sys::read_dir(dir) {
-            Ok(names) => names,
-            Err(e) => {
+    let mut dirs = 0;
+    in_order(
+        operands,
+        |op| kind(op).is_ok_and(|st| st.is_dir()),
+        |dir| {
+            dirs += 1;
+            let mut names = Stack::default();
+            if let Err(e) = sys::read_dir(dir, &mut names) {
                 perror(b"ls", dir, e);
                 status = 1;
-                continue;
+                return;
             }
-        };
-        if all {
-            names.push(b".".to_vec());
-            names.push(b"..".to_vec());
-        } else if !almost_all {
-            names.retain(|n| !n.starts_with(b"."));
-        }
-        sort(&mut names);
-        if headers {
-            if i > 0 || !files.is_empty() {
-                text.push(b'\n');
+            if headers {
+                if dirs > 1 || files > 0 {
+                    out.write(b"\n");
+                }
+                out.write(dir);
+                out.write(b":\n");
             }
-            text.extend_from_slice(dir);
-            text.extend_from_slice(b":\n");
-        }
-        for n in &names {
-            text.extend_from_slice(n);
-            text.push(b'\n');
-        }
-    }
-    if let Err(e) = out.write(&text) {
-        error_line(&[
-            b"ls: write error: ",
-            crate::errors::errno_text(e).as_bytes(),
-        ]);
-        return 1;
-    }
+            let shown = |n: &[u8]| {
+                all || (n != b"." && n != b".." && (almost_all || !n.starts_with(b".")))
+            };
+            in_order(Args::new(names.as_slice()), shown, |n| line(out, n));
+        },
+    );
     status
 }
 
-/// Insertion sort: directories in a modelcar hold a handful of names, and core's sort
-/// routines would double the binary's size.
-fn sort<T: AsRef<[u8]>>(items: &mut [T]) {
-    for i in 1..items.len() {
-        let mut j = i;
-        while j > 0 && items[j - 1].as_ref() > items[j].as_ref() {
-            items.swap(j - 1, j);
-            j -= 1;
+/// Calls `each` on the items that `keep` accepts, in bytewise order (equal items in their
+/// given order). A selection sort that needs no memory: directories in a modelcar hold a
+/// handful of names, and core's sort routines would double the binary's size.
+fn in_order<'a>(
+    items: Args<'a>,
+    keep: impl Fn(&[u8]) -> bool,
+    mut each: impl FnMut(&'a [u8]),
+) {
+    let mut prev: Option<(&[u8], usize)> = None;
+    loop {
+        let mut best = None;
+        for item in items.enumerate().map(|(i, item)| (item, i)) {
+            if prev.is_some_and(|p| item <= p) || best.is_some_and(|b| item >= b) || !keep(item.0)
+            {
+                continue;
+            }
+            best = Some(item);
         }
+        let Some(next) = best else { return };
+        each(next.0);
+        prev = best;
     }
 }

@@ -1,11 +1,11 @@
 //! `mkdir [-p] [-m MODE] DIR...`, like busybox mkdir (octal modes only).
 
 use super::options;
+use crate::args::Args;
 use crate::output::{error_line, Output};
 use crate::sys;
-use alloc::vec::Vec;
 
-pub fn run(args: &[Vec<u8>], _out: &mut Output) -> i32 {
+pub fn run(args: Args, _out: &mut Output) -> i32 {
     let Some(opts) = options::parse(b"mkdir", args, b"p", Some(b'm')) else {
         return 1;
     };
@@ -111,6 +111,7 @@ fn fail(what: &[u8], path: &[u8], e: sys::Errno) {
         crate::errors::errno_text(e).as_bytes(),
     ]);
 }
+
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,4 @@
-//! The builtins. Each takes its arguments (without its own name) and standard output, and
+//! The builtins. Each takes its arguments (without its own name) and the output buffer, and
 //! returns its exit status. Their options and messages follow busybox (coreutils where busybox
 //! has no opinion).
 
@@ -11,10 +11,10 @@ pub mod path;
 mod sleep;
 mod test;
 
+use crate::args::Args;
 use crate::output::Output;
-use alloc::vec::Vec;
 
-pub type Builtin = fn(&[Vec<u8>], &mut Output) -> i32;
+pub type Builtin = fn(Args, &mut Output) -> i32;
 
 pub fn find(name: &[u8]) -> Option<Builtin> {
     Some(match name {

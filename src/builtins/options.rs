@@ -1,15 +1,15 @@
 //! Short-option parsing shared by the builtins: `-sf`, `-s -f`, `-m 755`, `-m755`, `--`.
 
+use crate::args::Args;
 use crate::output::error_line;
-use alloc::vec::Vec;
 
 pub struct Options<'a> {
-    /// Which of the allowed flag letters were given.
-    seen: [bool; 8],
+    /// Which of the allowed flag letters were given, one bit each.
+    seen: u32,
     letters: &'static [u8],
     /// The value of the one option that takes a value, if given.
     pub value: Option<&'a [u8]>,
-    pub operands: &'a [Vec<u8>],
+    pub operands: Args<'a>,
 }
 
 impl Options<'_> {
@@ -17,7 +17,7 @@ impl Options<'_> {
         self.letters
             .iter()
             .position(|&l| l == letter)
-            .is_some_and(|i| self.seen[i])
+            .is_some_and(|i| self.seen & 1 << i != 0)
     }
 }
 
@@ -25,57 +25,46 @@ impl Options<'_> {
 /// On a bad option it prints `NAME: invalid option -- 'X'` and returns None.
 pub fn parse<'a>(
     name: &[u8],
-    args: &'a [Vec<u8>],
+    args: Args<'a>,
     letters: &'static [u8],
     valued: Option<u8>,
 ) -> Option<Options<'a>> {
     let mut opts = Options {
-        seen: [false; 8],
+        seen: 0,
         letters,
         value: None,
         operands: args,
     };
-    let mut i = 0;
-    while i < args.len() {
-        let arg = args[i].as_slice();
+    let mut rest = args;
+    while let Some(arg) = rest.next() {
         if arg == b"--" {
-            i += 1;
+            opts.operands = rest;
             break;
         }
         if arg.len() < 2 || arg[0] != b'-' {
             break;
         }
-        let mut j = 1;
-        while j < arg.len() {
-            let c = arg[j];
+        for (j, &c) in arg.iter().enumerate().skip(1) {
             if Some(c) == valued {
-                let value = if j + 1 < arg.len() {
+                opts.value = Some(if j + 1 < arg.len() {
                     &arg[j + 1..]
                 } else {
-                    i += 1;
-                    match args.get(i) {
-                        Some(v) => v.as_slice(),
-                        None => {
-                            error_line(&[name, b": option requires an argument -- '", &[c], b"'"]);
-                            return None;
-                        }
-                    }
-                };
-                opts.value = Some(value);
+                    let Some(v) = rest.next() else {
+                        error_line(&[name, b": option requires an argument -- '", &[c], b"'"]);
+                        return None;
+                    };
+                    v
+                });
                 break;
             }
-            match letters.iter().position(|&l| l == c) {
-                Some(k) => opts.seen[k] = true,
-                None => {
-                    error_line(&[name, b": invalid option -- '", &[c], b"'"]);
-                    return None;
-                }
-            }
-            j += 1;
+            let Some(k) = letters.iter().position(|&l| l == c) else {
+                error_line(&[name, b": invalid option -- '", &[c], b"'"]);
+                return None;
+            };
+            opts.seen |= 1 << k;
         }
-        i += 1;
+        opts.operands = rest;
     }
-    opts.operands = &args[i..];
     Some(opts)
 }
 

@@ -4,29 +4,34 @@
 //! Sleeping is where the sidecar spends its life, so this is where it gives up its capabilities
 //! first (see caps.rs). SIGTERM ends it through the handler in signals.rs.
 
+use crate::args::Args;
 use crate::caps;
 use crate::output::{error_line, Output};
 use crate::sys;
-use alloc::vec::Vec;
 
-/// A duration in nanoseconds, or forever.
+const NANOS: u64 = 1_000_000_000;
+
+/// A duration: whole seconds (saturating) and nanoseconds, or forever.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Duration {
-    Nanos(u128),
+    Time(u64, u32),
     Forever,
 }
 
-pub fn run(args: &[Vec<u8>], _out: &mut Output) -> i32 {
+pub fn run(args: Args, _out: &mut Output) -> i32 {
     if args.is_empty() {
         error_line(&[b"sleep: missing operand"]);
         return 1;
     }
-    let mut total: u128 = 0;
-    let mut forever = false;
+    let (mut secs, mut nanos, mut forever) = (0u64, 0u64, false);
     for arg in args {
         match parse(arg) {
             Some(Duration::Forever) => forever = true,
-            Some(Duration::Nanos(n)) => total = total.saturating_add(n),
+            Some(Duration::Time(s, n)) => {
+                nanos += n as u64;
+                secs = secs.saturating_add(s).saturating_add(nanos / NANOS);
+                nanos %= NANOS;
+            }
             None => {
                 error_line(&[b"sleep: invalid number '", arg, b"'"]);
                 return 1;
@@ -37,8 +42,7 @@ pub fn run(args: &[Vec<u8>], _out: &mut Output) -> i32 {
     if forever {
         sys::pause_forever();
     }
-    let secs = (total / 1_000_000_000).min(u64::MAX as u128) as u64;
-    sys::sleep(secs, (total % 1_000_000_000) as u32);
+    sys::sleep(secs, nanos as u32);
     0
 }
 
@@ -46,11 +50,11 @@ pub fn parse(arg: &[u8]) -> Option<Duration> {
     if arg.eq_ignore_ascii_case(b"inf") || arg.eq_ignore_ascii_case(b"infinity") {
         return Some(Duration::Forever);
     }
-    let (number, unit): (&[u8], u128) = match arg.last()? {
-        b's' => (&arg[..arg.len() - 1], 1),
-        b'm' => (&arg[..arg.len() - 1], 60),
-        b'h' => (&arg[..arg.len() - 1], 3600),
-        b'd' => (&arg[..arg.len() - 1], 86400),
+    let (number, unit) = match arg.split_last()? {
+        (b's', rest) => (rest, 1),
+        (b'm', rest) => (rest, 60),
+        (b'h', rest) => (rest, 3600),
+        (b'd', rest) => (rest, 86400),
         _ => (arg, 1),
     };
     let (int, frac) = match number.iter().position(|&c| c == b'.') {
@@ -63,13 +67,17 @@ pub fn parse(arg: &[u8]) -> Option<Duration> {
     if !int.iter().chain(frac).all(u8::is_ascii_digit) || int.len() > 19 {
         return None;
     }
-    let whole = int.iter().fold(0u128, |v, &d| v * 10 + (d - b'0') as u128);
+    let whole = int.iter().fold(0u64, |v, &d| v * 10 + (d - b'0') as u64);
     // Nanosecond precision: digits past the ninth cannot change a sleep.
-    let mut nanos: u128 = 0;
+    let mut nanos = 0u64;
     for i in 0..9 {
-        nanos = nanos * 10 + frac.get(i).map_or(0, |&d| (d - b'0') as u128);
+        nanos = nanos * 10 + frac.get(i).map_or(0, |&d| (d - b'0') as u64);
     }
-    Some(Duration::Nanos((whole * 1_000_000_000 + nanos) * unit))
+    let nanos = nanos * unit;
+    Some(Duration::Time(
+        whole.saturating_mul(unit).saturating_add(nanos / NANOS),
+        (nanos % NANOS) as u32,
+    ))
 }
 
 #[cfg(test)]

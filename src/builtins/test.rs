@@ -2,21 +2,21 @@
 //! operators -d -e -f -s -L (-h) -n -z, = and !=, !, and ( ). Anything else is an error with
 //! status 2, never a guess.
 
+use crate::args::Args;
 use crate::output::{error_line, Output};
 use crate::sys;
-use alloc::vec::Vec;
 
 /// The result of a test: true, false, or an error (already reported).
 type Outcome = Result<bool, ()>;
 
-pub fn run_test(args: &[Vec<u8>], out: &mut Output) -> i32 {
+pub fn run_test(args: Args, out: &mut Output) -> i32 {
     status(if out.in_shell { b"sh" } else { b"test" }, args)
 }
 
-pub fn run_bracket(args: &[Vec<u8>], out: &mut Output) -> i32 {
+pub fn run_bracket(args: Args, out: &mut Output) -> i32 {
     let name: &[u8] = if out.in_shell { b"sh" } else { b"[" };
     match args.split_last() {
-        Some((last, rest)) if last.as_slice() == b"]" => status(name, rest),
+        Some((b"]", rest)) => status(name, rest),
         _ => {
             error_line(&[name, b": missing ]"]);
             2
@@ -24,9 +24,14 @@ pub fn run_bracket(args: &[Vec<u8>], out: &mut Output) -> i32 {
     }
 }
 
-fn status(name: &[u8], args: &[Vec<u8>]) -> i32 {
-    let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-    match eval(name, &args) {
+fn status(name: &[u8], args: Args) -> i32 {
+    // More than four arguments is always "too many": four slots and a fifth to say so.
+    let mut a: [&[u8]; 5] = [b""; 5];
+    let n = args.len().min(a.len());
+    for (slot, arg) in a.iter_mut().zip(args) {
+        *slot = arg;
+    }
+    match eval(name, &a[..n]) {
         Ok(true) => 0,
         Ok(false) => 1,
         Err(()) => 2,
@@ -95,6 +100,7 @@ fn unsupported_or_unknown(name: &[u8], op: &[u8], operand: &[u8]) -> Outcome {
     }
     Err(())
 }
+
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,62 @@
+//! `Args`: a command's arguments as one byte string, each argument followed by a NUL.
+//!
+//! The shell builds fields in place on a stack, so this is the form they already have: no table
+//! of pointers is needed. An argument can never hold a NUL (it comes from argv, the script, or
+//! the builtins' own output), so the separator is unambiguous.
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Args<'a>(&'a [u8]);
+
+impl<'a> Args<'a> {
+    /// `bytes` must be empty or end with a NUL.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Args(bytes)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(self) -> usize {
+        self.0.iter().filter(|&&b| b == 0).count()
+    }
+
+    /// The last argument, and the ones before it.
+    pub fn split_last(self) -> Option<(&'a [u8], Args<'a>)> {
+        let body = self.0.split_last()?.1;
+        let start = body.iter().rposition(|&b| b == 0).map_or(0, |i| i + 1);
+        Some((&body[start..], Args(&self.0[..start])))
+    }
+}
+
+impl<'a> Iterator for Args<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let end = self.0.iter().position(|&b| b == 0)?;
+        let arg = &self.0[..end];
+        self.0 = &self.0[end + 1..];
+        Some(arg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    #[test]
+    fn iterates_splits_and_counts() {
+        let a = Args::new(b"ln\0-s\0\0/x\0");
+        assert_eq!(a.len(), 4);
+        assert_eq!(a.collect::<Vec<_>>(), [&b"ln"[..], b"-s", b"", b"/x"]);
+        let (last, rest) = a.split_last().unwrap();
+        assert_eq!(last, b"/x");
+        assert_eq!(rest.collect::<Vec<_>>(), [&b"ln"[..], b"-s", b""]);
+        let (last, rest) = Args::new(b"only\0").split_last().unwrap();
+        assert_eq!((last, rest.is_empty()), (&b"only"[..], true));
+        assert!(Args::new(b"").split_last().is_none());
+        assert_eq!(Args::new(b"").len(), 0);
+        assert_eq!(Args::new(b"\0").collect::<Vec<_>>(), [&b""[..]]);
+    }
+}

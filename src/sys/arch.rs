@@ -1,0 +1,89 @@
+//! The system call instruction, once per architecture, as a C-ABI function:
+//! `modelcar_syscall(nr, a1, a2, a3, a4, a5, a6)` returns the kernel's raw result (`-errno` on
+//! failure). No libc is linked: the kernel ABI is the same whatever libc a target names, so one
+//! small function per architecture replaces libc's wrappers, its `errno` and its thread setup.
+
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".globl modelcar_syscall",
+    ".type modelcar_syscall, @function",
+    "modelcar_syscall:",
+    "mov rax, rdi",
+    "mov rdi, rsi",
+    "mov rsi, rdx",
+    "mov rdx, rcx",
+    "mov r10, r8",
+    "mov r8, r9",
+    "mov r9, [rsp + 8]",
+    "syscall",
+    "ret",
+);
+
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".globl modelcar_syscall",
+    ".type modelcar_syscall, %function",
+    "modelcar_syscall:",
+    "mov x8, x0",
+    "mov x0, x1",
+    "mov x1, x2",
+    "mov x2, x3",
+    "mov x3, x4",
+    "mov x4, x5",
+    "mov x5, x6",
+    "svc #0",
+    "ret",
+);
+
+// powerpc64: the kernel flags an error in CR0.SO and returns a positive errno; negate it so that
+// every architecture reports errors the same way.
+#[cfg(target_arch = "powerpc64")]
+core::arch::global_asm!(
+    ".globl modelcar_syscall",
+    ".type modelcar_syscall, @function",
+    "modelcar_syscall:",
+    "mr 0, 3",
+    "mr 3, 4",
+    "mr 4, 5",
+    "mr 5, 6",
+    "mr 6, 7",
+    "mr 7, 8",
+    "mr 8, 9",
+    "sc",
+    "bns+ 1f",
+    "neg 3, 3",
+    "1:",
+    "blr",
+);
+
+// s390x: r6 and r7 carry arguments 5 and 6 but are callee-saved; arguments 6 and 7 of the C
+// call are on the stack above the 160-byte register save area.
+#[cfg(target_arch = "s390x")]
+core::arch::global_asm!(
+    ".globl modelcar_syscall",
+    ".type modelcar_syscall, @function",
+    "modelcar_syscall:",
+    "stmg %r6, %r7, 48(%r15)",
+    "lgr %r1, %r2",
+    "lgr %r2, %r3",
+    "lgr %r3, %r4",
+    "lgr %r4, %r5",
+    "lgr %r5, %r6",
+    "lg %r6, 160(%r15)",
+    "lg %r7, 168(%r15)",
+    "svc 0",
+    "lmg %r6, %r7, 48(%r15)",
+    "br %r14",
+);
+
+extern "C" {
+    pub fn modelcar_syscall(
+        nr: isize,
+        a1: usize,
+        a2: usize,
+        a3: usize,
+        a4: usize,
+        a5: usize,
+        a6: usize,
+    ) -> isize;
+}

@@ -1,0 +1,143 @@
+//! The process entry and the few C runtime symbols the compiler expects (`memcpy` & co). Part
+//! of the `sys` layer, compiled into the binary only (unit tests and the fuzzer run on the
+//! host's C runtime).
+//!
+//! `_start` gets the kernel's initial stack pointer, aligns the stack as the ABI wants, and
+//! calls `modelcar_start(sp)`; there is no C runtime to set up: no libc, no TLS, no
+//! constructors.
+
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".globl _start",
+    "_start:",
+    "xor ebp, ebp",
+    "mov rdi, rsp",
+    "and rsp, -16",
+    "call modelcar_start",
+    "ud2",
+);
+
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".globl _start",
+    "_start:",
+    "mov x29, #0",
+    "mov x30, #0",
+    "mov x0, sp",
+    "and sp, x0, #-16",
+    "bl modelcar_start",
+    "brk #0",
+);
+
+// The kernel sets r12 to the entry address (ELFv2): the TOC pointer is computed from it.
+#[cfg(target_arch = "powerpc64")]
+core::arch::global_asm!(
+    ".globl _start",
+    "_start:",
+    "addis 2, 12, .TOC.-_start@ha",
+    "addi 2, 2, .TOC.-_start@l",
+    "mr 3, 1",
+    "clrrdi 1, 1, 4",
+    "li 0, 0",
+    "stdu 0, -32(1)",
+    "bl modelcar_start",
+    "nop",
+    "trap",
+);
+
+#[cfg(target_arch = "s390x")]
+core::arch::global_asm!(
+    ".globl _start",
+    "_start:",
+    "lgr %r2, %r15",
+    "aghi %r15, -160",
+    "lghi %r0, 0",
+    "stg %r0, 0(%r15)",
+    "brasl %r14, modelcar_start",
+    "j .",
+);
+
+/// Called by `_start` with the initial stack pointer.
+#[no_mangle]
+extern "C" fn modelcar_start(sp: *const usize) -> ! {
+    // SAFETY: `_start` passes the stack pointer the kernel gave it, untouched.
+    let argv = unsafe { modelcar_base::sys::Argv::from_entry_stack(sp) };
+    crate::main(argv)
+}
+
+// The compiler lowers copies, fills and comparisons to these calls. Byte loops are enough for
+// a shell's short strings; volatile accesses keep the optimiser from turning each loop back
+// into a call to itself.
+
+/// # Safety
+/// As C's memcpy.
+#[no_mangle]
+pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the caller's contract: both ranges valid, not overlapping.
+    unsafe { memmove(dest, src, n) }
+}
+
+/// # Safety
+/// As C's memmove.
+#[no_mangle]
+pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the caller's contract: both ranges valid for n bytes; copying in the right
+    // direction makes an overlap harmless.
+    unsafe {
+        if (dest as usize) < (src as usize) {
+            for i in 0..n {
+                dest.add(i).write_volatile(src.add(i).read_volatile());
+            }
+        } else {
+            for i in (0..n).rev() {
+                dest.add(i).write_volatile(src.add(i).read_volatile());
+            }
+        }
+    }
+    dest
+}
+
+/// # Safety
+/// As C's memset.
+#[no_mangle]
+pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
+    for i in 0..n {
+        // SAFETY: the caller's contract: dest valid for n bytes.
+        unsafe { dest.add(i).write_volatile(c as u8) };
+    }
+    dest
+}
+
+/// # Safety
+/// As C's memcmp.
+#[no_mangle]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    for i in 0..n {
+        // SAFETY: the caller's contract: both valid for n bytes.
+        let (x, y) = unsafe { (a.add(i).read_volatile(), b.add(i).read_volatile()) };
+        if x != y {
+            return x as i32 - y as i32;
+        }
+    }
+    0
+}
+
+/// # Safety
+/// As C's bcmp.
+#[no_mangle]
+pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    // SAFETY: the caller's contract, passed on.
+    unsafe { memcmp(a, b, n) }
+}
+
+/// # Safety
+/// As C's strlen.
+#[no_mangle]
+pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
+    let mut n = 0;
+    // SAFETY: the caller's contract: s is NUL-terminated.
+    while unsafe { s.add(n).read_volatile() } != 0 {
+        n += 1;
+    }
+    n
+}

@@ -1,0 +1,86 @@
+//! `Stack`: a growable byte buffer that never moves, in its own mapping.
+//!
+//! The shell needs memory in strict last-in-first-out order (a command's fields, then the output
+//! of its `$(...)`, all dropped when the command is done), so a mark-and-truncate stack replaces
+//! an allocator. The mapping is reserved up front and the kernel commits its pages only when they
+//! are touched, so a sleeping sidecar holds a page or two of it.
+
+use super::map;
+
+/// How much one stack may hold: far beyond anything a modelcar's scripts produce (and beyond the
+/// 15 MiB KServe gives the container), small enough to reserve even with strict overcommit.
+const CAPACITY: usize = 64 << 20;
+
+pub struct Stack {
+    base: *mut u8,
+    len: usize,
+}
+
+impl Default for Stack {
+    fn default() -> Self {
+        Stack {
+            base: core::ptr::null_mut(),
+            len: 0,
+        }
+    }
+}
+
+impl Stack {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Drops everything from `len` on.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.base.is_null() {
+            self.base = map(CAPACITY).unwrap_or_else(|| out_of_memory());
+        }
+        if bytes.len() > CAPACITY - self.len {
+            out_of_memory();
+        }
+        // SAFETY: the mapping has room for len + bytes.len() bytes (checked above), and `bytes`
+        // cannot overlap the free space past `len` (nothing hands out references to it).
+        unsafe {
+            core::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(self.len), bytes.len())
+        };
+        self.len += bytes.len();
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        if self.base.is_null() {
+            return &[];
+        }
+        // SAFETY: the first `len` bytes of the mapping were written by `push`.
+        unsafe { core::slice::from_raw_parts(self.base, self.len) }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        if self.base.is_null() {
+            return &mut [];
+        }
+        // SAFETY: as for as_slice, and `&mut self` makes this the only reference.
+        unsafe { core::slice::from_raw_parts_mut(self.base, self.len) }
+    }
+}
+
+#[cfg(test)]
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if !self.base.is_null() {
+            super::unmap(self.base, CAPACITY);
+        }
+    }
+}
+
+fn out_of_memory() -> ! {
+    super::write_line(2, &[b"modelcar-base: out of memory"]);
+    super::exit(70)
+}
