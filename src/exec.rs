@@ -111,3 +111,7 @@ impl<'s> Shell<'s> {
         (v & 0xff) as i32
     }
 }
+
+#[cfg(test)]
+#[path = "tests/exec.rs"]
+mod tests;

@@ -275,3 +275,7 @@ fn is_assignment(text: &[u8]) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+#[path = "tests/parser.rs"]
+mod tests;

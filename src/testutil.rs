@@ -1,5 +1,9 @@
 //! Helpers shared by the unit tests (compiled only for `cargo test`).
 
+use crate::args::Args;
+use crate::builtins::Builtin;
+use crate::exec::Shell;
+use crate::output::Output;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -64,7 +68,52 @@ pub fn bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
 }
 
-/// An argument vector as the builtins take it.
-pub fn args<T: AsRef<[u8]>>(list: &[T]) -> Vec<Vec<u8>> {
-    list.iter().map(|a| a.as_ref().to_vec()).collect()
+/// An argument list in the form `Args` reads: each argument followed by a NUL.
+pub fn args<T: AsRef<[u8]>>(list: &[T]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for a in list {
+        out.extend_from_slice(a.as_ref());
+        out.push(0);
+    }
+    out
+}
+
+/// Runs a builtin on `list` with its output captured: (status, output). `in_shell` as when
+/// `sh` runs it (test/[ then name the shell in messages).
+pub fn run_builtin<T: AsRef<[u8]>>(builtin: Builtin, list: &[T], in_shell: bool) -> (i32, Vec<u8>) {
+    let mut out = if in_shell {
+        Output::in_shell()
+    } else {
+        Output::default()
+    };
+    out.capturing = true;
+    let a = args(list);
+    let status = builtin(Args::new(&a), &mut out);
+    (status, out.buf.as_slice().to_vec())
+}
+
+/// Runs `src` as `sh -c` does, with pid 42 and standard output captured: (status, output), or
+/// the syntax error's message (`"empty"` for a script without commands).
+pub fn sh(src: &str) -> Result<(i32, String), String> {
+    let mut shell = Shell::new(b"sh", src.as_bytes(), 42);
+    shell.out.capturing = true;
+    match shell.run_script() {
+        Ok(Some(status)) => Ok((
+            status,
+            String::from_utf8(shell.out.buf.as_slice().to_vec()).unwrap(),
+        )),
+        Ok(None) => Err("empty".into()),
+        Err(_) => Err(shell.error.expect("an error is recorded").message()),
+    }
+}
+
+/// Checks `src` without running anything: Ok(true) if it has a command, Ok(false) if empty,
+/// or the syntax error's message.
+pub fn check(src: &[u8]) -> Result<bool, String> {
+    let mut shell = Shell::new(b"sh", src, 42);
+    shell.run = false;
+    match shell.run_script() {
+        Ok(found) => Ok(found.is_some()),
+        Err(_) => Err(shell.error.expect("an error is recorded").message()),
+    }
 }

@@ -390,7 +390,6 @@ fn map(len: usize) -> Option<*mut u8> {
     r.ok().map(|p| p as *mut u8)
 }
 
-#[cfg(test)]
 fn unmap(p: *mut u8, len: usize) {
     let _ = call(libc::SYS_munmap, p as usize, len, 0);
 }

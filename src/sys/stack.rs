@@ -71,7 +71,6 @@ impl Stack {
     }
 }
 
-#[cfg(test)]
 impl Drop for Stack {
     fn drop(&mut self) {
         if !self.base.is_null() {

@@ -1,0 +1,166 @@
+use super::*;
+use crate::testutil::args;
+
+fn ops(o: &Options<'_>) -> Vec<String> {
+    o.operands
+        .iter()
+        .map(|a| String::from_utf8(a.clone()).unwrap())
+        .collect()
+}
+
+#[test]
+fn combined_flags() {
+    let a = args(&["-sf", "t", "l"]);
+    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    assert!(o.has(b's') && o.has(b'f') && !o.has(b'n'));
+    assert_eq!(o.value, None);
+    assert_eq!(ops(&o), ["t", "l"]);
+}
+
+#[test]
+fn separate_flags() {
+    let a = args(&["-s", "-f", "-n", "t", "l"]);
+    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    assert!(o.has(b's') && o.has(b'f') && o.has(b'n'));
+    assert_eq!(ops(&o), ["t", "l"]);
+    // Repeated flags are fine.
+    let a = args(&["-ss", "-s", "t"]);
+    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    assert!(o.has(b's') && !o.has(b'f'));
+}
+
+#[test]
+fn has_is_false_for_letters_not_allowed() {
+    let a = args(&["-p"]);
+    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    assert!(o.has(b'p'));
+    assert!(!o.has(b'm'));
+    assert!(!o.has(b'x'));
+}
+
+#[test]
+fn value_as_next_argument() {
+    let a = args(&["-m", "755", "d"]);
+    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    assert_eq!(o.value, Some(&b"755"[..]));
+    assert!(!o.has(b'p'));
+    assert_eq!(ops(&o), ["d"]);
+}
+
+#[test]
+fn value_attached() {
+    let a = args(&["-m755", "d"]);
+    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    assert_eq!(o.value, Some(&b"755"[..]));
+    assert_eq!(ops(&o), ["d"]);
+    // Everything after the letter is the value, even option letters.
+    let a = args(&["-mp", "d"]);
+    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    assert_eq!(o.value, Some(&b"p"[..]));
+    assert!(!o.has(b'p'));
+}
+
+#[test]
+fn flag_then_value() {
+    let a = args(&["-pm", "750", "a", "b"]);
+    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    assert!(o.has(b'p'));
+    assert_eq!(o.value, Some(&b"750"[..]));
+    assert_eq!(ops(&o), ["a", "b"]);
+    let a = args(&["-pm750", "a"]);
+    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    assert!(o.has(b'p'));
+    assert_eq!(o.value, Some(&b"750"[..]));
+    assert_eq!(ops(&o), ["a"]);
+    let a = args(&["-m", "700", "-p", "a"]);
+    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    assert!(o.has(b'p'));
+    assert_eq!(o.value, Some(&b"700"[..]));
+    assert_eq!(ops(&o), ["a"]);
+}
+
+#[test]
+fn value_may_look_like_an_option() {
+    let a = args(&["-m", "-p", "d"]);
+    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    assert_eq!(o.value, Some(&b"-p"[..]));
+    assert!(!o.has(b'p'));
+    assert_eq!(ops(&o), ["d"]);
+    // The last value given wins.
+    let a = args(&["-m1", "-m", "2", "d"]);
+    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    assert_eq!(o.value, Some(&b"2"[..]));
+}
+
+#[test]
+fn double_dash_ends_options() {
+    let a = args(&["-s", "--", "-f", "l"]);
+    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    assert!(o.has(b's') && !o.has(b'f'));
+    assert_eq!(ops(&o), ["-f", "l"]);
+    let a = args(&["--"]);
+    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    assert!(o.operands.is_empty());
+    let a = args(&["--", "--"]);
+    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    assert_eq!(ops(&o), ["--"]);
+}
+
+#[test]
+fn first_operand_ends_options() {
+    let a = args(&["t", "-s", "l"]);
+    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    assert!(!o.has(b's'));
+    assert_eq!(ops(&o), ["t", "-s", "l"]);
+    // A lone dash is an operand.
+    let a = args(&["-", "-s"]);
+    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    assert!(!o.has(b's'));
+    assert_eq!(ops(&o), ["-", "-s"]);
+    // An empty argument is an operand.
+    let a = args(&["", "-s"]);
+    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    assert_eq!(ops(&o), ["", "-s"]);
+}
+
+#[test]
+fn no_arguments() {
+    let a: Vec<Vec<u8>> = Vec::new();
+    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    assert!(o.operands.is_empty());
+    assert!(!o.has(b's'));
+    assert_eq!(o.value, None);
+}
+
+#[test]
+fn invalid_option() {
+    for list in [
+        &["-x", "a"][..],
+        &["-sx", "a"],
+        &["-s", "-q"],
+        &["--force", "a"],
+        &["-S"],
+    ] {
+        let a = args(list);
+        assert!(parse(b"ln", &a, b"sfn", None).is_none(), "{list:?}");
+    }
+    // A value letter is invalid for a builtin without one.
+    let a = args(&["-m", "7"]);
+    assert!(parse(b"ln", &a, b"sfn", None).is_none());
+}
+
+#[test]
+fn missing_value() {
+    for list in [&["-m"][..], &["-pm"], &["-p", "-m"]] {
+        let a = args(list);
+        assert!(parse(b"mkdir", &a, b"p", Some(b'm')).is_none(), "{list:?}");
+    }
+}
+
+#[test]
+fn eight_letters_fit() {
+    let a = args(&["-abcdefgh", "x"]);
+    let o = parse(b"t", &a, b"abcdefgh", None).unwrap();
+    assert!(b"abcdefgh".iter().all(|&l| o.has(l)));
+    assert_eq!(ops(&o), ["x"]);
+}
