@@ -70,7 +70,7 @@ target_for() {
 for arch in "${archs[@]}"; do
   target=$(target_for "$arch")
   echo "[build-sidecar] $arch ($target)" >&2
-  CARGO_TARGET_DIR="$root/target/sidecar" RUSTFLAGS="$rustflags" \
+  CARGO_TARGET_DIR="$root/target/sidecar" RUSTFLAGS="$rustflags ${SIDECAR_EXTRA_RUSTFLAGS:-}" \
     cargo build --quiet --release --locked --manifest-path "$root/Cargo.toml" \
     --package modelcar-base --target "$target"
   bin="$root/target/sidecar/$target/release/modelcar-base"

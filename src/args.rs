@@ -40,6 +40,12 @@ impl<'a> Iterator for Args<'a> {
     }
 }
 
+/// The position of `word` in `list`, a string of words separated by single spaces. Tables of
+/// names are kept in this form: a slice of slices would cost 16 bytes a name.
+pub fn word_index(list: &[u8], word: &[u8]) -> Option<usize> {
+    list.split(|&b| b == b' ').position(|w| w == word)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +64,15 @@ mod tests {
         assert!(Args::new(b"").split_last().is_none());
         assert_eq!(Args::new(b"").len(), 0);
         assert_eq!(Args::new(b"\0").collect::<Vec<_>>(), [&b""[..]]);
+    }
+
+    #[test]
+    fn word_index_finds_whole_words() {
+        assert_eq!(word_index(b"ln mkdir [ [[", b"ln"), Some(0));
+        assert_eq!(word_index(b"ln mkdir [ [[", b"["), Some(2));
+        assert_eq!(word_index(b"ln mkdir [ [[", b"[["), Some(3));
+        assert_eq!(word_index(b"ln mkdir [ [[", b"mk"), None);
+        assert_eq!(word_index(b"ln mkdir [ [[", b""), None);
+        assert_eq!(word_index(b"ln mkdir", b"ln mkdir"), None);
     }
 }

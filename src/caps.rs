@@ -51,10 +51,13 @@ pub fn drop_all_once() {
 }
 
 fn report(what: &[u8], e: sys::Errno) {
-    sys::write_line(2, &[
-        b"modelcar-base: warning: ",
-        what,
-        b": ",
-        crate::errors::errno_text(e).as_bytes(),
-    ]);
+    sys::write_line(
+        2,
+        &[
+            b"modelcar-base: warning: ",
+            what,
+            b": ",
+            crate::errors::errno_text(e),
+        ],
+    );
 }

@@ -32,7 +32,10 @@ fn main(argv: sys::Argv) -> ! {
 #[cfg(not(modelcar_static))]
 #[no_mangle]
 extern "C" fn main() -> core::ffi::c_int {
-    sys::write_line(2, &[b"modelcar-base: build the sidecar with scripts/build-sidecar.sh"]);
+    sys::write_line(
+        2,
+        &[b"modelcar-base: build the sidecar with scripts/build-sidecar.sh"],
+    );
     2
 }
 
@@ -46,3 +49,8 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
 #[cfg(not(modelcar_static))]
 #[link(name = "c")]
 extern "C" {}
+
+/// The host's precompiled core names this symbol even with panic=abort; nothing unwinds.
+#[cfg(not(modelcar_static))]
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}

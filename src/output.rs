@@ -31,6 +31,12 @@ impl Output {
         self.buf.push(bytes);
     }
 
+    /// `bytes` and a newline.
+    pub fn line(&mut self, bytes: &[u8]) {
+        self.write(bytes);
+        self.write(b"\n");
+    }
+
     /// Marks where the next builtin's output begins.
     pub fn begin(&mut self) {
         self.start = self.buf.len();
@@ -52,7 +58,7 @@ impl Output {
         match result {
             Ok(()) => status,
             Err(e) => {
-                error_line(&[name, b": write error: ", errno_text(e).as_bytes()]);
+                error_line(&[name, b": write error: ", errno_text(e)]);
                 1
             }
         }
@@ -66,5 +72,5 @@ pub fn error_line(pieces: &[&[u8]]) {
 
 /// `NAME: WHAT: strerror`, the busybox `bb_perror_msg` shape.
 pub fn perror(name: &[u8], what: &[u8], e: Errno) {
-    error_line(&[name, b": ", what, b": ", errno_text(e).as_bytes()]);
+    error_line(&[name, b": ", what, b": ", errno_text(e)]);
 }

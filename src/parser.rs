@@ -8,6 +8,7 @@
 //!   command  := simple | '(' list ')' | ('until' | 'while') list 'do' list 'done'
 //!   simple   := WORD { WORD }
 
+use crate::args::word_index;
 use crate::error::{self, Fail};
 use crate::exec::Shell;
 use crate::lexer::Token;
@@ -17,24 +18,8 @@ use crate::lexer::Token;
 pub const MAX_NESTING: usize = 200;
 
 /// Words that start a compound command or belong to one; only the loops are supported.
-const UNSUPPORTED_RESERVED: &[&[u8]] = &[
-    b"if",
-    b"then",
-    b"else",
-    b"elif",
-    b"fi",
-    b"case",
-    b"esac",
-    b"for",
-    b"in",
-    b"{",
-    b"}",
-    b"!",
-    b"function",
-    b"select",
-    b"[[",
-    b"]]",
-];
+const UNSUPPORTED_RESERVED: &[u8] =
+    b"if then else elif fi case esac for in { } ! function select [[ ]]";
 
 type Parsed = Result<i32, Fail>;
 
@@ -234,7 +219,7 @@ impl<'s> Shell<'s> {
 
     fn simple(&mut self) -> Parsed {
         if let Some(word) = self.plain_word() {
-            if UNSUPPORTED_RESERVED.contains(&word) {
+            if word_index(UNSUPPORTED_RESERVED, word).is_some() {
                 return Err(self.fail(word, &error::NOT_SUPPORTED));
             }
         }

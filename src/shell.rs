@@ -27,20 +27,42 @@ SIGTERM and SIGINT exit 0 at once. Before it sleeps it drops every capability.
 
 /// Runs the program named by argv[0] (or argv[1] after `modelcar-base`) and returns its status.
 pub fn dispatch(argv: Argv) -> i32 {
-    let argv0 = argv.get(0).unwrap_or(b"modelcar-base");
-    let name = applet_name(argv0);
-    if name != b"modelcar-base" {
-        return run_applet(argv0, name, argv, 1);
-    }
-    match argv.get(1) {
-        Some(b"--help" | b"-h") => print(HELP.as_bytes()),
-        Some(b"--version") => print(VERSION.as_bytes()),
-        Some(applet) => run_applet(applet, applet, argv, 2),
-        None => {
-            error_line(&[b"modelcar-base: no applet given (try: modelcar-base --help)"]);
-            2
+    let mut argv0 = argv.get(0).unwrap_or(b"modelcar-base");
+    let mut name = applet_name(argv0);
+    let mut first = 1;
+    if name == b"modelcar-base" {
+        match argv.get(1) {
+            Some(b"--help" | b"-h") => return print(HELP),
+            Some(b"--version") => return print(VERSION),
+            Some(applet) => (argv0, name, first) = (applet, applet, 2),
+            None => {
+                error_line(&[b"modelcar-base: no applet given (try: modelcar-base --help)"]);
+                return 2;
+            }
         }
     }
+    let mut list = Stack::default();
+    for i in first..argv.len() {
+        list.push(argv.get(i).unwrap_or_default());
+        list.push(&[0]);
+    }
+    let args = Args::new(list.as_slice());
+    if name == b"sh" {
+        return sh(argv0, args);
+    }
+    let Some(builtin) = builtins::find(name) else {
+        error_line(&[
+            b"modelcar-base: ",
+            name,
+            b": applet not found (applets: sh ",
+            builtins::NAMES,
+            b")",
+        ]);
+        return 127;
+    };
+    let mut out = Output::default();
+    let status = builtin(args, &mut out);
+    out.finish(name, status)
 }
 
 /// The applet argv[0] names: its last component, without the '-' of a login shell.
@@ -49,68 +71,40 @@ fn applet_name(argv0: &[u8]) -> &[u8] {
     base.strip_prefix(b"-").unwrap_or(base)
 }
 
-fn print(text: &[u8]) -> i32 {
-    match sys::write_all(1, text) {
-        Ok(()) => 0,
-        Err(_) => 1,
-    }
+fn print(text: &str) -> i32 {
+    sys::write_all(1, text.as_bytes()).is_err() as i32
 }
 
-/// Runs applet `name` with the arguments from argv[first] on.
-fn run_applet(argv0: &'static [u8], name: &[u8], argv: Argv, first: usize) -> i32 {
-    let arg = |i| argv.get(first + i);
-    if name == b"sh" {
-        return sh(argv0, arg(0), arg(1), arg(2));
+/// `sh -c SCRIPT [NAME [ARG...]]`. NAME and ARGs are accepted (KServe passes none) but nothing
+/// can read them: `$0`, `$1`... are not supported.
+fn sh(argv0: &[u8], mut args: Args) -> i32 {
+    let mut first = args.next();
+    // `sh -- -c SCRIPT` and `sh -c -- SCRIPT` are `sh -c SCRIPT`.
+    if first == Some(b"--") {
+        first = args.next();
     }
-    let Some(builtin) = builtins::find(name) else {
-        error_line(&[
-            b"modelcar-base: ",
-            name,
-            b": applet not found (applets: sh ln mkdir sleep echo ls test [ true false)",
-        ]);
-        return 127;
+    let (what, why): (&[u8], &[u8]) = match first {
+        Some(b"-c") => {
+            let mut script = args.next();
+            if script == Some(b"--") {
+                script = args.next().or(script);
+            }
+            match script {
+                Some(script) => return run_script(argv0, script),
+                None => (b"-c", b" requires an argument"),
+            }
+        }
+        Some(b"--help") => return print(HELP),
+        None => (
+            b"no script",
+            b": this sh only runs `sh -c SCRIPT` (it reads no standard input)",
+        ),
+        Some(first) if first.starts_with(b"-") => {
+            (first, b": option not supported (only -c SCRIPT)")
+        }
+        Some(file) => (file, b": script files are not supported (only -c SCRIPT)"),
     };
-    let mut args = Stack::default();
-    for i in first..argv.len() {
-        args.push(argv.get(i).unwrap_or_default());
-        args.push(&[0]);
-    }
-    let mut out = Output::default();
-    let status = builtin(Args::new(args.as_slice()), &mut out);
-    out.finish(name, status)
-}
-
-/// `sh -c SCRIPT [NAME [ARG...]]` (given its first three arguments). NAME and ARGs are accepted
-/// (KServe passes none) but nothing can read them: `$0`, `$1`... are not supported.
-fn sh(
-    argv0: &'static [u8],
-    a: Option<&'static [u8]>,
-    b: Option<&'static [u8]>,
-    c: Option<&'static [u8]>,
-) -> i32 {
-    // `sh -- -c ...` and `sh -c -- SCRIPT` are the same as `sh -c SCRIPT`.
-    let (a, b, c) = if a == Some(b"--") { (b, c, None) } else { (a, b, c) };
-    let script = match (a, b, c) {
-        (Some(b"-c"), Some(b"--"), Some(script)) | (Some(b"-c"), Some(script), _) => script,
-        (Some(b"-c"), None, _) => return usage(&[b"-c requires an argument"]),
-        (Some(b"--help"), _, _) => return print(HELP.as_bytes()),
-        (None, _, _) => {
-            return usage(&[b"no script: this sh only runs `sh -c SCRIPT` (it reads no standard input)"])
-        }
-        (Some(first), _, _) if first.starts_with(b"-") => {
-            return usage(&[first, b": option not supported (only -c SCRIPT)"])
-        }
-        (Some(file), _, _) => {
-            return usage(&[file, b": script files are not supported (only -c SCRIPT)"])
-        }
-    };
-    run_script(argv0, script)
-}
-
-fn usage(message: &[&[u8]]) -> i32 {
-    let mut pieces: [&[u8]; 3] = [b"sh: ", b"", b""];
-    pieces[1..=message.len()].copy_from_slice(message);
-    error_line(&pieces);
+    error_line(&[b"sh: ", what, why]);
     2
 }
 

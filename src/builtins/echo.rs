@@ -10,7 +10,10 @@ pub fn run(mut args: Args, out: &mut Output) -> i32 {
     // Leading words made only of option letters are options (`-n`, `-nn`); anything else is text.
     let mut text = args;
     while let Some(first) = args.next() {
-        if first.len() < 2 || first[0] != b'-' || !first[1..].iter().all(|c| b"neE".contains(c)) {
+        if first.len() < 2
+            || first[0] != b'-'
+            || !first[1..].iter().all(|c| matches!(c, b'n' | b'e' | b'E'))
+        {
             break;
         }
         if let Some(&c) = first[1..].iter().find(|&&c| c != b'n') {

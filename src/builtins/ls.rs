@@ -17,71 +17,56 @@ pub fn run(args: Args, out: &mut Output) -> i32 {
     } else {
         opts.operands
     };
-    let kind = |op: &[u8]| sys::stat(op, true).or_else(|_| sys::stat(op, false));
-
+    let is_dir = |op: &[u8]| {
+        let st = sys::stat(op, true).or_else(|_| sys::stat(op, false))?;
+        Ok(st.is_dir())
+    };
     let mut status = 0;
     for op in operands {
-        if let Err(e) = kind(op) {
+        if let Err(e) = is_dir(op) {
             perror(b"ls", op, e);
             status = 1;
         }
     }
-    let line = |out: &mut Output, name: &[u8]| {
-        out.write(name);
-        out.write(b"\n");
-    };
-    let mut files = 0;
-    in_order(
-        operands,
-        |op| kind(op).is_ok_and(|st| !st.is_dir()),
-        |f| {
-            line(out, f);
-            files += 1;
-        },
-    );
+    let mut lines = 0;
+    in_order(operands, &|op| is_dir(op) == Ok(false), &mut |f| {
+        out.line(f);
+        lines += 1;
+    });
     let headers = operands.len() > 1;
-    let mut dirs = 0;
-    in_order(
-        operands,
-        |op| kind(op).is_ok_and(|st| st.is_dir()),
-        |dir| {
-            dirs += 1;
-            let mut names = Stack::default();
-            if let Err(e) = sys::read_dir(dir, &mut names) {
-                perror(b"ls", dir, e);
-                status = 1;
-                return;
+    in_order(operands, &|op| is_dir(op) == Ok(true), &mut |dir| {
+        let mut names = Stack::default();
+        if headers {
+            if lines > 0 {
+                out.write(b"\n");
             }
-            if headers {
-                if dirs > 1 || files > 0 {
-                    out.write(b"\n");
-                }
-                out.write(dir);
-                out.write(b":\n");
-            }
-            let shown = |n: &[u8]| {
-                all || (n != b"." && n != b".." && (almost_all || !n.starts_with(b".")))
-            };
-            in_order(Args::new(names.as_slice()), shown, |n| line(out, n));
-        },
-    );
+            lines += 1;
+        }
+        if let Err(e) = sys::read_dir(dir, &mut names) {
+            perror(b"ls", dir, e);
+            status = 1;
+            return;
+        }
+        if headers {
+            out.write(dir);
+            out.line(b":");
+        }
+        let shown =
+            |n: &[u8]| all || (n != b"." && n != b".." && (almost_all || !n.starts_with(b".")));
+        in_order(Args::new(names.as_slice()), &shown, &mut |n| out.line(n));
+    });
     status
 }
 
 /// Calls `each` on the items that `keep` accepts, in bytewise order (equal items in their
 /// given order). A selection sort that needs no memory: directories in a modelcar hold a
 /// handful of names, and core's sort routines would double the binary's size.
-fn in_order<'a>(
-    items: Args<'a>,
-    keep: impl Fn(&[u8]) -> bool,
-    mut each: impl FnMut(&'a [u8]),
-) {
+fn in_order<'a>(items: Args<'a>, keep: &dyn Fn(&[u8]) -> bool, each: &mut dyn FnMut(&'a [u8])) {
     let mut prev: Option<(&[u8], usize)> = None;
     loop {
         let mut best = None;
         for item in items.enumerate().map(|(i, item)| (item, i)) {
-            if prev.is_some_and(|p| item <= p) || best.is_some_and(|b| item >= b) || !keep(item.0)
-            {
+            if prev.is_some_and(|p| item <= p) || best.is_some_and(|b| item >= b) || !keep(item.0) {
                 continue;
             }
             best = Some(item);

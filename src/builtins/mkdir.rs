@@ -35,7 +35,7 @@ pub fn run(args: Args, _out: &mut Output) -> i32 {
 }
 
 fn parse_octal_mode(text: &[u8]) -> Option<u32> {
-    if text.is_empty() || text.len() > 4 || !text.iter().all(|c| (b'0'..=b'7').contains(c)) {
+    if text.is_empty() || text.len() > 4 || !text.iter().all(|&c| c >= b'0' && c <= b'7') {
         return None;
     }
     Some(text.iter().fold(0, |m, &d| m * 8 + (d - b'0') as u32))
@@ -108,10 +108,9 @@ fn fail(what: &[u8], path: &[u8], e: sys::Errno) {
         b" directory '",
         path,
         b"': ",
-        crate::errors::errno_text(e).as_bytes(),
+        crate::errors::errno_text(e),
     ]);
 }
-
 
 #[cfg(test)]
 #[path = "../tests/mkdir.rs"]

@@ -57,25 +57,36 @@ pub fn parse(arg: &[u8]) -> Option<Duration> {
         (b'd', rest) => (rest, 86400),
         _ => (arg, 1),
     };
-    let (int, frac) = match number.iter().position(|&c| c == b'.') {
-        Some(dot) => (&number[..dot], &number[dot + 1..]),
-        None => (number, &b""[..]),
-    };
-    if int.is_empty() && frac.is_empty() {
-        return None;
+    // Seconds, then nanoseconds: digits past the ninth cannot change a sleep.
+    let (mut secs, mut nanos, mut scale) = (0u64, 0u64, NANOS);
+    let (mut after_dot, mut whole_digits, mut any) = (false, 0, false);
+    for &c in number {
+        let d = c.wrapping_sub(b'0') as u64;
+        if c == b'.' && !after_dot {
+            after_dot = true;
+            continue;
+        }
+        if d > 9 {
+            return None;
+        }
+        any = true;
+        if after_dot {
+            scale /= 10;
+            nanos += d * scale;
+        } else {
+            whole_digits += 1;
+            if whole_digits > 19 {
+                return None;
+            }
+            secs = secs * 10 + d;
+        }
     }
-    if !int.iter().chain(frac).all(u8::is_ascii_digit) || int.len() > 19 {
+    if !any {
         return None;
-    }
-    let whole = int.iter().fold(0u64, |v, &d| v * 10 + (d - b'0') as u64);
-    // Nanosecond precision: digits past the ninth cannot change a sleep.
-    let mut nanos = 0u64;
-    for i in 0..9 {
-        nanos = nanos * 10 + frac.get(i).map_or(0, |&d| (d - b'0') as u64);
     }
     let nanos = nanos * unit;
     Some(Duration::Time(
-        whole.saturating_mul(unit).saturating_add(nanos / NANOS),
+        secs.saturating_mul(unit).saturating_add(nanos / NANOS),
         (nanos % NANOS) as u32,
     ))
 }

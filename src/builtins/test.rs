@@ -88,19 +88,16 @@ fn binary(_name: &[u8], left: &[u8], op: &[u8], right: &[u8]) -> Outcome {
 
 /// A known test operator this build leaves out, or a word that is no operator at all.
 fn unsupported_or_unknown(name: &[u8], op: &[u8], operand: &[u8]) -> Outcome {
-    const KNOWN: &[&[u8]] = &[
-        b"-a", b"-o", b"-b", b"-c", b"-g", b"-G", b"-k", b"-N", b"-O", b"-p", b"-r", b"-S", b"-t",
-        b"-u", b"-w", b"-x", b"-eq", b"-ne", b"-lt", b"-le", b"-gt", b"-ge", b"-nt", b"-ot",
-        b"-ef", b"<", b">",
-    ];
-    if KNOWN.contains(&op) {
+    const KNOWN: &[u8] =
+        b"-a -o -b -c -g -G -k -N -O -p -r -S -t -u -w -x -eq -ne -lt -le -gt -ge \
+-nt -ot -ef < >";
+    if crate::args::word_index(KNOWN, op).is_some() {
         error_line(&[name, b": ", op, b": operator not supported"]);
     } else {
         error_line(&[name, b": ", operand, b": unknown operand"]);
     }
     Err(())
 }
-
 
 #[cfg(test)]
 #[path = "../tests/test.rs"]

@@ -31,7 +31,10 @@ fn operators_blanks_and_comments() {
         tokens(b"a&&b||c;d").unwrap(),
         [Word, AndIf, Word, OrIf, Word, Semi, Word, End]
     );
-    assert_eq!(tokens(b"a # c && d\nb").unwrap(), [Word, Newline, Word, End]);
+    assert_eq!(
+        tokens(b"a # c && d\nb").unwrap(),
+        [Word, Newline, Word, End]
+    );
     assert_eq!(tokens(b"a#b").unwrap(), [Word, End]);
     assert_eq!(tokens(b"a \\\n b").unwrap(), [Word, Word, End]);
 }

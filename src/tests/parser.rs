@@ -198,8 +198,8 @@ fn loop_errors() {
 #[test]
 fn reserved_words_refused() {
     for word in [
-        "if", "then", "else", "elif", "fi", "case", "esac", "for", "in", "{", "}", "!",
-        "function", "select", "]]",
+        "if", "then", "else", "elif", "fi", "case", "esac", "for", "in", "{", "}", "!", "function",
+        "select", "]]",
     ] {
         assert_eq!(
             err(&format!("{word} x")),

@@ -55,9 +55,8 @@ fn infinity_any_case() {
 #[test]
 fn invalid() {
     for arg in [
-        "", "1x", "-1", "1e2", "+1", "1.2.3", ".", "s", ".s", "m", "1ss", "1sm", "1S", "1M",
-        " 1", "1 ", "1,5", "0x10", "infs", "in", "infinit", "-inf", "+inf", "nan", "1_000",
-        "١",
+        "", "1x", "-1", "1e2", "+1", "1.2.3", ".", "s", ".s", "m", "1ss", "1sm", "1S", "1M", " 1",
+        "1 ", "1,5", "0x10", "infs", "in", "infinit", "-inf", "+inf", "nan", "1_000", "١",
     ] {
         assert_eq!(parse(arg.as_bytes()), None, "{arg:?}");
     }
