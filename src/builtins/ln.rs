@@ -5,11 +5,11 @@
 //! container reading `/mnt/models` during a sidecar restart never sees it missing).
 
 use super::options;
-use super::path::{basename, dirname, PathBuf};
+use super::path::{basename, dirname, join};
 use crate::args::Args;
 use crate::expand::decimal;
 use crate::output::{error_line, perror, Output};
-use crate::sys::{self, Errno};
+use crate::sys::{self, Errno, PathBuf};
 
 pub fn run(args: Args, _out: &mut Output) -> i32 {
     let Some(opts) = options::parse(b"ln", args, b"sfn", None) else {
@@ -31,7 +31,7 @@ pub fn run(args: Args, _out: &mut Output) -> i32 {
         // A destination that is a directory (or, without -n, a link to one) receives the link.
         let joined;
         let link = if sys::stat(dest, !no_deref).is_ok_and(|st| st.is_dir()) {
-            joined = PathBuf::join(dest, basename(target));
+            joined = join(dest, basename(target));
             joined.as_bytes()
         } else {
             dest
@@ -90,7 +90,7 @@ fn make_link(target: &[u8], link: &[u8], symbolic: bool, force: bool) -> Result<
 /// 200 bytes so the temporary name stays within NAME_MAX (255) whatever the link's length.
 fn temp_name(link: &[u8]) -> PathBuf {
     let base = basename(link);
-    let mut name = PathBuf::join(dirname(link), b".");
+    let mut name = join(dirname(link), b".");
     name.push(&base[..base.len().min(200)]);
     name.push(b".ln-");
     let mut digits = [0; 10];

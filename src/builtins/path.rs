@@ -1,4 +1,6 @@
-//! Path helpers shared by the builtins, and `PathBuf`, a path built on the stack.
+//! Path helpers shared by the builtins.
+
+use crate::sys::PathBuf;
 
 /// The last component, ignoring trailing slashes (`/a/b/` -> `b`, `/` -> `/`), like basename(1).
 pub fn basename(path: &[u8]) -> &[u8] {
@@ -29,46 +31,15 @@ fn trim_trailing_slashes(path: &[u8]) -> &[u8] {
     &path[..end]
 }
 
-const PATH_MAX: usize = libc::PATH_MAX as usize;
-
-/// A path of at most PATH_MAX bytes. A longer one is cut at PATH_MAX, which the system calls
-/// refuse with ENAMETOOLONG, as the kernel would the whole path.
-pub struct PathBuf {
-    bytes: [u8; PATH_MAX],
-    len: usize,
+/// `dir/name`, without doubling a slash. Leading slashes of the name are dropped, as busybox's
+/// concat_path_file does.
+pub fn join(dir: &[u8], name: &[u8]) -> PathBuf {
+    let mut p = PathBuf::default();
+    p.push(dir);
+    if !dir.ends_with(b"/") {
+        p.push(b"/");
+    }
+    let start = name.iter().position(|&c| c != b'/').unwrap_or(name.len());
+    p.push(&name[start..]);
+    p
 }
-
-impl PathBuf {
-    /// `dir/name`, without doubling a slash. Leading slashes of the name are dropped, as
-    /// busybox's concat_path_file does.
-    pub fn join(dir: &[u8], name: &[u8]) -> PathBuf {
-        let mut p = PathBuf {
-            bytes: [0; PATH_MAX],
-            len: 0,
-        };
-        p.push(dir);
-        if !dir.ends_with(b"/") {
-            p.push(b"/");
-        }
-        let start = name.iter().position(|&c| c != b'/').unwrap_or(name.len());
-        p.push(&name[start..]);
-        p
-    }
-
-    pub fn push(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if self.len < PATH_MAX {
-                self.bytes[self.len] = b;
-                self.len += 1;
-            }
-        }
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-}
-
-#[cfg(test)]
-#[path = "../tests/path.rs"]
-mod tests;

@@ -11,6 +11,7 @@ mod stack;
 pub use stack::Stack;
 
 use core::ffi::c_int;
+use core::mem::MaybeUninit;
 
 /// An `errno` value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,22 +43,76 @@ fn call(nr: libc::c_long, a: usize, b: usize, c: usize) -> Result<usize, Errno> 
     syscall(nr, [a, b, c, 0, 0, 0])
 }
 
-/// Runs `f` with `path` as a NUL-terminated string. (A path never holds a NUL: see `Args`.)
-fn with_path<R>(path: &[u8], f: impl FnOnce(usize) -> Result<R, Errno>) -> Result<R, Errno> {
-    if path.len() >= PATH_MAX {
-        return Err(Errno(libc::ENAMETOOLONG));
-    }
-    let mut c = [0u8; PATH_MAX];
-    c[..path.len()].copy_from_slice(path);
-    f(c.as_ptr() as usize)
+/// A path of less than PATH_MAX bytes, with room for its NUL, on the stack. It is not zeroed
+/// first (4 KiB of stores per use, and big frames are costly on some architectures).
+pub struct PathBuf {
+    bytes: MaybeUninit<[u8; PATH_MAX]>,
+    len: usize,
 }
 
-fn with_paths<R>(
-    a: &[u8],
-    b: &[u8],
-    f: impl FnOnce(usize, usize) -> Result<R, Errno>,
-) -> Result<R, Errno> {
-    with_path(a, |a| with_path(b, |b| f(a, b)))
+impl Default for PathBuf {
+    fn default() -> Self {
+        PathBuf {
+            bytes: MaybeUninit::uninit(),
+            len: 0,
+        }
+    }
+}
+
+impl PathBuf {
+    /// Appends `bytes`. What does not fit is dropped and the path marked too long: every system
+    /// call then fails with ENAMETOOLONG, as the kernel would for the whole path.
+    pub fn push(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.len < PATH_MAX {
+                // SAFETY: len < PATH_MAX, so the write is inside the array.
+                unsafe { self.bytes.as_mut_ptr().cast::<u8>().add(self.len).write(b) };
+                self.len += 1;
+            }
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: the first `len` bytes were written by `push`.
+        unsafe { core::slice::from_raw_parts(self.bytes.as_ptr().cast::<u8>(), self.len) }
+    }
+
+    /// The path NUL-terminated, as an address for the kernel.
+    fn c_str(&mut self) -> Result<usize, Errno> {
+        if self.len >= PATH_MAX {
+            return Err(Errno(libc::ENAMETOOLONG));
+        }
+        let p = self.bytes.as_mut_ptr().cast::<u8>();
+        // SAFETY: len < PATH_MAX: the NUL goes inside the array.
+        unsafe { p.add(self.len).write(0) };
+        Ok(p as usize)
+    }
+}
+
+/// `path` NUL-terminated in `buf`, as an address for the kernel.
+fn c_path(buf: &mut PathBuf, path: &[u8]) -> Result<usize, Errno> {
+    buf.push(path);
+    buf.c_str()
+}
+
+/// A system call on one path relative to the working directory: `nr(AT_FDCWD, path, a, b, c)`.
+fn at(nr: libc::c_long, path: &[u8], a: usize, b: usize, c: usize) -> Result<usize, Errno> {
+    let mut buf = PathBuf::default();
+    let p = c_path(&mut buf, path)?;
+    syscall(nr, [AT_FDCWD, p, a, b, c, 0])
+}
+
+/// A system call on two paths: `nr(AT_FDCWD, one, AT_FDCWD, two, 0)`, or for symlinkat
+/// `nr(one, AT_FDCWD, two)`.
+fn at2(nr: libc::c_long, one: &[u8], two: &[u8]) -> Result<(), Errno> {
+    let (mut a, mut b) = (PathBuf::default(), PathBuf::default());
+    let (one, two) = (c_path(&mut a, one)?, c_path(&mut b, two)?);
+    let args = if nr == libc::SYS_symlinkat {
+        [one, AT_FDCWD, two, 0, 0, 0]
+    } else {
+        [AT_FDCWD, one, AT_FDCWD, two, 0, 0]
+    };
+    syscall(nr, args).map(drop)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,37 +214,27 @@ pub fn write_line(fd: c_int, pieces: &[&[u8]]) {
 // Files
 
 pub fn symlink(target: &[u8], link: &[u8]) -> Result<(), Errno> {
-    with_paths(target, link, |t, l| {
-        call(libc::SYS_symlinkat, t, AT_FDCWD, l).map(drop)
-    })
+    at2(libc::SYS_symlinkat, target, link)
 }
 
 pub fn hard_link(target: &[u8], link: &[u8]) -> Result<(), Errno> {
-    with_paths(target, link, |t, l| {
-        syscall(libc::SYS_linkat, [AT_FDCWD, t, AT_FDCWD, l, 0, 0]).map(drop)
-    })
+    at2(libc::SYS_linkat, target, link)
 }
 
 pub fn rename(from: &[u8], to: &[u8]) -> Result<(), Errno> {
-    with_paths(from, to, |f, t| {
-        syscall(libc::SYS_renameat2, [AT_FDCWD, f, AT_FDCWD, t, 0, 0]).map(drop)
-    })
+    at2(libc::SYS_renameat2, from, to)
 }
 
 pub fn unlink(path: &[u8]) -> Result<(), Errno> {
-    with_path(path, |p| call(libc::SYS_unlinkat, AT_FDCWD, p, 0).map(drop))
+    at(libc::SYS_unlinkat, path, 0, 0, 0).map(drop)
 }
 
 pub fn mkdir(path: &[u8], mode: u32) -> Result<(), Errno> {
-    with_path(path, |p| {
-        call(libc::SYS_mkdirat, AT_FDCWD, p, mode as usize).map(drop)
-    })
+    at(libc::SYS_mkdirat, path, mode as usize, 0, 0).map(drop)
 }
 
 pub fn chmod(path: &[u8], mode: u32) -> Result<(), Errno> {
-    with_path(path, |p| {
-        call(libc::SYS_fchmodat, AT_FDCWD, p, mode as usize).map(drop)
-    })
+    at(libc::SYS_fchmodat, path, mode as usize, 0, 0).map(drop)
 }
 
 /// The part of a file's status the builtins need.
@@ -225,13 +270,13 @@ pub fn stat(path: &[u8], follow: bool) -> Result<FileStat, Errno> {
         libc::AT_SYMLINK_NOFOLLOW as usize
     };
     let mut buf = [0u64; 32];
-    with_path(path, |p| {
-        let b = buf.as_mut_ptr() as usize;
-        syscall(
-            libc::SYS_statx,
-            [AT_FDCWD, p, flags, STATX_TYPE_MODE_SIZE, b, 0],
-        )
-    })?;
+    at(
+        libc::SYS_statx,
+        path,
+        flags,
+        STATX_TYPE_MODE_SIZE,
+        buf.as_mut_ptr() as usize,
+    )?;
     Ok(FileStat {
         mode: (buf[3]
             >> if cfg!(target_endian = "little") {
@@ -247,17 +292,17 @@ pub fn stat(path: &[u8], follow: bool) -> Result<FileStat, Errno> {
 /// returns them, "." and ".." included.
 pub fn read_dir(path: &[u8], out: &mut Stack) -> Result<(), Errno> {
     let flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as usize;
-    let fd = with_path(path, |p| call(libc::SYS_openat, AT_FDCWD, p, flags))?;
-    let mut buf = [0u64; 512];
+    let fd = at(libc::SYS_openat, path, flags, 0, 0)?;
+    let mut buf = MaybeUninit::<[u64; 512]>::uninit();
     let result = loop {
         let n = match call(libc::SYS_getdents64, fd, buf.as_mut_ptr() as usize, 4096) {
             Ok(0) => break Ok(()),
-            Ok(n) => n,
+            Ok(n) => n.min(4096),
             Err(e) => break Err(e),
         };
-        // SAFETY-free view of the records: struct linux_dirent64 { u64 ino; i64 off;
-        // u16 reclen; u8 type; char name[]; }, NUL-terminated names.
-        let bytes = as_bytes(&buf);
+        // SAFETY: the kernel wrote n bytes of records at the start of buf (8-byte aligned, as
+        // struct linux_dirent64 { u64 ino; i64 off; u16 reclen; u8 type; char name[]; } wants).
+        let bytes = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) };
         let mut off = 0;
         while off + 19 < n {
             let reclen = u16::from_ne_bytes([bytes[off + 16], bytes[off + 17]]) as usize;
@@ -270,12 +315,6 @@ pub fn read_dir(path: &[u8], out: &mut Stack) -> Result<(), Errno> {
     };
     let _ = call(libc::SYS_close, fd, 0, 0);
     result
-}
-
-fn as_bytes(words: &[u64; 512]) -> &[u8; 4096] {
-    // SAFETY: [u64; 512] and [u8; 4096] have the same size, u8 has no alignment needs and every
-    // byte of an initialised integer array is initialised.
-    unsafe { &*(words as *const [u64; 512]).cast::<[u8; 4096]>() }
 }
 
 // ---------------------------------------------------------------------------------------------
