@@ -91,3 +91,7 @@ fn in_order<'a>(
         prev = best;
     }
 }
+
+#[cfg(test)]
+#[path = "../tests/ls.rs"]
+mod tests;
