@@ -117,3 +117,15 @@ pub fn check(src: &[u8]) -> Result<bool, String> {
         Err(_) => Err(shell.error.expect("an error is recorded").message()),
     }
 }
+
+/// `sh` for a script that need not be UTF-8: (status, output bytes), or the syntax error's
+/// message (`"empty"` for a script without commands).
+pub fn sh_bytes(src: &[u8]) -> Result<(i32, Vec<u8>), String> {
+    let mut shell = Shell::new(b"sh", src, 42);
+    shell.out.capturing = true;
+    match shell.run_script() {
+        Ok(Some(status)) => Ok((status, shell.out.buf.as_slice().to_vec())),
+        Ok(None) => Err("empty".into()),
+        Err(_) => Err(shell.error.expect("an error is recorded").message()),
+    }
+}

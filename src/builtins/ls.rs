@@ -76,3 +76,7 @@ fn in_order<'a>(items: Args<'a>, keep: &dyn Fn(&[u8]) -> bool, each: &mut dyn Fn
         prev = best;
     }
 }
+
+#[cfg(test)]
+#[path = "../tests/ls.rs"]
+mod tests;

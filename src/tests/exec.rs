@@ -1,18 +1,10 @@
 use super::*;
-use crate::parser::parse_script;
-use crate::testutil::TempDir;
+use crate::testutil::{self, TempDir};
 use std::string::String;
 
-/// Runs `src` with pid 42 and standard output captured: (status, stdout).
+/// Runs `src` (pid 42, standard output captured): (status, stdout). Panics on a syntax error.
 fn sh(src: &str) -> (i32, String) {
-    let list = parse_script(src.as_bytes())
-        .unwrap_or_else(|e| panic!("{src:?}: {e:?}"))
-        .unwrap_or_else(|| panic!("{src:?}: no command"));
-    let mut shell = Shell::new(b"sh", 42);
-    shell.out.begin_capture();
-    let status = shell.run_script(&list);
-    let out = shell.out.end_capture();
-    (status, String::from_utf8(out).unwrap())
+    testutil::sh(src).unwrap_or_else(|e| panic!("{src:?}: {e}"))
 }
 
 fn status(src: &str) -> i32 {
@@ -49,8 +41,7 @@ fn unknown_commands_are_127() {
     assert_eq!(status("'if'"), 127);
     // Builtin names are exact.
     assert_eq!(status("Echo"), 127);
-    assert_eq!(status("nosuch || echo fallback"), 0);
-    assert_eq!(out("nosuch || echo fallback"), "fallback\n");
+    assert_eq!(sh("nosuch || echo fallback"), (0, "fallback\n".into()));
 }
 
 #[test]
@@ -117,6 +108,9 @@ fn exit_rules() {
     // A skipped exit does nothing.
     assert_eq!(sh("false && exit 5; echo y"), (0, "y\n".into()));
     assert_eq!(sh("true || exit 5; echo y"), (0, "y\n".into()));
+    // After an exit, the rest of an and-or list does not run either.
+    assert_eq!(sh("true && exit 3 || echo no"), (3, "".into()));
+    assert_eq!(sh("exit 3 && echo no"), (3, "".into()));
     // `exit` as an argument is just a word.
     assert_eq!(sh("echo exit 3"), (0, "exit 3\n".into()));
 }
@@ -147,11 +141,11 @@ fn pid() {
         "4242 /tmp/42.x $$ $$\n"
     );
     assert_eq!(out("echo $$$"), "42$\n");
-    let mut shell = Shell::new(b"sh", i32::MAX);
-    let list = parse_script(b"echo $$").unwrap().unwrap();
-    shell.out.begin_capture();
-    assert_eq!(shell.run_script(&list), 0);
-    assert_eq!(shell.out.end_capture(), b"2147483647\n");
+    // The largest pid.
+    let mut shell = Shell::new(b"sh", b"echo $$", i32::MAX);
+    shell.out.capturing = true;
+    assert_eq!(shell.run_script(), Ok(Some(0)));
+    assert_eq!(shell.out.buf.as_slice(), b"2147483647\n");
 }
 
 #[test]
@@ -177,8 +171,13 @@ fn substitution_field_splitting() {
     assert_eq!(out("echo \"$(true)\" x"), " x\n");
     assert_eq!(out("echo ''$(true) x"), " x\n");
     assert_eq!(out("echo $(echo ' ') x"), "x\n");
+    // The same, counted by `test -n`: with no operand after -n it tests the string "-n".
+    assert_eq!(status("test -n $(true)"), 0);
+    assert_eq!(status("test -n \"$(true)\""), 1);
     // Quoted results are not split.
     assert_eq!(out("echo \"$(echo 'a  b')\""), "a  b\n");
+    assert_eq!(status("test \"$(echo a b)\" = 'a b'"), 0);
+    assert_eq!(status("test $(echo a b) = 'a b'"), 2);
     // Each of several substitutions in one word.
     assert_eq!(out("echo $(echo a)$(echo b c)"), "ab c\n");
     // Nested.
@@ -212,6 +211,9 @@ fn substitution_statuses() {
         sh("echo \"$(exit 3)\"; echo after"),
         (0, "\nafter\n".into())
     );
+    // A bare exit inside uses the status of the substitution's own last command.
+    assert_eq!(status("$(false; exit)"), 1);
+    assert_eq!(status("false; $(exit)"), 1);
 }
 
 #[test]
@@ -219,12 +221,22 @@ fn substitution_results_with_glob_characters_are_refused() {
     assert_eq!(sh("echo $(echo '*'); echo no"), (2, "".into()));
     assert_eq!(sh("echo a$(echo 'x?')b"), (2, "".into()));
     assert_eq!(sh("echo $(echo '[')"), (2, "".into()));
+    assert_eq!(sh("echo $(echo '[') || echo no\necho no"), (2, "".into()));
+    assert_eq!(
+        sh("echo a; echo $(echo b '*') c; echo no"),
+        (2, "a\n".into())
+    );
     // Quoted, they are fine.
     assert_eq!(sh("echo \"$(echo '*?[')\""), (0, "*?[\n".into()));
     // Refused in a subshell: only the subshell ends.
     assert_eq!(
         sh("(echo $(echo '*')) || echo after"),
         (0, "after\n".into())
+    );
+    // And inside a substitution, only the substitution.
+    assert_eq!(
+        sh("echo \"<$(echo $(echo '?'); echo no)>\" $$"),
+        (0, "<> 42\n".into())
     );
 }
 
@@ -251,6 +263,7 @@ fn loops_run_until_their_condition_changes() {
         sh(&format!("until test -d {d}; do echo body; mkdir {d}; done")),
         (0, "body\n".into())
     );
+    assert!(tmp.path("d").is_dir());
     // The loop's status is the last body command's.
     let e = quoted_path(&tmp, "e");
     assert_eq!(
@@ -264,6 +277,16 @@ fn loops_run_until_their_condition_changes() {
         )),
         (0, "made\n".into())
     );
+    // Several rounds: the condition runs once more than the body.
+    let g = quoted_path(&tmp, "g");
+    let h = quoted_path(&tmp, "g/h");
+    assert_eq!(
+        sh(&format!(
+            "until echo c; [ -d {h} ]; do [ -d {g} ] && mkdir {h} || mkdir {g}; echo b; done"
+        )),
+        (0, "c\nb\nc\nb\nc\n".into())
+    );
+    assert_eq!(tmp.entries("g"), ["h"]);
 }
 
 #[test]
@@ -281,35 +304,52 @@ fn exit_inside_loops() {
         sh("echo $(while true; do echo in; exit 6; done)-$(exit 1)"),
         (0, "in-\n".into())
     );
+    // An exit in the condition ends the loop too.
+    assert_eq!(
+        sh("while exit 8; do echo no; done; echo no"),
+        (8, "".into())
+    );
 }
 
 #[test]
 fn last_status_is_tracked_across_commands() {
-    let list = parse_script(b"false").unwrap().unwrap();
-    let mut shell = Shell::new(b"sh", 42);
-    assert_eq!(shell.run_script(&list), 1);
+    // A bare `exit` takes the status of the last command run, whatever ran before it.
+    assert_eq!(sh("false\nexit\necho no"), (1, "".into()));
+    assert_eq!(status("true; false; exit"), 1);
+    assert_eq!(status("false; true; exit"), 0);
+    assert_eq!(status("nosuch\n\nexit"), 127);
+    assert_eq!(status("(exit 6); exit"), 6);
+    assert_eq!(status("$(exit 9); exit"), 9);
+    assert_eq!(status("echo $(exit 9); exit"), 0);
+    // A skipped command does not count.
+    assert_eq!(status("false && true; exit"), 1);
+    assert_eq!(status("true || false; exit"), 0);
+    // A loop's status is its last body command's, or 0 when the body never ran.
+    assert_eq!(status("false; while false; do true; done; exit"), 0);
+    // The last status is also left on the shell.
+    let mut shell = Shell::new(b"sh", b"true; false", 42);
+    assert_eq!(shell.run_script(), Ok(Some(1)));
     assert_eq!(shell.last_status, 1);
-    // A second script on the same shell sees it in a bare `exit`.
-    let list = parse_script(b"exit").unwrap().unwrap();
-    assert_eq!(shell.run_script(&list), 1);
 }
 
 #[test]
 fn deep_nesting_runs() {
     // The parser's limit, run on a thread with the stack size of a main thread.
-    let n = crate::lexer::MAX_NESTING;
+    let n = crate::parser::MAX_NESTING;
     let src = format!(
-        "echo {}x{}; {}echo y{}",
+        "echo {}x{}; {}echo y{}; {}while true; do echo z; exit 3; done{}",
         "$(echo ".repeat(n),
         ")".repeat(n),
         "(".repeat(n),
-        ")".repeat(n)
+        ")".repeat(n),
+        "while ".repeat(n - 1),
+        "; do true; done".repeat(n - 1)
     );
     let r = std::thread::Builder::new()
         .stack_size(8 << 20)
-        .spawn(move || sh(&src))
+        .spawn(move || testutil::sh(&src))
         .unwrap()
         .join()
         .unwrap();
-    assert_eq!(r, (0, "x\ny\n".into()));
+    assert_eq!(r, Ok((3, "x\ny\nz\n".into())));
 }

@@ -64,3 +64,92 @@ fn plain_words() {
     assert_eq!(plain(b"a\"b\""), None);
     assert_eq!(plain(b"$$"), None);
 }
+
+/// The token kinds of a script, words of any kind skipped by reading them without running.
+fn kinds(src: &[u8]) -> Result<Vec<Token>, std::string::String> {
+    let mut sh = Shell::new(b"sh", src, 1);
+    sh.run = false;
+    let mut out = Vec::new();
+    loop {
+        let t = sh.peek().map_err(|_| sh.error.unwrap().message())?;
+        out.push(t);
+        match t {
+            Token::End => return Ok(out),
+            Token::Word => sh
+                .word(&mut None)
+                .map_err(|_| sh.error.unwrap().message())?,
+            _ => sh.advance(t),
+        }
+    }
+}
+
+#[test]
+fn quoted_words_are_single_tokens() {
+    // Operators, blanks and comment signs inside quotes or escaped are word bytes.
+    assert_eq!(
+        kinds(b"'a b | ; ( #' \"c && d\" e\\ f\\;g\\&\\|\\(\\)\\<\\>").unwrap(),
+        [Word, Word, Word, End]
+    );
+    assert_eq!(kinds(b"'' \"\"").unwrap(), [Word, Word, End]);
+    assert_eq!(kinds(b"a'b'c\"d\"e").unwrap(), [Word, End]);
+    assert_eq!(kinds(b"'/mnt/it'\\''s'").unwrap(), [Word, End]);
+    assert_eq!(
+        kinds(b"$$ /tmp/$$.d $$$ $").unwrap(),
+        [Word, Word, Word, Word, End]
+    );
+    // A substitution is part of its word, whatever it holds.
+    assert_eq!(
+        kinds(b"$(echo a; (b) && c)x \"$(d)\" e").unwrap(),
+        [Word, Word, Word, End]
+    );
+    assert_eq!(kinds(b"$(echo # )\n)").unwrap(), [Word, End]);
+    assert_eq!(kinds(b"$()").unwrap(), [Word, End]);
+    // A line continuation inside a word joins it.
+    assert_eq!(
+        kinds(b"ec\\\nho a \\\n&& b").unwrap(),
+        [Word, Word, AndIf, Word, End]
+    );
+    assert_eq!(kinds(b"\\\n").unwrap(), [End]);
+    assert_eq!(
+        kinds(b"# a comment | > &\necho a # more\n#").unwrap(),
+        [Newline, Word, Word, Newline, End]
+    );
+}
+
+#[test]
+fn unbalanced_parens_are_left_to_the_parser() {
+    assert_eq!(tokens(b")").unwrap(), [RParen, End]);
+    assert_eq!(tokens(b"(").unwrap(), [LParen, End]);
+    assert_eq!(
+        tokens(b"((a)").unwrap(),
+        [LParen, LParen, Word, RParen, End]
+    );
+}
+
+#[test]
+fn unsupported_operators_in_any_spelling() {
+    for (src, msg) in [
+        ("a &", "\"&\" is not supported (background jobs)"),
+        ("a >> f", "\">\" is not supported (redirections)"),
+        ("a 2>&1", "\">\" is not supported (redirections)"),
+        ("a>f", "\">\" is not supported (redirections)"),
+        ("a << EOF", "\"<<\" is not supported (here-documents)"),
+        ("a ;; b", "\";;\" is not supported (case statements)"),
+    ] {
+        assert_eq!(tokens(src.as_bytes()).unwrap_err(), msg, "{src}");
+    }
+    // In comments they are nothing.
+    assert_eq!(tokens(b"a # | & > < ;;").unwrap(), [Word, End]);
+}
+
+#[test]
+fn words_with_any_bytes() {
+    let plain = |src: &'static [u8]| Shell::new(b"sh", src, 1).plain_word();
+    assert_eq!(plain(b"\xff\xfe \xc3\xa9"), Some(&b"\xff\xfe"[..]));
+    assert_eq!(plain(b"a\0b"), Some(&b"a\0b"[..]));
+    assert_eq!(plain(b"a~b"), Some(&b"a~b"[..]));
+    assert_eq!(plain(b"[ -d"), Some(&b"["[..]));
+    assert_eq!(plain(b"'/mnt/it'\\''s'"), None);
+    assert_eq!(plain(b"`x`"), None);
+    assert_eq!(tokens(b"\xff\xfe \xc3\xa9").unwrap(), [Word, Word, End]);
+}

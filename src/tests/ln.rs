@@ -1,11 +1,14 @@
 use super::*;
-use crate::testutil::TempDir;
+use crate::testutil::{run_builtin, TempDir};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+/// The status; ln writes nothing to standard output.
 fn ln(args: &[Vec<u8>]) -> i32 {
-    run(args, &mut Output::default())
+    let (status, out) = run_builtin(run, args, false);
+    assert_eq!(out, b"", "ln wrote to standard output");
+    status
 }
 
 fn opt(s: &str) -> Vec<u8> {
@@ -215,4 +218,33 @@ fn force_replaces_a_link_with_a_long_name() {
     assert_eq!(ln(&[opt("-s"), opt("/a"), t.bytes(&name)]), 0);
     assert_eq!(ln(&[opt("-sf"), opt("/b"), t.bytes(&name)]), 0);
     assert_eq!(readlink(&t.path(&name)), Path::new("/b"));
+}
+
+#[test]
+fn a_link_path_past_path_max_is_refused_not_cut() {
+    let t = TempDir::new("path-max");
+    fs::create_dir(t.path("dir")).unwrap();
+    let path_max = libc::PATH_MAX as usize;
+    // `DIR////...`: still the directory, padded so that `DIR////...model.bin` is as long as
+    // `extra` bytes short of PATH_MAX, NUL excluded.
+    let padded = |extra: usize| {
+        let mut d = t.bytes("dir");
+        d.resize(path_max - extra - b"model.bin".len(), b'/');
+        d
+    };
+    // The longest path the kernel takes: the link is made inside the directory.
+    assert_eq!(ln(&[opt("-s"), opt("/x/model.bin"), padded(1)]), 0);
+    assert_eq!(
+        readlink(&t.path("dir/model.bin")),
+        Path::new("/x/model.bin")
+    );
+    // One byte more: PathBuf cuts it at PATH_MAX and the kernel is never asked, so no link
+    // with a cut name (`mode`, `model.bi`) appears.
+    assert_eq!(ln(&[opt("-s"), opt("/y/model.bin"), padded(0)]), 1);
+    assert_eq!(ln(&[opt("-sf"), opt("/y/model.bin"), padded(0)]), 1);
+    assert_eq!(t.entries("dir"), ["model.bin"]);
+    assert_eq!(
+        readlink(&t.path("dir/model.bin")),
+        Path::new("/x/model.bin")
+    );
 }

@@ -3,15 +3,14 @@ use crate::testutil::args;
 
 fn ops(o: &Options<'_>) -> Vec<String> {
     o.operands
-        .iter()
-        .map(|a| String::from_utf8(a.clone()).unwrap())
+        .map(|a| String::from_utf8(a.to_vec()).unwrap())
         .collect()
 }
 
 #[test]
 fn combined_flags() {
     let a = args(&["-sf", "t", "l"]);
-    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(o.has(b's') && o.has(b'f') && !o.has(b'n'));
     assert_eq!(o.value, None);
     assert_eq!(ops(&o), ["t", "l"]);
@@ -20,19 +19,19 @@ fn combined_flags() {
 #[test]
 fn separate_flags() {
     let a = args(&["-s", "-f", "-n", "t", "l"]);
-    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(o.has(b's') && o.has(b'f') && o.has(b'n'));
     assert_eq!(ops(&o), ["t", "l"]);
     // Repeated flags are fine.
     let a = args(&["-ss", "-s", "t"]);
-    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(o.has(b's') && !o.has(b'f'));
 }
 
 #[test]
 fn has_is_false_for_letters_not_allowed() {
     let a = args(&["-p"]);
-    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert!(o.has(b'p'));
     assert!(!o.has(b'm'));
     assert!(!o.has(b'x'));
@@ -41,7 +40,7 @@ fn has_is_false_for_letters_not_allowed() {
 #[test]
 fn value_as_next_argument() {
     let a = args(&["-m", "755", "d"]);
-    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert_eq!(o.value, Some(&b"755"[..]));
     assert!(!o.has(b'p'));
     assert_eq!(ops(&o), ["d"]);
@@ -50,12 +49,12 @@ fn value_as_next_argument() {
 #[test]
 fn value_attached() {
     let a = args(&["-m755", "d"]);
-    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert_eq!(o.value, Some(&b"755"[..]));
     assert_eq!(ops(&o), ["d"]);
     // Everything after the letter is the value, even option letters.
     let a = args(&["-mp", "d"]);
-    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert_eq!(o.value, Some(&b"p"[..]));
     assert!(!o.has(b'p'));
 }
@@ -63,17 +62,17 @@ fn value_attached() {
 #[test]
 fn flag_then_value() {
     let a = args(&["-pm", "750", "a", "b"]);
-    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert!(o.has(b'p'));
     assert_eq!(o.value, Some(&b"750"[..]));
     assert_eq!(ops(&o), ["a", "b"]);
     let a = args(&["-pm750", "a"]);
-    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert!(o.has(b'p'));
     assert_eq!(o.value, Some(&b"750"[..]));
     assert_eq!(ops(&o), ["a"]);
     let a = args(&["-m", "700", "-p", "a"]);
-    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert!(o.has(b'p'));
     assert_eq!(o.value, Some(&b"700"[..]));
     assert_eq!(ops(&o), ["a"]);
@@ -82,51 +81,50 @@ fn flag_then_value() {
 #[test]
 fn value_may_look_like_an_option() {
     let a = args(&["-m", "-p", "d"]);
-    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert_eq!(o.value, Some(&b"-p"[..]));
     assert!(!o.has(b'p'));
     assert_eq!(ops(&o), ["d"]);
     // The last value given wins.
     let a = args(&["-m1", "-m", "2", "d"]);
-    let o = parse(b"mkdir", &a, b"p", Some(b'm')).unwrap();
+    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert_eq!(o.value, Some(&b"2"[..]));
 }
 
 #[test]
 fn double_dash_ends_options() {
     let a = args(&["-s", "--", "-f", "l"]);
-    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(o.has(b's') && !o.has(b'f'));
     assert_eq!(ops(&o), ["-f", "l"]);
     let a = args(&["--"]);
-    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(o.operands.is_empty());
     let a = args(&["--", "--"]);
-    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert_eq!(ops(&o), ["--"]);
 }
 
 #[test]
 fn first_operand_ends_options() {
     let a = args(&["t", "-s", "l"]);
-    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(!o.has(b's'));
     assert_eq!(ops(&o), ["t", "-s", "l"]);
     // A lone dash is an operand.
     let a = args(&["-", "-s"]);
-    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(!o.has(b's'));
     assert_eq!(ops(&o), ["-", "-s"]);
     // An empty argument is an operand.
     let a = args(&["", "-s"]);
-    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert_eq!(ops(&o), ["", "-s"]);
 }
 
 #[test]
 fn no_arguments() {
-    let a: Vec<Vec<u8>> = Vec::new();
-    let o = parse(b"ln", &a, b"sfn", None).unwrap();
+    let o = parse(b"ln", Args::new(b""), b"sfn", None).unwrap();
     assert!(o.operands.is_empty());
     assert!(!o.has(b's'));
     assert_eq!(o.value, None);
@@ -142,25 +140,48 @@ fn invalid_option() {
         &["-S"],
     ] {
         let a = args(list);
-        assert!(parse(b"ln", &a, b"sfn", None).is_none(), "{list:?}");
+        assert!(
+            parse(b"ln", Args::new(&a), b"sfn", None).is_none(),
+            "{list:?}"
+        );
     }
     // A value letter is invalid for a builtin without one.
     let a = args(&["-m", "7"]);
-    assert!(parse(b"ln", &a, b"sfn", None).is_none());
+    assert!(parse(b"ln", Args::new(&a), b"sfn", None).is_none());
 }
 
 #[test]
 fn missing_value() {
     for list in [&["-m"][..], &["-pm"], &["-p", "-m"]] {
         let a = args(list);
-        assert!(parse(b"mkdir", &a, b"p", Some(b'm')).is_none(), "{list:?}");
+        assert!(
+            parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).is_none(),
+            "{list:?}"
+        );
     }
 }
 
 #[test]
 fn eight_letters_fit() {
     let a = args(&["-abcdefgh", "x"]);
-    let o = parse(b"t", &a, b"abcdefgh", None).unwrap();
+    let o = parse(b"t", Args::new(&a), b"abcdefgh", None).unwrap();
     assert!(b"abcdefgh".iter().all(|&l| o.has(l)));
     assert_eq!(ops(&o), ["x"]);
+}
+
+#[test]
+fn operands_are_the_rest_of_the_args() {
+    // Empty operands and an empty value are kept as they are.
+    let a = args(&["-m", "", "-p", "", "d"]);
+    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
+    assert_eq!(o.value, Some(&b""[..]));
+    assert!(o.has(b'p'));
+    assert_eq!(ops(&o), ["", "d"]);
+    assert_eq!(o.operands.len(), 2);
+    // Operands are a view of the same bytes: split_last works on them as on any Args.
+    let a = args(&["-s", "t1", "t2", "dir"]);
+    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
+    let (last, rest) = o.operands.split_last().unwrap();
+    assert_eq!(last, b"dir");
+    assert_eq!(rest.collect::<Vec<_>>(), [&b"t1"[..], b"t2"]);
 }

@@ -1,4 +1,10 @@
 use super::*;
+use crate::sys;
+
+/// `PathBuf::join`'s bytes (the old `join` returned a Vec).
+fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    PathBuf::join(dir, name).as_bytes().to_vec()
+}
 
 #[test]
 fn basename_cases() {
@@ -105,4 +111,58 @@ fn basename_of_the_root_is_the_root() {
     // `ln -s /` in a directory: the link is named "/" there, like busybox.
     assert_eq!(join(b"/", basename(b"/")), b"/");
     assert_eq!(join(b"/mnt", b"//x"), b"/mnt/x");
+}
+
+#[test]
+fn push_appends() {
+    let mut p = PathBuf::join(b"/mnt", b"models");
+    p.push(b".");
+    p.push(b"");
+    p.push(b"m.ln-42");
+    assert_eq!(p.as_bytes(), b"/mnt/models.m.ln-42");
+    // join of an empty dir starts at the root, as busybox's concat_path_file does.
+    assert_eq!(join(b"", b"a"), b"/a");
+    assert_eq!(join(b"", b""), b"/");
+}
+
+#[test]
+fn a_long_path_is_cut_at_path_max() {
+    let dir = vec![b'd'; PATH_MAX - 3];
+    // Exactly PATH_MAX: "d...d/ab".
+    let p = PathBuf::join(&dir, b"ab");
+    assert_eq!(p.as_bytes().len(), PATH_MAX);
+    assert_eq!(p.as_bytes(), [&dir[..], b"/ab"].concat());
+    // Longer: cut, and pushes past the end are dropped.
+    let mut p = PathBuf::join(&dir, b"abcdef");
+    assert_eq!(p.as_bytes(), [&dir[..], b"/ab"].concat());
+    p.push(b"more");
+    assert_eq!(p.as_bytes().len(), PATH_MAX);
+    assert_eq!(p.as_bytes(), [&dir[..], b"/ab"].concat());
+    // A dir alone longer than PATH_MAX.
+    let p = PathBuf::join(&vec![b'x'; PATH_MAX + 10], b"y");
+    assert_eq!(p.as_bytes(), vec![b'x'; PATH_MAX]);
+}
+
+#[test]
+fn a_cut_path_is_refused_with_enametoolong() {
+    // Below PATH_MAX the kernel looks the path up (and finds the first component missing);
+    // a cut path is PATH_MAX long and is refused as the whole path would be.
+    let dir = b"/modelcar-base-no-such-dir/";
+    let fill = |n: usize| [&dir[..], &vec![b'/'; n - dir.len()]].concat();
+    let fits = PathBuf::join(&fill(PATH_MAX - 2), b"a");
+    assert_eq!(fits.as_bytes().len(), PATH_MAX - 1);
+    assert_eq!(
+        sys::stat(fits.as_bytes(), false).unwrap_err(),
+        sys::Errno(libc::ENOENT)
+    );
+    let cut = PathBuf::join(&fill(PATH_MAX - 2), b"ab");
+    assert_eq!(cut.as_bytes().len(), PATH_MAX);
+    assert_eq!(
+        sys::stat(cut.as_bytes(), false).unwrap_err(),
+        sys::Errno(libc::ENAMETOOLONG)
+    );
+    assert_eq!(
+        sys::stat(cut.as_bytes(), true).unwrap_err(),
+        sys::Errno(libc::ENAMETOOLONG)
+    );
 }

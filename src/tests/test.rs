@@ -1,13 +1,25 @@
 use super::*;
-use crate::testutil::{args, bytes, TempDir};
+use crate::testutil::{bytes, run_builtin, TempDir};
 use std::path::Path;
 
+/// `test` as the shell's builtin: the status (test writes nothing to standard output).
 fn test(list: &[&[u8]]) -> i32 {
-    run_test(&args(list), &mut Output::in_shell())
+    quiet(run_builtin(run_test, list, true))
 }
 
+/// `[` as its own applet.
 fn bracket(list: &[&[u8]]) -> i32 {
-    run_bracket(&args(list), &mut Output::default())
+    quiet(run_builtin(run_bracket, list, false))
+}
+
+/// `[` as the shell's builtin.
+fn bracket_in_shell(list: &[&[u8]]) -> i32 {
+    quiet(run_builtin(run_bracket, list, true))
+}
+
+fn quiet((status, out): (i32, Vec<u8>)) -> i32 {
+    assert_eq!(out, b"", "test wrote to standard output");
+    status
 }
 
 #[test]
@@ -115,11 +127,8 @@ fn bracket_needs_closing_bracket() {
     assert_eq!(bracket(&[b"a", b"]", b"x"]), 2);
     assert_eq!(bracket(&[b"-n", b"a", b"] "]), 2);
     // In the shell too.
-    assert_eq!(run_bracket(&args(&[b"x"]), &mut Output::in_shell()), 2);
-    assert_eq!(
-        run_bracket(&args(&[b"x", b"]"]), &mut Output::in_shell()),
-        0
-    );
+    assert_eq!(bracket_in_shell(&[b"x"]), 2);
+    assert_eq!(bracket_in_shell(&[b"x", b"]"]), 0);
 }
 
 #[test]
@@ -147,9 +156,7 @@ fn files_dirs_and_symlinks() {
             String::from_utf8_lossy(op),
             path.display()
         );
-        let mut b = args(&[op, bytes(path)]);
-        b.push(b"]".to_vec());
-        assert_eq!(run_bracket(&b, &mut Output::in_shell()), want);
+        assert_eq!(bracket_in_shell(&[op, bytes(path), b"]"]), want);
     };
     // (path, -e, -f, -d, -s, -L)
     let table: &[(&Path, i32, i32, i32, i32, i32)] = &[
