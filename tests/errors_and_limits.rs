@@ -91,7 +91,10 @@ fn unsupported_syntax_names_the_token_and_runs_nothing() {
             "echo ran; X=1 echo",
             "\"X=1\" is not supported (no variable assignments)",
         ),
-        ("echo ran; case x in x) ;; esac", "\"case\" is not supported"),
+        (
+            "echo ran; case x in x) ;; esac",
+            "\"case\" is not supported",
+        ),
         (
             "echo ran; true;; false",
             "\";;\" is not supported (case statements)",
