@@ -80,7 +80,7 @@ impl<'s> Shell<'s> {
             return status;
         }
         let Some(builtin) = builtins::find(name) else {
-            let why: &[u8] = if name.iter().any(|&b| b == b'/') {
+            let why: &[u8] = if name.contains(&b'/') {
                 b": cannot run programs: only builtins are available"
             } else {
                 b": not found"

@@ -35,7 +35,7 @@ pub fn run(args: Args, _out: &mut Output) -> i32 {
 }
 
 fn parse_octal_mode(text: &[u8]) -> Option<u32> {
-    if text.is_empty() || text.len() > 4 || !text.iter().all(|&c| c >= b'0' && c <= b'7') {
+    if text.is_empty() || text.len() > 4 || !text.iter().all(|c| (b'0'..=b'7').contains(c)) {
         return None;
     }
     Some(text.iter().fold(0, |m, &d| m * 8 + (d - b'0') as u32))

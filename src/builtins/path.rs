@@ -43,3 +43,7 @@ pub fn join(dir: &[u8], name: &[u8]) -> PathBuf {
     p.push(&name[start..]);
     p
 }
+
+#[cfg(test)]
+#[path = "../tests/path.rs"]
+mod tests;

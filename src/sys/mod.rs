@@ -23,7 +23,7 @@ pub const EINVAL: Errno = Errno(libc::EINVAL);
 pub const EISDIR: Errno = Errno(libc::EISDIR);
 
 /// Paths this long or longer are refused before the kernel sees them (it would say the same).
-const PATH_MAX: usize = libc::PATH_MAX as usize;
+pub const PATH_MAX: usize = libc::PATH_MAX as usize;
 const AT_FDCWD: usize = libc::AT_FDCWD as usize;
 
 /// One system call; the kernel's `-errno` becomes `Err`.
@@ -246,16 +246,16 @@ pub struct FileStat {
 
 impl FileStat {
     fn kind(&self) -> u32 {
-        self.mode & libc::S_IFMT as u32
+        self.mode & libc::S_IFMT
     }
     pub fn is_dir(&self) -> bool {
-        self.kind() == libc::S_IFDIR as u32
+        self.kind() == libc::S_IFDIR
     }
     pub fn is_file(&self) -> bool {
-        self.kind() == libc::S_IFREG as u32
+        self.kind() == libc::S_IFREG
     }
     pub fn is_symlink(&self) -> bool {
-        self.kind() == libc::S_IFLNK as u32
+        self.kind() == libc::S_IFLNK
     }
 }
 
