@@ -55,22 +55,37 @@ for lib in c m rt pthread util dl gcc gcc_s gcc_eh; do
 done
 rustflags="$rustflags -C link-arg=-L$no_libc"
 
-# Rust target for one architecture. rustup has no musl std for ppc64le and s390x; nothing here
-# uses a libc, so the gnu targets serve as well (they only provide core).
+# Rust target for one architecture: the gnu targets only provide `core` here (no libc is
+# linked), and rustup has them for all four (it has no musl std for ppc64le or s390x).
 target_for() {
   case "$1" in
-    amd64) echo x86_64-unknown-linux-musl ;;
-    arm64) echo aarch64-unknown-linux-musl ;;
+    amd64) echo x86_64-unknown-linux-gnu ;;
+    arm64) echo aarch64-unknown-linux-gnu ;;
     ppc64le) echo powerpc64le-unknown-linux-gnu ;;
     s390x) echo s390x-unknown-linux-gnu ;;
     *) echo "build-sidecar.sh: unknown architecture '$1' (expected one of: ${ALL_ARCHS[*]})" >&2; return 1 ;;
   esac
 }
 
+# Drops what follows the loaded segments (the linker's .comment, the section names and the
+# section header table: ~600 bytes the kernel never reads) and clears the ELF header's
+# pointers to them, as sstrip does. ELF64: e_shoff at 0x28 (8 bytes), e_shnum and e_shstrndx
+# at 0x3c (2 + 2 bytes); zeroes read the same in either byte order.
+strip_section_headers() {
+  local bin=$1 end=0 type offset filesz
+  while read -r type offset _ _ filesz _; do
+    [ "$type" = LOAD ] && [ $((offset + filesz)) -gt "$end" ] && end=$((offset + filesz))
+  done < <(readelf -lW "$bin")
+  [ "$end" -gt 64 ] || { echo "build-sidecar.sh: no loadable segments in $bin" >&2; return 1; }
+  truncate -s "$end" "$bin"
+  printf '\0\0\0\0\0\0\0\0' | dd of="$bin" bs=1 seek=$((0x28)) conv=notrunc status=none
+  printf '\0\0\0\0' | dd of="$bin" bs=1 seek=$((0x3c)) conv=notrunc status=none
+}
+
 for arch in "${archs[@]}"; do
   target=$(target_for "$arch")
   echo "[build-sidecar] $arch ($target)" >&2
-  CARGO_TARGET_DIR="$root/target/sidecar" RUSTFLAGS="$rustflags ${SIDECAR_EXTRA_RUSTFLAGS:-}" \
+  CARGO_TARGET_DIR="$root/target/sidecar" RUSTFLAGS="$rustflags" \
     cargo build --quiet --release --locked --manifest-path "$root/Cargo.toml" \
     --package modelcar-base --target "$target"
   bin="$root/target/sidecar/$target/release/modelcar-base"
@@ -78,7 +93,8 @@ for arch in "${archs[@]}"; do
   rm -rf "$dest.tmp"
   mkdir -p "$dest.tmp/rootfs/bin" "$dest.tmp/rootfs/models"
   install -m 0755 "$bin" "$dest.tmp/modelcar-base"
-  install -m 0755 "$bin" "$dest.tmp/rootfs/bin/sh"
+  strip_section_headers "$dest.tmp/modelcar-base"
+  cp -p "$dest.tmp/modelcar-base" "$dest.tmp/rootfs/bin/sh"
   for applet in "${APPLETS[@]}"; do
     ln -s sh "$dest.tmp/rootfs/bin/$applet"
   done

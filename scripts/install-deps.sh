@@ -8,9 +8,10 @@ usage() {
 Usage: scripts/install-deps.sh [--help]
 
 Installs (as root, idempotently): Debian packages (podman, buildah, skopeo,
-docker-registry, qemu-user-static, busybox-static, cross compilers, musl for
-ppc64el and s390x...), rustup targets, qemu binfmt entries, cargo-fuzz, and a
-Python venv in .venv with kserve-storage, olot, pytest and the linters.
+docker-registry, qemu-user-static, busybox-static...), rustup targets (the
+sidecar needs no C toolchain: it links no libc), qemu binfmt entries,
+cargo-fuzz, and a Python venv in .venv with kserve-storage, olot, pytest and
+the linters.
 USAGE
 }
 case "${1:-}" in -h|--help) usage; exit 0 ;; "") ;; *) echo "install-deps.sh: unknown argument '$1'" >&2; exit 2 ;; esac
@@ -30,8 +31,6 @@ APT_PACKAGES=(
   podman buildah skopeo runc catatonit docker-registry jq
   qemu-user-static busybox-static shellcheck apache2-utils xfsprogs
   hyperfine util-linux procps file binutils python3-venv time
-  gcc-s390x-linux-gnu gcc-powerpc64le-linux-gnu
-  musl-tools musl-dev:s390x musl-dev:ppc64el
 )
 
 apt_missing() {
@@ -43,11 +42,7 @@ apt_missing() {
 }
 
 install_apt() {
-  local archs missing
-  archs=$(dpkg --print-foreign-architectures)
-  for a in s390x ppc64el; do
-    grep -qx "$a" <<<"$archs" || { need_root; dpkg --add-architecture "$a"; }
-  done
+  local missing
   mapfile -t missing < <(apt_missing | sed '/^$/d')
   if [ "${#missing[@]}" -gt 0 ]; then
     need_root
@@ -63,9 +58,8 @@ install_rust() {
   command -v rustup >/dev/null || { echo "install-deps.sh: rustup not found (install Rust with rustup first)" >&2; exit 1; }
   local installed t
   installed=$(rustup target list --installed)
-  # ppc64le and s390x have no musl std from rustup: their gnu targets give core/alloc,
-  # and the link uses Debian's musl for that architecture (see scripts/build-sidecar.sh).
-  for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl powerpc64le-unknown-linux-gnu s390x-unknown-linux-gnu; do
+  # The sidecar's targets (it uses only `core` from them, see scripts/build-sidecar.sh).
+  for t in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu powerpc64le-unknown-linux-gnu s390x-unknown-linux-gnu; do
     grep -qx "$t" <<<"$installed" || { log "rustup target add $t"; rustup target add "$t" >/dev/null; }
   done
   if ! rustup toolchain list | grep -q '^nightly'; then

@@ -1,11 +1,15 @@
-//! Arbitrary bytes into the parser: it must return Ok or a SyntaxError, never panic, and
-//! every error must have a message.
+//! Arbitrary bytes into the syntax check (the walk with `run` off): it must return Ok or a
+//! recorded syntax error, never panic, and every error must have a message.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use modelcar_base::exec::Shell;
 
 fuzz_target!(|data: &[u8]| {
-    if let Err(e) = modelcar_base::parser::parse_script(data) {
-        let _ = e.message();
+    let mut shell = Shell::new(b"sh", data, 1);
+    shell.run = false;
+    if shell.run_script().is_err() {
+        let error = shell.error.expect("a failed walk records its error");
+        assert!(error.pieces().iter().any(|p| !p.is_empty()));
     }
 });

@@ -26,12 +26,19 @@ pub const EISDIR: Errno = Errno(libc::EISDIR);
 pub const PATH_MAX: usize = libc::PATH_MAX as usize;
 const AT_FDCWD: usize = libc::AT_FDCWD as usize;
 
-/// One system call; the kernel's `-errno` becomes `Err`.
-fn syscall(nr: libc::c_long, args: [usize; 6]) -> Result<usize, Errno> {
-    let [a, b, c, d, e, f] = args;
+/// One system call; the kernel's `-errno` becomes `Err`. (No call here needs a sixth argument;
+/// arguments go in registers, not through memory.)
+fn syscall(
+    nr: libc::c_long,
+    a: usize,
+    b: usize,
+    c: usize,
+    d: usize,
+    e: usize,
+) -> Result<usize, Errno> {
     // SAFETY: every caller passes arguments of the types the system call `nr` expects; pointers
     // among them point to live buffers of the sizes the kernel will read or write.
-    let r = unsafe { arch::modelcar_syscall(nr as isize, a, b, c, d, e, f) };
+    let r = unsafe { arch::modelcar_syscall(nr as isize, a, b, c, d, e, 0) };
     if (-4095..0).contains(&r) {
         Err(Errno(-r as i32))
     } else {
@@ -40,7 +47,7 @@ fn syscall(nr: libc::c_long, args: [usize; 6]) -> Result<usize, Errno> {
 }
 
 fn call(nr: libc::c_long, a: usize, b: usize, c: usize) -> Result<usize, Errno> {
-    syscall(nr, [a, b, c, 0, 0, 0])
+    syscall(nr, a, b, c, 0, 0)
 }
 
 /// A path of less than PATH_MAX bytes, with room for its NUL, on the stack. It is not zeroed
@@ -99,7 +106,7 @@ fn c_path(buf: &mut PathBuf, path: &[u8]) -> Result<usize, Errno> {
 fn at(nr: libc::c_long, path: &[u8], a: usize, b: usize, c: usize) -> Result<usize, Errno> {
     let mut buf = PathBuf::default();
     let p = c_path(&mut buf, path)?;
-    syscall(nr, [AT_FDCWD, p, a, b, c, 0])
+    syscall(nr, AT_FDCWD, p, a, b, c)
 }
 
 /// A system call on two paths: `nr(AT_FDCWD, one, AT_FDCWD, two, 0)`, or for symlinkat
@@ -107,12 +114,12 @@ fn at(nr: libc::c_long, path: &[u8], a: usize, b: usize, c: usize) -> Result<usi
 fn at2(nr: libc::c_long, one: &[u8], two: &[u8]) -> Result<(), Errno> {
     let (mut a, mut b) = (PathBuf::default(), PathBuf::default());
     let (one, two) = (c_path(&mut a, one)?, c_path(&mut b, two)?);
-    let args = if nr == libc::SYS_symlinkat {
-        [one, AT_FDCWD, two, 0, 0, 0]
+    if nr == libc::SYS_symlinkat {
+        syscall(nr, one, AT_FDCWD, two, 0, 0)
     } else {
-        [AT_FDCWD, one, AT_FDCWD, two, 0, 0]
-    };
-    syscall(nr, args).map(drop)
+        syscall(nr, AT_FDCWD, one, AT_FDCWD, two, 0)
+    }
+    .map(drop)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,19 +369,20 @@ pub fn on_signals(sigs: &[c_int], handler: extern "C" fn(c_int) -> !) {
         let action = [handler as usize, SA_RESTORER, handler as usize, 0];
         let _ = syscall(
             libc::SYS_rt_sigaction,
-            [s as usize, action.as_ptr() as usize, 0, 8, 0, 0],
+            s as usize,
+            action.as_ptr() as usize,
+            0,
+            8,
+            0,
         );
     }
     let _ = syscall(
         libc::SYS_rt_sigprocmask,
-        [
-            libc::SIG_UNBLOCK as usize,
-            &mask as *const u64 as usize,
-            0,
-            8,
-            0,
-            0,
-        ],
+        libc::SIG_UNBLOCK as usize,
+        &mask as *const u64 as usize,
+        0,
+        8,
+        0,
     );
 }
 
@@ -412,10 +420,7 @@ pub fn clear_capabilities() -> Result<(), Errno> {
 
 /// prctl with integer arguments only.
 pub fn prctl(option: c_int, arg2: u64) -> Result<usize, Errno> {
-    syscall(
-        libc::SYS_prctl,
-        [option as usize, arg2 as usize, 0, 0, 0, 0],
-    )
+    syscall(libc::SYS_prctl, option as usize, arg2 as usize, 0, 0, 0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -425,12 +430,15 @@ pub fn prctl(option: c_int, arg2: u64) -> Result<usize, Errno> {
 fn map(len: usize) -> Option<*mut u8> {
     let prot = (libc::PROT_READ | libc::PROT_WRITE) as usize;
     let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE) as usize;
-    let args = [0, len, prot, flags, usize::MAX, 0];
     // s390x's mmap is the old one: it takes its six arguments in memory.
     #[cfg(target_arch = "s390x")]
-    let r = syscall(libc::SYS_mmap, [args.as_ptr() as usize, 0, 0, 0, 0, 0]);
+    let r = {
+        let args = [0, len, prot, flags, usize::MAX, 0];
+        call(libc::SYS_mmap, args.as_ptr() as usize, 0, 0)
+    };
+    // The sixth argument, the offset, is 0.
     #[cfg(not(target_arch = "s390x"))]
-    let r = syscall(libc::SYS_mmap, args);
+    let r = syscall(libc::SYS_mmap, 0, len, prot, flags, usize::MAX);
     r.ok().map(|p| p as *mut u8)
 }
 
