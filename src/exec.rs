@@ -9,7 +9,7 @@
 
 use crate::args::Args;
 use crate::builtins;
-use crate::error::{Fail, Message, SyntaxError};
+use crate::error::{Message, SyntaxError};
 use crate::output::{error_line, Output};
 use crate::sys::Stack;
 
@@ -56,10 +56,13 @@ impl<'s> Shell<'s> {
         }
     }
 
-    /// Records a syntax error at `token`.
-    pub fn fail(&mut self, token: &'s [u8], message: &'static Message) -> Fail {
-        self.error = Some(SyntaxError { token, message });
-        Fail
+    /// Records a syntax error at `token` (the first one counts) and ends the walk: the position
+    /// moves to the end of the script, where every parsing function stops.
+    pub fn fail(&mut self, token: &'s [u8], message: &'static Message) {
+        if self.error.is_none() {
+            self.error = Some(SyntaxError { token, message });
+        }
+        self.pos = self.src.len();
     }
 
     /// Whether the command at hand runs.

@@ -4,7 +4,7 @@
 //! `Shell::fields`, each followed by a NUL. `$(...)` runs its commands with their output kept in
 //! `Output::buf`, then moves that text into the field being built.
 
-use crate::error::{self, Fail};
+use crate::error;
 use crate::exec::Shell;
 use crate::lexer::{ends_word, Token};
 use crate::output::error_line;
@@ -23,66 +23,75 @@ struct Word {
 impl<'s> Shell<'s> {
     /// Reads the word at the current position. `substitution_status` receives the status of
     /// each `$(...)` run, which is the command's status when no fields remain (POSIX).
-    pub fn word(&mut self, substitution_status: &mut Option<i32>) -> Result<(), Fail> {
+    pub fn word(&mut self, substitution_status: &mut Option<i32>) {
         let start = self.pos;
         let mut w = Word {
             emit: self.running(),
             exists: false,
         };
-        let mut bracket = false;
-        if self.byte_at(self.pos) == Some(b'~') {
-            return Err(self.fail(b"~", &error::TILDE));
+        let (mut bracket, mut in_double_quotes) = (false, false);
+        if self.byte_at(start) == Some(b'~') {
+            return self.fail(b"~", &error::TILDE);
         }
-        while let Some(b) = self.byte_at(self.pos) {
+        // One loop for both contexts: outside quotes and inside "...".
+        loop {
+            let Some(b) = self.byte_at(self.pos) else {
+                if in_double_quotes {
+                    return self.fail(b"\"", &error::UNTERMINATED);
+                }
+                break;
+            };
+            if !in_double_quotes && ends_word(b) {
+                break;
+            }
+            let at = self.pos;
+            self.pos += 1;
+            let next = self.byte_at(self.pos);
             match b {
-                _ if ends_word(b) => break,
-                b'\'' => {
-                    self.pos += 1;
-                    let rest = &self.src[self.pos..];
-                    let close = rest
-                        .iter()
-                        .position(|&c| c == b'\'')
-                        .ok_or_else(|| self.fail(b"'", &error::UNTERMINATED))?;
-                    self.literal(&mut w, &rest[..close]);
+                b'"' => {
+                    in_double_quotes = !in_double_quotes;
                     w.exists = true;
+                }
+                b'\'' if !in_double_quotes => {
+                    let rest = &self.src[self.pos..];
+                    let Some(close) = rest.iter().position(|&c| c == b'\'') else {
+                        return self.fail(b"'", &error::UNTERMINATED);
+                    };
+                    self.literal(&mut w, &rest[..close]);
                     self.pos += close + 1;
                 }
-                b'"' => {
-                    self.pos += 1;
-                    w.exists = true;
-                    self.double_quoted(&mut w, substitution_status)?;
-                }
-                b'\\' => {
-                    self.pos += 1;
-                    match self.byte_at(self.pos) {
-                        // Line continuation: both bytes vanish.
-                        Some(b'\n') => self.pos += 1,
-                        Some(_) => {
-                            self.literal(&mut w, &self.src[self.pos..self.pos + 1]);
-                            self.pos += 1;
-                        }
-                        // A lone trailing backslash stays literal, as in dash and busybox.
-                        None => self.literal(&mut w, b"\\"),
-                    }
-                }
-                b'$' => self.dollar(&mut w, false, substitution_status)?,
-                b'`' => return Err(self.fail(b"`", &error::BACKQUOTE)),
-                b'*' => return Err(self.fail(b"*", &error::GLOBS)),
-                b'?' => return Err(self.fail(b"?", &error::GLOBS)),
-                _ => {
-                    bracket |= b == b'[';
+                // Line continuation: both bytes vanish.
+                b'\\' if next == Some(b'\n') => self.pos += 1,
+                // A backslash quotes the next byte; inside "..." only $ ` " \. A lone trailing
+                // backslash stays literal, as in dash and busybox.
+                b'\\'
+                    if next.is_some()
+                        && (!in_double_quotes
+                            || matches!(next, Some(b'$' | b'`' | b'"' | b'\\'))) =>
+                {
                     self.literal(&mut w, &self.src[self.pos..self.pos + 1]);
                     self.pos += 1;
+                }
+                b'$' => {
+                    self.pos = at;
+                    self.dollar(&mut w, in_double_quotes, substitution_status);
+                }
+                b'`' => return self.fail(b"`", &error::BACKQUOTE),
+                b'*' | b'?' if !in_double_quotes => {
+                    return self.fail(&self.src[at..self.pos], &error::GLOBS)
+                }
+                _ => {
+                    bracket |= b == b'[' && !in_double_quotes;
+                    self.literal(&mut w, &self.src[at..self.pos]);
                 }
             }
         }
         // An unquoted `[` is a glob bracket unless the word is the `[` command itself.
         // (`[[` too: the parser refuses it by name, as bash's test command.)
         if bracket && !matches!(&self.src[start..self.pos], b"[" | b"[[") {
-            return Err(self.fail(b"[", &error::GLOBS));
+            return self.fail(b"[", &error::GLOBS);
         }
         self.end_field(&mut w);
-        Ok(())
     }
 
     fn literal(&mut self, w: &mut Word, bytes: &[u8]) {
@@ -99,49 +108,8 @@ impl<'s> Shell<'s> {
         w.exists = false;
     }
 
-    /// The inside of `"..."`, after the opening quote.
-    fn double_quoted(
-        &mut self,
-        w: &mut Word,
-        substitution_status: &mut Option<i32>,
-    ) -> Result<(), Fail> {
-        loop {
-            let Some(b) = self.byte_at(self.pos) else {
-                return Err(self.fail(b"\"", &error::UNTERMINATED));
-            };
-            match b {
-                b'"' => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                b'\\' => {
-                    self.pos += 1;
-                    match self.byte_at(self.pos) {
-                        Some(b'\n') => self.pos += 1,
-                        Some(b'$' | b'`' | b'"' | b'\\') => {
-                            self.literal(w, &self.src[self.pos..self.pos + 1]);
-                            self.pos += 1;
-                        }
-                        _ => self.literal(w, b"\\"),
-                    }
-                }
-                b'$' => self.dollar(w, true, substitution_status)?,
-                b'`' => return Err(self.fail(b"`", &error::BACKQUOTE)),
-                _ => {
-                    self.literal(w, &self.src[self.pos..self.pos + 1]);
-                    self.pos += 1;
-                }
-            }
-        }
-    }
-
     /// At a `$`: `$$`, `$(...)`, a lone `$`, or an unsupported expansion.
-    fn dollar(
-        &mut self,
-        w: &mut Word,
-        quoted: bool,
-        substitution_status: &mut Option<i32>,
-    ) -> Result<(), Fail> {
+    fn dollar(&mut self, w: &mut Word, quoted: bool, substitution_status: &mut Option<i32>) {
         let at = self.pos;
         let (len, message) = match (self.byte_at(at + 1), self.byte_at(at + 2)) {
             (Some(b'$'), _) => {
@@ -149,14 +117,14 @@ impl<'s> Shell<'s> {
                 let mut digits = [0u8; 10];
                 let text = decimal(&mut digits, self.pid as u32);
                 self.literal(w, text);
-                return Ok(());
+                return;
             }
             (Some(b'('), Some(b'(')) => (3, &error::ARITHMETIC),
             (Some(b'('), _) => {
                 self.pos += 2;
-                let status = self.substitution(w, quoted)?;
+                let status = self.substitution(w, quoted);
                 *substitution_status = Some(status);
-                return Ok(());
+                return;
             }
             (Some(b'{'), _) => (2, &error::PARAMETER),
             (Some(b'\''), _) if !quoted => (2, &error::DOLLAR_QUOTE),
@@ -177,27 +145,27 @@ impl<'s> Shell<'s> {
             _ => {
                 self.pos += 1;
                 self.literal(w, b"$");
-                return Ok(());
+                return;
             }
         };
-        Err(self.fail(&self.src[at..at + len], message))
+        self.fail(&self.src[at..at + len], message);
     }
 
     /// `$(...)` after its `$(`: runs the list with its output captured and adds that output,
     /// without trailing newlines, to the word. Returns the list's status.
-    fn substitution(&mut self, w: &mut Word, quoted: bool) -> Result<i32, Fail> {
+    fn substitution(&mut self, w: &mut Word, quoted: bool) -> i32 {
         let running = self.running();
         let capturing = self.out.capturing;
         let start = self.out.buf.len();
         self.out.capturing = true;
         self.substitutions += 1;
-        self.linebreak()?;
-        let status = if self.peek()? == Token::RParen {
+        self.linebreak();
+        let status = if self.peek() == Token::RParen {
             0
         } else {
-            self.nested_list()?
+            self.nested_list()
         };
-        self.expect(Token::RParen)?;
+        self.expect(Token::RParen);
         self.substitutions -= 1;
         self.out.capturing = capturing;
         let status = self.contained(running, status);
@@ -210,7 +178,7 @@ impl<'s> Shell<'s> {
             self.split(w, start, quoted);
         }
         self.out.buf.truncate(start);
-        Ok(status)
+        status
     }
 
     /// Adds the captured text at `start..` to the word: as it is inside quotes, else split into

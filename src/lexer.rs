@@ -5,7 +5,7 @@
 //! background jobs, here-documents, `;;`...) is a syntax error that names the token, never a
 //! guess.
 
-use crate::error::{self, Fail};
+use crate::error;
 use crate::exec::Shell;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,17 +34,17 @@ impl<'s> Shell<'s> {
     }
 
     /// Skips blanks, comments and line continuations, and says what comes next (without
-    /// consuming it).
-    pub fn peek(&mut self) -> Result<Token, Fail> {
+    /// consuming it). An unsupported operator is a syntax error (and then `End`).
+    pub fn peek(&mut self) -> Token {
         loop {
-            let next = self.byte_at(self.pos + 1);
             let Some(b) = self.byte_at(self.pos) else {
                 if self.substitutions > 0 {
-                    return Err(self.fail(b"$(", &error::UNTERMINATED));
+                    self.fail(b"$(", &error::UNTERMINATED);
                 }
-                return Ok(Token::End);
+                return Token::End;
             };
-            return Ok(match (b, next) {
+            let next = self.byte_at(self.pos + 1);
+            let (len, message) = match (b, next) {
                 (b' ' | b'\t', _) => {
                     self.pos += 1;
                     continue;
@@ -59,20 +59,21 @@ impl<'s> Shell<'s> {
                     }
                     continue;
                 }
-                (b'\n', _) => Token::Newline,
-                (b'&', Some(b'&')) => Token::AndIf,
-                (b'|', Some(b'|')) => Token::OrIf,
-                (b';', Some(b';')) => return Err(self.fail(b";;", &error::CASE)),
-                (b';', _) => Token::Semi,
-                (b'(', _) => Token::LParen,
-                (b')', _) => Token::RParen,
-                (b'&', _) => return Err(self.fail(b"&", &error::BACKGROUND)),
-                (b'|', _) => return Err(self.fail(b"|", &error::PIPES)),
-                (b'<', Some(b'<')) => return Err(self.fail(b"<<", &error::HERE_DOCUMENTS)),
-                (b'<', _) => return Err(self.fail(b"<", &error::REDIRECTIONS)),
-                (b'>', _) => return Err(self.fail(b">", &error::REDIRECTIONS)),
-                _ => Token::Word,
-            });
+                (b'\n', _) => return Token::Newline,
+                (b'&', Some(b'&')) => return Token::AndIf,
+                (b'|', Some(b'|')) => return Token::OrIf,
+                (b';', Some(b';')) => (2, &error::CASE),
+                (b';', _) => return Token::Semi,
+                (b'(', _) => return Token::LParen,
+                (b')', _) => return Token::RParen,
+                (b'&', _) => (1, &error::BACKGROUND),
+                (b'|', _) => (1, &error::PIPES),
+                (b'<', Some(b'<')) => (2, &error::HERE_DOCUMENTS),
+                (b'<' | b'>', _) => (1, &error::REDIRECTIONS),
+                _ => return Token::Word,
+            };
+            self.fail(&self.src[self.pos..self.pos + len], message);
+            return Token::End;
         }
     }
 
@@ -94,9 +95,8 @@ impl<'s> Shell<'s> {
             .position(|&b| ends_word(b) || matches!(b, b'\'' | b'"' | b'\\' | b'$' | b'`'))
             .unwrap_or(rest.len());
         match rest.get(end) {
-            None => Some(rest),
-            Some(&b) if ends_word(b) => Some(&rest[..end]),
-            Some(_) => None,
+            Some(&b) if !ends_word(b) => None,
+            _ => Some(&rest[..end]),
         }
     }
 

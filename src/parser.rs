@@ -7,11 +7,14 @@
 //!   and_or   := command { ('&&' | '||') linebreak command }
 //!   command  := simple | '(' list ')' | ('until' | 'while') list 'do' list 'done'
 //!   simple   := WORD { WORD }
+//!
+//! A syntax error is recorded (`Shell::fail`) and moves the walk to the end of the script, so
+//! every function here simply returns: no error value is passed up.
 
 use crate::args::word_index;
 use crate::error::{self, Fail};
 use crate::exec::Shell;
-use crate::lexer::Token;
+use crate::lexer::{ends_word, Token};
 
 /// How deeply subshells, loops and `$(...)` may nest: far beyond any real script, well within
 /// the stack.
@@ -21,92 +24,90 @@ pub const MAX_NESTING: usize = 200;
 const UNSUPPORTED_RESERVED: &[u8] =
     b"if then else elif fi case esac for in { } ! function select [[ ]]";
 
-type Parsed = Result<i32, Fail>;
-
 impl<'s> Shell<'s> {
     /// Checks the whole script, then runs it. `Ok(None)` when it holds no command at all.
     pub fn run_script(&mut self) -> Result<Option<i32>, Fail> {
         let run = self.run;
         self.run = false;
-        if self.script()?.is_none() {
+        let found = self.script();
+        if self.error.is_some() {
+            return Err(Fail);
+        }
+        if found.is_none() {
             return Ok(None);
         }
         self.pos = 0;
         self.run = run;
-        let status = self.script()?;
+        let status = self.script();
         Ok(status.map(|s| self.exit.take().unwrap_or(s)))
     }
 
-    fn script(&mut self) -> Result<Option<i32>, Fail> {
-        self.linebreak()?;
-        if self.peek()? == Token::End {
-            return Ok(None);
+    fn script(&mut self) -> Option<i32> {
+        self.linebreak();
+        if self.peek() == Token::End {
+            return None;
         }
-        let status = self.list()?;
-        self.linebreak()?;
-        match self.peek()? {
-            Token::End => Ok(Some(status)),
-            t => Err(self.unexpected(t)),
+        let status = self.list();
+        self.expect(Token::End);
+        Some(status)
+    }
+
+    fn unexpected(&mut self, t: Token) {
+        if t == Token::End {
+            self.fail(b"", &error::UNEXPECTED_END);
+        } else {
+            self.fail(self.token_name(t), &error::UNEXPECTED);
         }
     }
 
-    fn unexpected(&mut self, t: Token) -> Fail {
-        match t {
-            Token::End => self.fail(b"", &error::UNEXPECTED_END),
-            _ => self.fail(self.token_name(t), &error::UNEXPECTED),
-        }
-    }
-
-    pub fn linebreak(&mut self) -> Result<(), Fail> {
-        while self.peek()? == Token::Newline {
+    pub fn linebreak(&mut self) {
+        while self.peek() == Token::Newline {
             self.advance(Token::Newline);
         }
-        Ok(())
     }
 
-    /// The reserved word at the current position, if it is a loop keyword written plainly.
-    fn reserved(&mut self) -> Result<Option<&'s [u8]>, Fail> {
-        if self.peek()? != Token::Word {
-            return Ok(None);
+    /// The loop keyword at the current position, if one is written plainly.
+    fn reserved(&mut self) -> Option<&'s [u8]> {
+        if self.peek() != Token::Word {
+            return None;
         }
-        Ok(self
-            .plain_word()
-            .filter(|w| matches!(*w, b"do" | b"done" | b"until" | b"while")))
+        self.plain_word()
+            .filter(|w| word_index(b"do done until while", w).is_some())
     }
 
-    fn at_list_end(&mut self) -> Result<bool, Fail> {
-        Ok(matches!(self.peek()?, Token::End | Token::RParen)
-            || matches!(self.reserved()?, Some(b"do" | b"done")))
+    fn at_list_end(&mut self) -> bool {
+        matches!(self.peek(), Token::End | Token::RParen)
+            || matches!(self.reserved(), Some(b"do" | b"done"))
     }
 
-    pub fn list(&mut self) -> Parsed {
-        let mut status = self.and_or()?;
-        while let t @ (Token::Semi | Token::Newline) = self.peek()? {
+    pub fn list(&mut self) -> i32 {
+        let mut status = self.and_or();
+        while let t @ (Token::Semi | Token::Newline) = self.peek() {
             self.advance(t);
-            self.linebreak()?;
-            if self.at_list_end()? {
+            self.linebreak();
+            if self.at_list_end() {
                 break;
             }
-            status = self.and_or()?;
+            status = self.and_or();
         }
-        Ok(status)
+        status
     }
 
-    fn and_or(&mut self) -> Parsed {
-        let mut status = self.command()?;
+    fn and_or(&mut self) -> i32 {
+        let mut status = self.command();
         loop {
-            let t = self.peek()?;
+            let t = self.peek();
             let and = match t {
                 Token::AndIf => true,
                 Token::OrIf => false,
-                _ => return Ok(status),
+                _ => return status,
             };
             self.advance(t);
-            self.linebreak()?;
+            self.linebreak();
             let run = self.run;
             let go = (status == 0) == and;
             self.run = run && go;
-            let next = self.command()?;
+            let next = self.command();
             self.run = run;
             if go {
                 status = next;
@@ -114,32 +115,34 @@ impl<'s> Shell<'s> {
         }
     }
 
-    fn command(&mut self) -> Parsed {
+    fn command(&mut self) -> i32 {
         let running = self.running();
-        let status = match self.peek()? {
-            Token::LParen => {
-                self.advance(Token::LParen);
-                let status = self.nested_list()?;
-                self.expect(Token::RParen)?;
-                self.end_of_compound()?;
-                self.contained(running, status)
+        let t = self.peek();
+        let status = if t == Token::LParen {
+            self.advance(t);
+            let status = self.nested_list();
+            self.expect(Token::RParen);
+            self.end_of_compound();
+            self.contained(running, status)
+        } else if t != Token::Word {
+            self.unexpected(t);
+            return 0;
+        } else if let Some(kw) = self.reserved() {
+            if kw.starts_with(b"do") {
+                self.fail(kw, &error::UNEXPECTED);
+                return 0;
             }
-            Token::Word => match self.reserved()? {
-                Some(kw @ (b"until" | b"while")) => {
-                    self.pos += kw.len();
-                    let status = self.loop_command(kw == b"until")?;
-                    self.end_of_compound()?;
-                    status
-                }
-                Some(kw) => return Err(self.fail(kw, &error::UNEXPECTED)),
-                None => self.simple()?,
-            },
-            t => return Err(self.unexpected(t)),
+            self.pos += kw.len();
+            let status = self.loop_command(kw == b"until");
+            self.end_of_compound();
+            status
+        } else {
+            self.simple()
         };
         if running {
             self.last_status = status;
         }
-        Ok(status)
+        status
     }
 
     /// The end of a subshell or `$(...)` that was entered running: an `exit` inside ends only
@@ -155,88 +158,91 @@ impl<'s> Shell<'s> {
     }
 
     /// After a compound command only an operator, separator or terminator may follow.
-    fn end_of_compound(&mut self) -> Result<(), Fail> {
-        match self.peek()? {
-            t @ (Token::Word | Token::LParen) if !self.at_list_end()? => Err(self.unexpected(t)),
-            _ => Ok(()),
+    fn end_of_compound(&mut self) {
+        let t = self.peek();
+        if matches!(t, Token::Word | Token::LParen) && !self.at_list_end() {
+            self.unexpected(t);
         }
     }
 
     /// `linebreak list` one level deeper.
-    pub fn nested_list(&mut self) -> Parsed {
+    pub fn nested_list(&mut self) -> i32 {
+        if self.depth == MAX_NESTING {
+            self.fail(b"", &error::TOO_DEEP);
+            return 0;
+        }
         self.depth += 1;
-        if self.depth > MAX_NESTING {
-            return Err(self.fail(b"", &error::TOO_DEEP));
-        }
-        self.linebreak()?;
-        let status = self.list()?;
+        self.linebreak();
+        let status = self.list();
         self.depth -= 1;
-        Ok(status)
+        status
     }
 
-    pub fn expect(&mut self, token: Token) -> Result<(), Fail> {
-        self.linebreak()?;
-        match self.peek()? {
-            t if t == token => {
-                self.advance(t);
-                Ok(())
-            }
-            t => Err(self.unexpected(t)),
+    /// Consumes `token` (after newlines), or records what came instead.
+    pub fn expect(&mut self, token: Token) {
+        self.linebreak();
+        let t = self.peek();
+        if t == token {
+            self.advance(t);
+        } else {
+            self.unexpected(t);
         }
     }
 
-    fn expect_reserved(&mut self, word: &[u8]) -> Result<(), Fail> {
-        self.linebreak()?;
-        if self.reserved()? == Some(word) {
+    fn expect_reserved(&mut self, word: &[u8]) {
+        self.linebreak();
+        if self.reserved() == Some(word) {
             self.pos += word.len();
-            return Ok(());
+        } else {
+            let t = self.peek();
+            self.unexpected(t);
         }
-        let t = self.peek()?;
-        Err(self.unexpected(t))
     }
 
     /// `until`/`while`: each round walks the condition and body again from their text; the
     /// last walk, which finds `done`, runs nothing.
-    fn loop_command(&mut self, until: bool) -> Parsed {
+    fn loop_command(&mut self, until: bool) -> i32 {
         let start = self.pos;
         let run = self.run;
         let mut status = 0;
         loop {
             self.pos = start;
-            let condition = self.nested_list()?;
-            self.expect_reserved(b"do")?;
+            let condition = self.nested_list();
+            self.expect_reserved(b"do");
             let go = self.running() && (condition == 0) != until;
             self.run = run && go;
-            let body = self.nested_list()?;
-            self.expect_reserved(b"done")?;
+            let body = self.nested_list();
+            self.expect_reserved(b"done");
             self.run = run;
             if !go {
-                return Ok(status);
+                return status;
             }
             status = body;
         }
     }
 
-    fn simple(&mut self) -> Parsed {
+    fn simple(&mut self) -> i32 {
         if let Some(word) = self.plain_word() {
             if word_index(UNSUPPORTED_RESERVED, word).is_some() {
-                return Err(self.fail(word, &error::NOT_SUPPORTED));
+                self.fail(word, &error::NOT_SUPPORTED);
+                return 0;
             }
         }
         // `NAME=...` is an assignment whatever follows the `=` (`x='y'`, `x=$(...)`): only the
         // unquoted start of the word decides.
         let rest = &self.src[self.pos..];
-        let plain_start = rest
+        let plain = rest
             .iter()
-            .position(|&b| crate::lexer::ends_word(b) || matches!(b, b'\'' | b'"' | b'\\' | b'$'))
+            .position(|&b| ends_word(b) || matches!(b, b'\'' | b'"' | b'\\' | b'$'))
             .unwrap_or(rest.len());
-        if is_assignment(&rest[..plain_start]) {
-            return Err(self.fail(&rest[..plain_start], &error::ASSIGNMENT));
+        if is_assignment(&rest[..plain]) {
+            self.fail(&rest[..plain], &error::ASSIGNMENT);
+            return 0;
         }
         let mark = self.fields.len();
         let mut substitution_status = None;
-        while self.peek()? == Token::Word {
-            self.word(&mut substitution_status)?;
+        while self.peek() == Token::Word {
+            self.word(&mut substitution_status);
         }
         let status = if self.running() {
             self.simple_command(mark, substitution_status)
@@ -244,7 +250,7 @@ impl<'s> Shell<'s> {
             0
         };
         self.fields.truncate(mark);
-        Ok(status)
+        status
     }
 }
 

@@ -6,7 +6,10 @@ fn tokens(src: &[u8]) -> Result<Vec<Token>, std::string::String> {
     let mut sh = Shell::new(b"sh", src, 1);
     let mut out = Vec::new();
     loop {
-        let t = sh.peek().map_err(|_| sh.error.unwrap().message())?;
+        let t = sh.peek();
+        if let Some(e) = sh.error {
+            return Err(e.message());
+        }
         out.push(t);
         match t {
             Token::End => return Ok(out),
@@ -71,13 +74,19 @@ fn kinds(src: &[u8]) -> Result<Vec<Token>, std::string::String> {
     sh.run = false;
     let mut out = Vec::new();
     loop {
-        let t = sh.peek().map_err(|_| sh.error.unwrap().message())?;
+        let t = sh.peek();
+        if let Some(e) = sh.error {
+            return Err(e.message());
+        }
         out.push(t);
         match t {
             Token::End => return Ok(out),
-            Token::Word => sh
-                .word(&mut None)
-                .map_err(|_| sh.error.unwrap().message())?,
+            Token::Word => {
+                sh.word(&mut None);
+                if let Some(e) = sh.error {
+                    return Err(e.message());
+                }
+            }
             _ => sh.advance(t),
         }
     }
