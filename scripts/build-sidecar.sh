@@ -38,12 +38,13 @@ done
 
 # One way for every architecture: no C runtime at all (the binary has its own _start and
 # system calls, see src/sys/), linked by rust-lld as a non-PIE static executable (no
-# relocations to process at start) without unwind tables (panic=abort), build id, RELRO or
-# page padding between segments.
+# relocations to process at start) without unwind tables (panic=abort), build id or RELRO, and
+# as one segment (read-only data beside the code, no page padding): every page the sidecar
+# maps is a page it keeps resident while it sleeps.
 link_script="$root/scripts/sidecar-link.ld"
 rustflags="--cfg modelcar_static -C relocation-model=static -C force-unwind-tables=no \
 -C target-feature=+crt-static -C linker=rust-lld -C linker-flavor=ld.lld -C link-self-contained=no \
--C link-arg=-static -C link-arg=--build-id=none -C link-arg=-znorelro -C link-arg=-znoseparate-code \
+-C link-arg=-static -C link-arg=--build-id=none -C link-arg=-znorelro -C link-arg=-znoseparate-code -C link-arg=--no-rosegment \
 -C link-arg=-T -C link-arg=$link_script"
 
 # The libc crate names the C libraries on gnu targets (-lc -lm -lrt -lpthread...); nothing here

@@ -7,23 +7,20 @@
 //! all, and makes sure it stays dumpable (a non-dumpable process's /proc/<pid>/root is closed).
 
 use crate::sys;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 const CAP_SETPCAP: u64 = 1 << 8;
 const PR_CAP_AMBIENT: i32 = 47;
 const PR_CAP_AMBIENT_CLEAR_ALL: u64 = 4;
 
-static DROPPED: AtomicBool = AtomicBool::new(false);
-
-/// Drops all capabilities once per process; later calls do nothing. Failures are reported on
-/// stderr and are not fatal: the model may still be readable (same UID, or a privileged reader).
-pub fn drop_all_once() {
-    // A load and a store, not a swap: single-threaded, and no atomic read-modify-write helper
-    // gets linked in.
-    if DROPPED.load(Ordering::Relaxed) {
+/// Drops all capabilities once per process: `dropped` remembers it (a field of the process's
+/// `Output`, not a static: a writable data segment would cost the sleeping sidecar a page).
+/// Failures are reported on stderr and are not fatal: the model may still be readable (same
+/// UID, or a privileged reader).
+pub fn drop_all_once(dropped: &mut bool) {
+    if *dropped {
         return;
     }
-    DROPPED.store(true, Ordering::Relaxed);
+    *dropped = true;
     let permitted = match sys::permitted_capabilities() {
         Ok(set) => set,
         Err(e) => return report(b"reading capabilities", e),

@@ -17,6 +17,8 @@ pub struct Output {
     /// Running as a builtin of `sh` rather than as its own applet: busybox's shell builtins
     /// (test, [) then name the shell in their messages.
     pub in_shell: bool,
+    /// `caps::drop_all_once` has run.
+    pub capabilities_dropped: bool,
 }
 
 impl Output {

@@ -29,53 +29,71 @@ pub fn run(args: Args, _out: &mut Output) -> i32 {
     let mut status = 0;
     for target in targets {
         // A destination that is a directory (or, without -n, a link to one) receives the link.
-        let joined;
-        let link = if sys::stat(dest, !no_deref).is_ok_and(|st| st.is_dir()) {
-            joined = join(dest, basename(target));
-            joined.as_bytes()
+        let result = if sys::stat(dest, !no_deref).is_ok_and(|st| st.is_dir()) {
+            link_in_dir(target, dest, symbolic, force)
         } else {
-            dest
+            link(target, dest, symbolic, force)
         };
-        if !symbolic {
-            // A hard link needs its target: name the missing target, as busybox does.
-            if let Err(e) = sys::stat(target, false) {
-                perror(b"ln", target, e);
-                status = 1;
-                continue;
-            }
-        }
-        if let Err(e) = make_link(target, link, symbolic, force) {
-            perror(b"ln", link, e);
-            status = 1;
-        }
+        status |= result;
     }
     status
 }
 
-fn make_link(target: &[u8], link: &[u8], symbolic: bool, force: bool) -> Result<(), Errno> {
-    let create = |path: &[u8]| {
-        if symbolic {
-            sys::symlink(target, path)
-        } else {
-            sys::hard_link(target, path)
+/// `DIR/basename(TARGET)`, in a frame of its own: its PATH_MAX buffer is not on the stack of
+/// the common case (KServe links to a new name).
+#[inline(never)]
+fn link_in_dir(target: &[u8], dir: &[u8], symbolic: bool, force: bool) -> i32 {
+    link(
+        target,
+        join(dir, basename(target)).as_bytes(),
+        symbolic,
+        force,
+    )
+}
+
+/// Makes one link; reports a failure and returns 1.
+fn link(target: &[u8], link: &[u8], symbolic: bool, force: bool) -> i32 {
+    if !symbolic {
+        // A hard link needs its target: name the missing target, as busybox does.
+        if let Err(e) = sys::stat(target, false) {
+            perror(b"ln", target, e);
+            return 1;
+        }
+    }
+    let create: Create = if symbolic {
+        sys::symlink
+    } else {
+        sys::hard_link
+    };
+    let result = if !force {
+        create(target, link)
+    } else {
+        match sys::stat(link, false) {
+            // Replacing a directory is not what -f does: report it as busybox does.
+            Ok(st) if st.is_dir() => Err(sys::EEXIST),
+            Ok(_) => replace(create, target, link),
+            Err(_) => create(target, link),
         }
     };
-    if !force {
-        return create(link);
+    if let Err(e) = result {
+        perror(b"ln", link, e);
+        return 1;
     }
-    match sys::stat(link, false) {
-        // Replacing a directory is not what -f does: report it as busybox does.
-        Ok(st) if st.is_dir() => return Err(sys::EEXIST),
-        Ok(_) => {}
-        Err(_) => return create(link),
-    }
+    0
+}
+
+type Create = fn(&[u8], &[u8]) -> Result<(), Errno>;
+
+/// Replaces an existing LINK atomically: a new link under a temporary name, renamed over it.
+#[inline(never)]
+fn replace(create: Create, target: &[u8], link: &[u8]) -> Result<(), Errno> {
     let tmp = temp_name(link);
     let tmp = tmp.as_bytes();
-    match create(tmp) {
+    match create(target, tmp) {
         // Our own temporary name, left by a run that was killed between create and rename.
         Err(sys::EEXIST) => {
             let _ = sys::unlink(tmp);
-            create(tmp)?;
+            create(target, tmp)?;
         }
         result => result?,
     }

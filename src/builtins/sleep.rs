@@ -18,7 +18,7 @@ pub enum Duration {
     Forever,
 }
 
-pub fn run(args: Args, _out: &mut Output) -> i32 {
+pub fn run(args: Args, out: &mut Output) -> i32 {
     if args.is_empty() {
         error_line(&[b"sleep: missing operand"]);
         return 1;
@@ -38,7 +38,7 @@ pub fn run(args: Args, _out: &mut Output) -> i32 {
             }
         }
     }
-    caps::drop_all_once();
+    caps::drop_all_once(&mut out.capabilities_dropped);
     if forever {
         sys::pause_forever();
     }

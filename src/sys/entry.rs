@@ -1,6 +1,8 @@
-//! The process entry and the few C runtime symbols the compiler expects (`memcpy` & co). Part
-//! of the `sys` layer, compiled into the binary only (unit tests and the fuzzer run on the
-//! host's C runtime).
+//! The process entry, the panic handler and the few C runtime symbols the compiler expects
+//! (`memcpy` & co). Compiled only for the real binary (`--cfg modelcar_static`, see
+//! scripts/build-sidecar.sh): unit tests and the fuzzer run on the host's C runtime. Being in
+//! the library (not the binary crate) lets link-time optimisation call `memcpy` & co directly
+//! instead of through a global offset table, so the binary has no writable data at all.
 //!
 //! `_start` gets the kernel's initial stack pointer, aligns the stack as the ABI wants, and
 //! calls `modelcar_start(sp)`; there is no C runtime to set up: no libc, no TLS, no
@@ -61,8 +63,16 @@ core::arch::global_asm!(
 #[no_mangle]
 extern "C" fn modelcar_start(sp: *const usize) -> ! {
     // SAFETY: `_start` passes the stack pointer the kernel gave it, untouched.
-    let argv = unsafe { modelcar_base::sys::Argv::from_entry_stack(sp) };
-    crate::main(argv)
+    let argv = unsafe { super::Argv::from_entry_stack(sp) };
+    crate::signals::install();
+    super::exit(crate::shell::dispatch(argv))
+}
+
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    // Reached only on a bug: say so and stop, never unwind.
+    super::write_line(2, &[b"modelcar-base: internal error"]);
+    super::exit(70)
 }
 
 // The compiler lowers copies, fills and comparisons to these calls. Byte loops are enough for
@@ -73,8 +83,11 @@ extern "C" fn modelcar_start(sp: *const usize) -> ! {
 /// As C's memcpy.
 #[no_mangle]
 pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    // SAFETY: the caller's contract: both ranges valid, not overlapping.
-    unsafe { memmove(dest, src, n) }
+    for i in 0..n {
+        // SAFETY: the caller's contract: both ranges valid for n bytes, not overlapping.
+        unsafe { dest.add(i).write_volatile(src.add(i).read_volatile()) };
+    }
+    dest
 }
 
 /// # Safety
@@ -126,8 +139,13 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 /// As C's bcmp.
 #[no_mangle]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    // SAFETY: the caller's contract, passed on.
-    unsafe { memcmp(a, b, n) }
+    for i in 0..n {
+        // SAFETY: the caller's contract: both valid for n bytes.
+        if unsafe { a.add(i).read_volatile() != b.add(i).read_volatile() } {
+            return 1;
+        }
+    }
+    0
 }
 
 /// # Safety

@@ -6,6 +6,8 @@
 //! gnu targets used for ppc64le and s390x need no libc of their own either.
 
 mod arch;
+#[cfg(modelcar_static)]
+mod entry;
 mod stack;
 
 pub use stack::Stack;
@@ -52,12 +54,12 @@ fn call(nr: libc::c_long, a: usize, b: usize, c: usize) -> Result<usize, Errno> 
 
 /// A path of less than PATH_MAX bytes, with room for its NUL, on the stack. It is not zeroed
 /// first (4 KiB of stores per use, and big frames are costly on some architectures).
-pub struct PathBuf {
-    bytes: MaybeUninit<[u8; PATH_MAX]>,
+pub struct PathBuf<const N: usize = PATH_MAX> {
+    bytes: MaybeUninit<[u8; N]>,
     len: usize,
 }
 
-impl Default for PathBuf {
+impl<const N: usize> Default for PathBuf<N> {
     fn default() -> Self {
         PathBuf {
             bytes: MaybeUninit::uninit(),
@@ -66,13 +68,13 @@ impl Default for PathBuf {
     }
 }
 
-impl PathBuf {
+impl<const N: usize> PathBuf<N> {
     /// Appends `bytes`. What does not fit is dropped and the path marked too long: every system
     /// call then fails with ENAMETOOLONG, as the kernel would for the whole path.
     pub fn push(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            if self.len < PATH_MAX {
-                // SAFETY: len < PATH_MAX, so the write is inside the array.
+            if self.len < N {
+                // SAFETY: len < N, so the write is inside the array.
                 unsafe { self.bytes.as_mut_ptr().cast::<u8>().add(self.len).write(b) };
                 self.len += 1;
             }
@@ -86,40 +88,65 @@ impl PathBuf {
 
     /// The path NUL-terminated, as an address for the kernel.
     fn c_str(&mut self) -> Result<usize, Errno> {
-        if self.len >= PATH_MAX {
+        if self.len >= N {
             return Err(Errno(libc::ENAMETOOLONG));
         }
         let p = self.bytes.as_mut_ptr().cast::<u8>();
-        // SAFETY: len < PATH_MAX: the NUL goes inside the array.
+        // SAFETY: len < N: the NUL goes inside the array.
         unsafe { p.add(self.len).write(0) };
         Ok(p as usize)
     }
 }
 
-/// `path` NUL-terminated in `buf`, as an address for the kernel.
-fn c_path(buf: &mut PathBuf, path: &[u8]) -> Result<usize, Errno> {
-    buf.push(path);
-    buf.c_str()
-}
+/// Paths shorter than this are copied into small buffers: a sleeping sidecar keeps every stack
+/// page it ever touched, and two PATH_MAX buffers are two pages.
+const SHORT: usize = 256;
 
 /// A system call on one path relative to the working directory: `nr(AT_FDCWD, path, a, b, c)`.
 fn at(nr: libc::c_long, path: &[u8], a: usize, b: usize, c: usize) -> Result<usize, Errno> {
-    let mut buf = PathBuf::default();
-    let p = c_path(&mut buf, path)?;
-    syscall(nr, AT_FDCWD, p, a, b, c)
+    paths::<SHORT>(nr, path, None, [a, b, c])
 }
 
 /// A system call on two paths: `nr(AT_FDCWD, one, AT_FDCWD, two, 0)`, or for symlinkat
 /// `nr(one, AT_FDCWD, two)`.
 fn at2(nr: libc::c_long, one: &[u8], two: &[u8]) -> Result<(), Errno> {
-    let (mut a, mut b) = (PathBuf::default(), PathBuf::default());
-    let (one, two) = (c_path(&mut a, one)?, c_path(&mut b, two)?);
+    paths::<SHORT>(nr, one, Some(two), [0; 3]).map(drop)
+}
+
+/// The system call of `at` or `at2` with the paths NUL-terminated in buffers of N bytes, or of
+/// PATH_MAX bytes (in a frame of its own) when they do not fit.
+fn paths<const N: usize>(
+    nr: libc::c_long,
+    one: &[u8],
+    two: Option<&[u8]>,
+    [a, b, c]: [usize; 3],
+) -> Result<usize, Errno> {
+    if N < PATH_MAX && (one.len() >= N || two.is_some_and(|t| t.len() >= N)) {
+        return long_paths(nr, one, two, [a, b, c]);
+    }
+    let (mut x, mut y) = (PathBuf::<N>::default(), PathBuf::<N>::default());
+    x.push(one);
+    let one = x.c_str()?;
+    let Some(two) = two else {
+        return syscall(nr, AT_FDCWD, one, a, b, c);
+    };
+    y.push(two);
+    let two = y.c_str()?;
     if nr == libc::SYS_symlinkat {
         syscall(nr, one, AT_FDCWD, two, 0, 0)
     } else {
         syscall(nr, AT_FDCWD, one, AT_FDCWD, two, 0)
     }
-    .map(drop)
+}
+
+#[inline(never)]
+fn long_paths(
+    nr: libc::c_long,
+    one: &[u8],
+    two: Option<&[u8]>,
+    args: [usize; 3],
+) -> Result<usize, Errno> {
+    paths::<PATH_MAX>(nr, one, two, args)
 }
 
 // ---------------------------------------------------------------------------------------------
