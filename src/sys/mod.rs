@@ -52,14 +52,14 @@ fn call(nr: libc::c_long, a: usize, b: usize, c: usize) -> Result<usize, Errno> 
     syscall(nr, a, b, c, 0, 0)
 }
 
-/// A path of less than PATH_MAX bytes, with room for its NUL, on the stack. It is not zeroed
-/// first (4 KiB of stores per use, and big frames are costly on some architectures).
-pub struct PathBuf<const N: usize = PATH_MAX> {
-    bytes: MaybeUninit<[u8; N]>,
+/// A path of less than PATH_MAX bytes, on the stack. It is not zeroed first (4 KiB of stores
+/// per use, and big frames are costly on some architectures).
+pub struct PathBuf {
+    bytes: MaybeUninit<[u8; PATH_MAX]>,
     len: usize,
 }
 
-impl<const N: usize> Default for PathBuf<N> {
+impl Default for PathBuf {
     fn default() -> Self {
         PathBuf {
             bytes: MaybeUninit::uninit(),
@@ -68,13 +68,13 @@ impl<const N: usize> Default for PathBuf<N> {
     }
 }
 
-impl<const N: usize> PathBuf<N> {
+impl PathBuf {
     /// Appends `bytes`. What does not fit is dropped and the path marked too long: every system
     /// call then fails with ENAMETOOLONG, as the kernel would for the whole path.
     pub fn push(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            if self.len < N {
-                // SAFETY: len < N, so the write is inside the array.
+            if self.len < PATH_MAX {
+                // SAFETY: len < PATH_MAX, so the write is inside the array.
                 unsafe { self.bytes.as_mut_ptr().cast::<u8>().add(self.len).write(b) };
                 self.len += 1;
             }
@@ -85,17 +85,6 @@ impl<const N: usize> PathBuf<N> {
         // SAFETY: the first `len` bytes were written by `push`.
         unsafe { core::slice::from_raw_parts(self.bytes.as_ptr().cast::<u8>(), self.len) }
     }
-
-    /// The path NUL-terminated, as an address for the kernel.
-    fn c_str(&mut self) -> Result<usize, Errno> {
-        if self.len >= N {
-            return Err(Errno(libc::ENAMETOOLONG));
-        }
-        let p = self.bytes.as_mut_ptr().cast::<u8>();
-        // SAFETY: len < N: the NUL goes inside the array.
-        unsafe { p.add(self.len).write(0) };
-        Ok(p as usize)
-    }
 }
 
 /// Paths shorter than this are copied into small buffers: a sleeping sidecar keeps every stack
@@ -104,49 +93,69 @@ const SHORT: usize = 256;
 
 /// A system call on one path relative to the working directory: `nr(AT_FDCWD, path, a, b, c)`.
 fn at(nr: libc::c_long, path: &[u8], a: usize, b: usize, c: usize) -> Result<usize, Errno> {
-    paths::<SHORT>(nr, path, None, [a, b, c])
+    with_paths(nr, path, None, [a, b, c])
 }
 
 /// A system call on two paths: `nr(AT_FDCWD, one, AT_FDCWD, two, 0)`, or for symlinkat
 /// `nr(one, AT_FDCWD, two)`.
 fn at2(nr: libc::c_long, one: &[u8], two: &[u8]) -> Result<(), Errno> {
-    paths::<SHORT>(nr, one, Some(two), [0; 3]).map(drop)
+    with_paths(nr, one, Some(two), [0; 3]).map(drop)
 }
 
-/// The system call of `at` or `at2` with the paths NUL-terminated in buffers of N bytes, or of
-/// PATH_MAX bytes (in a frame of its own) when they do not fit.
-fn paths<const N: usize>(
-    nr: libc::c_long,
-    one: &[u8],
-    two: Option<&[u8]>,
-    [a, b, c]: [usize; 3],
-) -> Result<usize, Errno> {
-    if N < PATH_MAX && (one.len() >= N || two.is_some_and(|t| t.len() >= N)) {
-        return long_paths(nr, one, two, [a, b, c]);
-    }
-    let (mut x, mut y) = (PathBuf::<N>::default(), PathBuf::<N>::default());
-    x.push(one);
-    let one = x.c_str()?;
-    let Some(two) = two else {
-        return syscall(nr, AT_FDCWD, one, a, b, c);
-    };
-    y.push(two);
-    let two = y.c_str()?;
-    if nr == libc::SYS_symlinkat {
-        syscall(nr, one, AT_FDCWD, two, 0, 0)
-    } else {
-        syscall(nr, AT_FDCWD, one, AT_FDCWD, two, 0)
-    }
-}
-
-#[inline(never)]
-fn long_paths(
+/// The system call of `at` or `at2`, with the paths copied NUL-terminated into a small buffer,
+/// or into a PATH_MAX one (in a frame of its own) when they do not fit.
+fn with_paths(
     nr: libc::c_long,
     one: &[u8],
     two: Option<&[u8]>,
     args: [usize; 3],
 ) -> Result<usize, Errno> {
-    paths::<PATH_MAX>(nr, one, two, args)
+    if one.len() < SHORT && two.map_or(0, <[u8]>::len) < SHORT {
+        let mut buf = [MaybeUninit::uninit(); 2 * SHORT];
+        return call_with_paths(nr, one, two, args, &mut buf);
+    }
+    with_long_paths(nr, one, two, args)
+}
+
+#[inline(never)]
+fn with_long_paths(
+    nr: libc::c_long,
+    one: &[u8],
+    two: Option<&[u8]>,
+    args: [usize; 3],
+) -> Result<usize, Errno> {
+    let mut buf = [MaybeUninit::uninit(); 2 * PATH_MAX];
+    call_with_paths(nr, one, two, args, &mut buf)
+}
+
+fn call_with_paths(
+    nr: libc::c_long,
+    one: &[u8],
+    two: Option<&[u8]>,
+    [a, b, c]: [usize; 3],
+    buf: &mut [MaybeUninit<u8>],
+) -> Result<usize, Errno> {
+    // Each path of less than PATH_MAX bytes gets its NUL; the buffer has room for both.
+    let mut c_paths = [0usize; 2];
+    let mut at = 0;
+    for (slot, path) in c_paths.iter_mut().zip([Some(one), two]) {
+        let Some(path) = path else { break };
+        if path.len() >= PATH_MAX {
+            return Err(Errno(libc::ENAMETOOLONG));
+        }
+        let dest = &mut buf[at..at + path.len() + 1];
+        for (d, &s) in dest.iter_mut().zip(path.iter().chain(&[0])) {
+            d.write(s);
+        }
+        *slot = dest.as_ptr() as usize;
+        at += path.len() + 1;
+    }
+    let [one, two] = c_paths;
+    match (two, nr) {
+        (0, _) => syscall(nr, AT_FDCWD, one, a, b, c),
+        (_, libc::SYS_symlinkat) => syscall(nr, one, AT_FDCWD, two, 0, 0),
+        _ => syscall(nr, AT_FDCWD, one, AT_FDCWD, two, 0),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
