@@ -43,33 +43,33 @@ impl<'s> Shell<'s> {
                 }
                 return Token::End;
             };
-            let next = self.byte_at(self.pos + 1);
-            let (len, message) = match (b, next) {
-                (b' ' | b'\t', _) => {
+            let doubled = self.byte_at(self.pos + 1) == Some(b);
+            let (len, message) = match b {
+                b' ' | b'\t' => {
                     self.pos += 1;
                     continue;
                 }
-                (b'\\', Some(b'\n')) => {
+                b'\\' if self.byte_at(self.pos + 1) == Some(b'\n') => {
                     self.pos += 2;
                     continue;
                 }
-                (b'#', _) => {
+                b'#' => {
                     while self.byte_at(self.pos).is_some_and(|c| c != b'\n') {
                         self.pos += 1;
                     }
                     continue;
                 }
-                (b'\n', _) => return Token::Newline,
-                (b'&', Some(b'&')) => return Token::AndIf,
-                (b'|', Some(b'|')) => return Token::OrIf,
-                (b';', Some(b';')) => (2, &error::CASE),
-                (b';', _) => return Token::Semi,
-                (b'(', _) => return Token::LParen,
-                (b')', _) => return Token::RParen,
-                (b'&', _) => (1, &error::BACKGROUND),
-                (b'|', _) => (1, &error::PIPES),
-                (b'<', Some(b'<')) => (2, &error::HERE_DOCUMENTS),
-                (b'<' | b'>', _) => (1, &error::REDIRECTIONS),
+                b'\n' => return Token::Newline,
+                b'(' => return Token::LParen,
+                b')' => return Token::RParen,
+                b'&' if doubled => return Token::AndIf,
+                b'|' if doubled => return Token::OrIf,
+                b';' if !doubled => return Token::Semi,
+                b';' => (2, &error::CASE),
+                b'<' if doubled => (2, &error::HERE_DOCUMENTS),
+                b'&' => (1, &error::BACKGROUND),
+                b'|' => (1, &error::PIPES),
+                b'<' | b'>' => (1, &error::REDIRECTIONS),
                 _ => return Token::Word,
             };
             self.fail(&self.src[self.pos..self.pos + len], message);
