@@ -6,7 +6,11 @@
 //! dropped them. After the link exists the sidecar needs no privilege at all, so it drops them
 //! all, and makes sure it stays dumpable (a non-dumpable process's /proc/<pid>/root is closed).
 
+use crate::output::perror;
 use crate::sys;
+
+/// Warnings read `modelcar-base: warning: WHAT: strerror`: perror's shape.
+const WARNING: &[u8] = b"modelcar-base: warning";
 
 const CAP_SETPCAP: u64 = 1 << 8;
 const PR_CAP_AMBIENT: i32 = 47;
@@ -23,38 +27,26 @@ pub fn drop_all_once(dropped: &mut bool) {
     *dropped = true;
     let permitted = match sys::permitted_capabilities() {
         Ok(set) => set,
-        Err(e) => return report(b"reading capabilities", e),
+        Err(e) => return perror(WARNING, b"reading capabilities", e),
     };
     // Ambient capabilities would survive an exec; there is none, but leave nothing behind.
     let _ = sys::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL);
-    if permitted & CAP_SETPCAP != 0 {
-        // The bounding set can only shrink while CAP_SETPCAP is still held: do it first.
-        for cap in 0..64 {
-            if sys::prctl(libc::PR_CAPBSET_DROP, cap) == Err(sys::EINVAL) {
-                break; // past the kernel's last capability
+    if permitted != 0 {
+        if permitted & CAP_SETPCAP != 0 {
+            // The bounding set can only shrink while CAP_SETPCAP is still held: do it first.
+            for cap in 0..64 {
+                if sys::prctl(libc::PR_CAPBSET_DROP, cap) == Err(sys::EINVAL) {
+                    break; // past the kernel's last capability
+                }
             }
         }
-    }
-    if permitted != 0 {
         if let Err(e) = sys::clear_capabilities() {
-            report(b"dropping capabilities", e);
+            perror(WARNING, b"dropping capabilities", e);
         }
     }
     // Never gain privileges again (we never exec, but this closes the door for good).
     let _ = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1);
     if let Err(e) = sys::prctl(libc::PR_SET_DUMPABLE, 1) {
-        report(b"staying dumpable", e);
+        perror(WARNING, b"staying dumpable", e);
     }
-}
-
-fn report(what: &[u8], e: sys::Errno) {
-    sys::write_line(
-        2,
-        &[
-            b"modelcar-base: warning: ",
-            what,
-            b": ",
-            crate::errors::errno_text(e),
-        ],
-    );
 }

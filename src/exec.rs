@@ -57,7 +57,10 @@ impl<'s> Shell<'s> {
     }
 
     /// Records a syntax error at `token` (the first one counts) and ends the walk: the position
-    /// moves to the end of the script, where every parsing function stops.
+    /// moves to the end of the script, where every parsing function stops. Out of line: it is
+    /// called from a dozen places in the parser, lexer and expansion, all on the error path.
+    #[cold]
+    #[inline(never)]
     pub fn fail(&mut self, token: &'s [u8], message: &'static Message) {
         if self.error.is_none() {
             self.error = Some(SyntaxError { token, message });
@@ -77,41 +80,53 @@ impl<'s> Shell<'s> {
             // No command, only expansions: the status of the last `$(...)` (POSIX).
             return substitution_status.unwrap_or(0);
         };
+        // Every error here is `ARG0: WHAT WHY`, written by the one call at the end.
+        let (mut what, mut why): (&[u8], &[u8]);
+        let mut status = 127;
         if name == b"exit" {
-            let status = self.exit_status(args);
-            self.exit = Some(status);
-            return status;
-        }
-        let Some(builtin) = builtins::find(name) else {
-            let why: &[u8] = if name.contains(&b'/') {
-                b": cannot run programs: only builtins are available"
-            } else {
-                b": not found"
-            };
-            error_line(&[self.arg0, b": ", name, why]);
-            return 127;
-        };
-        self.out.begin();
-        let status = builtin(args, &mut self.out);
-        self.out.finish(name, status)
-    }
-
-    /// `exit [N]`: N modulo 256, or the last status; a bad N is an error with status 2.
-    fn exit_status(&self, mut args: Args) -> i32 {
-        let n = match (args.next(), args.next()) {
-            (None, _) => return self.last_status,
-            (Some(n), None) => n,
-            _ => {
-                error_line(&[self.arg0, b": exit: too many arguments"]);
-                return 2;
+            // `exit [N]`: N modulo 256, or the last status; a bad N is an error with status 2.
+            status = self.last_status;
+            let mut bad = false;
+            (what, why) = (b"exit: too many arguments", b"");
+            if let Some(n) = args.next() {
+                bad = n.is_empty() || n.len() > 10;
+                // Only N modulo 256 counts: a byte that wraps keeps just that.
+                let mut v = 0u8;
+                for &d in n {
+                    let d = d.wrapping_sub(b'0');
+                    bad |= d > 9;
+                    v = v.wrapping_mul(10).wrapping_add(d);
+                }
+                status = v as i32;
+                if args.next().is_some() {
+                    bad = true;
+                } else {
+                    (what, why) = (b"exit: Illegal number: ", n);
+                }
             }
-        };
-        if n.is_empty() || n.len() > 10 || !n.iter().all(u8::is_ascii_digit) {
-            error_line(&[self.arg0, b": exit: Illegal number: ", n]);
-            return 2;
+            if bad {
+                status = 2;
+            }
+            self.exit = Some(status);
+            if !bad {
+                return status;
+            }
+        } else if let Some(builtin) = builtins::find(name) {
+            self.out.begin();
+            let status = builtin(args, &mut self.out);
+            return self.out.finish(name, status);
+        } else {
+            what = name;
+            why = b": not found";
+            // A byte loop: `contains` brings a word-at-a-time search.
+            for &b in name {
+                if b == b'/' {
+                    why = b": cannot run programs: only builtins are available";
+                }
+            }
         }
-        let v = n.iter().fold(0u64, |acc, &d| acc * 10 + (d - b'0') as u64);
-        (v & 0xff) as i32
+        error_line(&[self.arg0, b": ", what, why]);
+        status
     }
 }
 

@@ -60,7 +60,7 @@ impl Output {
         match result {
             Ok(()) => status,
             Err(e) => {
-                error_line(&[name, b": write error: ", errno_text(e)]);
+                perror(name, b"write error", e);
                 1
             }
         }

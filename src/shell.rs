@@ -1,19 +1,22 @@
 //! Entry logic: which applet argv[0] names, `sh -c SCRIPT` invocation, `--help`/`--version`.
 
-use crate::args::Args;
+use crate::args::{word_index, Args};
 use crate::builtins;
 use crate::exec::Shell;
 use crate::output::{error_line, Output};
 use crate::sys::{self, Argv, Stack};
+use core::mem::ManuallyDrop;
 
 const VERSION: &str = concat!("modelcar-base ", env!("CARGO_PKG_VERSION"), "\n");
 
+/// Starts with `VERSION`: `--version` prints its first line.
 const HELP: &str = concat!(
     "modelcar-base ",
     env!("CARGO_PKG_VERSION"),
-    ": the sidecar of a KServe modelcar image, as one tiny static binary.
+    "
+The sidecar of a KServe modelcar image, as one tiny static binary.
 
-Usage: sh -c SCRIPT [NAME [ARG...]]    APPLET [ARG...]    modelcar-base APPLET [ARG...]
+Usage: sh -c SCRIPT [NAME [ARG...]]    [modelcar-base] APPLET [ARG...]
 Applets: sh ln mkdir sleep echo ls test [ true false (argv[0] picks one).
 
 SCRIPT may use '...', \"...\" and \\ quoting, $$, $(...), && || ; newlines,
@@ -27,27 +30,32 @@ SIGTERM and SIGINT exit 0 at once. Before it sleeps it drops every capability.
 
 /// Runs the program named by argv[0] (or argv[1] after `modelcar-base`) and returns its status.
 pub fn dispatch(argv: Argv) -> i32 {
-    let mut argv0 = argv.get(0).unwrap_or(b"modelcar-base");
-    let mut name = applet_name(argv0);
-    let mut first = 1;
-    if name == b"modelcar-base" {
-        match argv.get(1) {
-            Some(b"--help" | b"-h") => return print(HELP),
-            Some(b"--version") => return print(VERSION),
-            Some(applet) => (argv0, name, first) = (applet, applet, 2),
-            None => {
-                error_line(&[b"modelcar-base: no applet given (try: modelcar-base --help)"]);
-                return 2;
-            }
-        }
-    }
-    let mut list = Stack::default();
-    for i in first..argv.len() {
+    // All of argv, as builtins take their arguments: each one followed by a NUL. Never dropped:
+    // the process exits with the status returned, and the kernel frees it then.
+    let mut list = ManuallyDrop::new(Stack::default());
+    for i in 0..argv.len() {
         list.push(argv.get(i).unwrap_or_default());
         list.push(&[0]);
     }
-    let args = Args::new(list.as_slice());
-    if name == b"sh" {
+    let mut args = Args::new(list.as_slice());
+    let mut argv0 = args.next().unwrap_or(b"modelcar-base");
+    let mut name = applet_name(argv0);
+    // One lookup both for argv[0] and for what follows `modelcar-base`: only the latter may
+    // be an option.
+    const WORDS: &[u8] = b"--version --help -h sh modelcar-base";
+    let mut word = word_index(WORDS, name);
+    if word == Some(4) {
+        let Some(applet) = args.next() else {
+            error_line(&[b"modelcar-base: no applet given (try: modelcar-base --help)"]);
+            return 2;
+        };
+        (argv0, name) = (applet, applet);
+        word = word_index(WORDS, applet);
+        if let Some(i @ 0..=2) = word {
+            return print(&HELP[..if i == 0 { VERSION.len() } else { HELP.len() }]);
+        }
+    }
+    if word == Some(3) {
         return sh(argv0, args);
     }
     let Some(builtin) = builtins::find(name) else {
@@ -60,17 +68,20 @@ pub fn dispatch(argv: Argv) -> i32 {
         ]);
         return 127;
     };
-    let mut out = Output::default();
+    let mut out = ManuallyDrop::new(Output::default());
     let status = builtin(args, &mut out);
     out.finish(name, status)
 }
 
 /// The applet argv[0] names: its last component, without the '-' of a login shell.
 fn applet_name(argv0: &[u8]) -> &[u8] {
-    let base = builtins::path::basename(argv0);
-    base.strip_prefix(b"-").unwrap_or(base)
+    match builtins::path::basename(argv0) {
+        [b'-', name @ ..] | name => name,
+    }
 }
 
+/// Inlined: after the calls are merged, one copy remains in `dispatch`.
+#[inline(always)]
 fn print(text: &str) -> i32 {
     sys::write_all(1, text.as_bytes()).is_err() as i32
 }
@@ -84,32 +95,34 @@ fn sh(argv0: &[u8], mut args: Args) -> i32 {
         first = args.next();
     }
     let (what, why): (&[u8], &[u8]) = match first {
-        Some(b"-c") => {
-            let mut script = args.next();
-            if script == Some(b"--") {
-                script = args.next().or(script);
-            }
-            match script {
-                Some(script) => return run_script(argv0, script),
-                None => (b"-c", b" requires an argument"),
-            }
-        }
-        Some(b"--help") => return print(HELP),
         None => (
             b"no script",
             b": this sh only runs `sh -c SCRIPT` (it reads no standard input)",
         ),
-        Some(first) if first.starts_with(b"-") => {
-            (first, b": option not supported (only -c SCRIPT)")
-        }
-        Some(file) => (file, b": script files are not supported (only -c SCRIPT)"),
+        Some(first) => match word_index(b"-c --help", first) {
+            Some(0) => {
+                let mut script = args.next();
+                if script == Some(b"--") {
+                    script = args.next().or(script);
+                }
+                match script {
+                    Some(script) => return run_script(argv0, script),
+                    None => (b"-c", b" requires an argument"),
+                }
+            }
+            Some(_) => return print(HELP),
+            None if first.first() == Some(&b'-') => {
+                (first, b": option not supported (only -c SCRIPT)")
+            }
+            None => (first, b": script files are not supported (only -c SCRIPT)"),
+        },
     };
     error_line(&[b"sh: ", what, why]);
     2
 }
 
 pub fn run_script(argv0: &[u8], script: &[u8]) -> i32 {
-    let mut shell = Shell::new(argv0, script, sys::getpid());
+    let mut shell = ManuallyDrop::new(Shell::new(argv0, script, sys::getpid()));
     match shell.run_script() {
         Ok(Some(status)) => status,
         Ok(None) => {

@@ -9,25 +9,39 @@ pub fn run(mut args: Args, out: &mut Output) -> i32 {
     let mut newline = true;
     // Leading words made only of option letters are options (`-n`, `-nn`); anything else is text.
     let mut text = args;
-    while let Some(first) = args.next() {
-        if first.len() < 2
-            || first[0] != b'-'
-            || !first[1..].iter().all(|c| matches!(c, b'n' | b'e' | b'E'))
-        {
+    'options: while let Some(word) = args.next() {
+        let Some((&b'-', letters)) = word.split_first() else {
+            break;
+        };
+        if letters.is_empty() {
             break;
         }
-        if let Some(&c) = first[1..].iter().find(|&&c| c != b'n') {
-            error_line(&[b"echo: option -", &[c], b" is not supported (only -n)"]);
+        // The first letter other than n, refused if the whole word is option letters.
+        let mut refused = 0;
+        for &c in letters {
+            match c {
+                b'n' => {}
+                b'e' | b'E' if refused == 0 => refused = c,
+                b'e' | b'E' => {}
+                _ => break 'options,
+            }
+        }
+        if refused != 0 {
+            error_line(&[
+                b"echo: option -",
+                &[refused],
+                b" is not supported (only -n)",
+            ]);
             return 2;
         }
         newline = false;
         text = args;
     }
-    for (i, arg) in text.enumerate() {
-        if i > 0 {
+    while let Some(arg) = text.next() {
+        out.write(arg);
+        if !text.is_empty() {
             out.write(b" ");
         }
-        out.write(arg);
     }
     if newline {
         out.write(b"\n");

@@ -28,9 +28,13 @@ pub fn run(args: Args, out: &mut Output) -> i32 {
         match parse(arg) {
             Some(Duration::Forever) => forever = true,
             Some(Duration::Time(s, n)) => {
+                // Both parts are below a second: at most one second carries.
                 nanos += n as u64;
-                secs = secs.saturating_add(s).saturating_add(nanos / NANOS);
-                nanos %= NANOS;
+                secs = secs.saturating_add(s);
+                if nanos >= NANOS {
+                    nanos -= NANOS;
+                    secs = secs.saturating_add(1);
+                }
             }
             None => {
                 error_line(&[b"sleep: invalid number '", arg, b"'"]);
@@ -47,7 +51,11 @@ pub fn run(args: Args, out: &mut Output) -> i32 {
 }
 
 pub fn parse(arg: &[u8]) -> Option<Duration> {
-    if arg.eq_ignore_ascii_case(b"inf") || arg.eq_ignore_ascii_case(b"infinity") {
+    // `inf` or `infinity` in any case: one byte loop (`c | 0x20` lowercases a letter, and no
+    // other byte gives one of these letters).
+    if (arg.len() == 3 || arg.len() == 8)
+        && arg.iter().zip(b"infinity").all(|(c, l)| c | 0x20 == *l)
+    {
         return Some(Duration::Forever);
     }
     let (number, unit) = match arg.split_last()? {
@@ -59,7 +67,7 @@ pub fn parse(arg: &[u8]) -> Option<Duration> {
     };
     // Seconds, then nanoseconds: digits past the ninth cannot change a sleep.
     let (mut secs, mut nanos, mut scale) = (0u64, 0u64, NANOS);
-    let (mut after_dot, mut whole_digits, mut any) = (false, 0, false);
+    let (mut after_dot, mut whole_digits) = (false, 0);
     for &c in number {
         let d = c.wrapping_sub(b'0') as u64;
         if c == b'.' && !after_dot {
@@ -69,7 +77,6 @@ pub fn parse(arg: &[u8]) -> Option<Duration> {
         if d > 9 {
             return None;
         }
-        any = true;
         if after_dot {
             scale /= 10;
             nanos += d * scale;
@@ -81,7 +88,8 @@ pub fn parse(arg: &[u8]) -> Option<Duration> {
             secs = secs * 10 + d;
         }
     }
-    if !any {
+    // A number needs a digit, before or after the dot (the first one lowers the scale).
+    if whole_digits == 0 && scale == NANOS {
         return None;
     }
     let nanos = nanos * unit;
