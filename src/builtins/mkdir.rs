@@ -2,24 +2,27 @@
 
 use super::options;
 use crate::args::Args;
+use crate::errors::errno_text;
 use crate::output::{error_line, Output};
 use crate::sys;
+
+/// The mode without -m: 0777 (less the umask) and no chmod. Not a valid -m mode (above 07777):
+/// one number says both the mode to create with and whether to chmod.
+const NO_MODE: u32 = 0o10777;
 
 pub fn run(args: Args, _out: &mut Output) -> i32 {
     let Some(opts) = options::parse(b"mkdir", args, b"p", Some(b'm')) else {
         return 1;
     };
-    let mode = match opts.value {
-        None => None,
-        Some(text) => match parse_octal_mode(text) {
-            Some(m) => Some(m),
-            None => {
-                // Octal only: symbolic modes (u+x) are refused, not guessed.
-                error_line(&[b"mkdir: invalid mode '", text, b"'"]);
-                return 1;
-            }
-        },
-    };
+    let mut mode = NO_MODE;
+    if let Some(text) = opts.value {
+        let Some(m) = parse_octal_mode(text) else {
+            // Octal only: symbolic modes (u+x) are refused, not guessed.
+            error_line(&[b"mkdir: invalid mode '", text, b"'"]);
+            return 1;
+        };
+        mode = m;
+    }
     if opts.operands.is_empty() {
         error_line(&[b"mkdir: missing operand"]);
         return 1;
@@ -27,89 +30,64 @@ pub fn run(args: Args, _out: &mut Output) -> i32 {
     let parents = opts.has(b'p');
     let mut status = 0;
     for dir in opts.operands {
-        if make(dir, mode, parents).is_err() {
-            status = 1;
-        }
+        status |= make(dir, mode, parents);
     }
     status
 }
 
 fn parse_octal_mode(text: &[u8]) -> Option<u32> {
-    if text.is_empty() || text.len() > 4 || !text.iter().all(|c| (b'0'..=b'7').contains(c)) {
-        return None;
+    let mut mode = 0;
+    for &c in text {
+        let digit = c.wrapping_sub(b'0');
+        if digit > 7 {
+            return None;
+        }
+        mode = mode * 8 + digit as u32;
     }
-    Some(text.iter().fold(0, |m, &d| m * 8 + (d - b'0') as u32))
+    (1..=4).contains(&text.len()).then_some(mode)
 }
 
 /// busybox's algorithm: with -p, make each prefix ending after a run of slashes, accepting
-/// existing directories; the message names the prefix that failed.
-fn make(path: &[u8], mode: Option<u32>, parents: bool) -> Result<(), ()> {
+/// existing directories; the message names the prefix that failed. Returns the exit status.
+fn make(path: &[u8], mode: u32, parents: bool) -> i32 {
     let mut end = 0;
     loop {
-        let mut last = true;
-        if parents {
-            // Past leading non-slashes, then the run of slashes after them.
-            while end < path.len() && path[end] != b'/' {
-                end += 1;
-            }
-            while end < path.len() && path[end] == b'/' {
-                end += 1;
-            }
-            last = end >= path.len();
-        } else {
-            end = path.len();
+        // Without -p the whole path; with -p past leading non-slashes, then the run of
+        // slashes after them: one loop that stops at the first non-slash after a slash.
+        let mut slash = false;
+        while end < path.len() && (!parents || path[end] == b'/' || !slash) {
+            slash |= path[end] == b'/';
+            end += 1;
         }
-        let prefix = &path[..end];
-        let create_mode = if last { mode.unwrap_or(0o777) } else { 0o777 };
-        match sys::mkdir(prefix, create_mode) {
-            Ok(()) => {
-                if last {
-                    if let Some(m) = mode {
-                        // The umask must not change an explicit -m.
-                        if let Err(e) = sys::chmod(prefix, m) {
-                            fail(b"set permissions of", prefix, e);
-                            return Err(());
-                        }
-                    }
-                    return Ok(());
-                }
+        let last = end >= path.len();
+        // `min`: the compiler cannot see that `end` stays in bounds, and a panic path costs more.
+        let prefix = &path[..end.min(path.len())];
+        // Whole message heads: fewer pieces to store than `can't ` WHAT ` directory '`.
+        let mut head: &[u8] = b"mkdir: can't create directory '";
+        let result = match sys::mkdir(prefix, if last { mode & 0o7777 } else { 0o777 }) {
+            // The umask must not change an explicit -m.
+            Ok(()) if last && mode != NO_MODE => {
+                head = b"mkdir: can't set permissions of directory '";
+                sys::chmod(prefix, mode)
             }
-            Err(e) => {
-                let exists = e == sys::EEXIST || e == sys::EISDIR;
-                if !exists || !parents {
-                    fail(b"create", prefix, e);
-                    return Err(());
-                }
-                // Exists: fine if it is a directory. Like busybox, a failing stat names its
-                // own error (`file/` -> Not a directory).
+            // With -p an existing directory is fine. Like busybox, a failing stat names its
+            // own error (`file/` -> Not a directory).
+            Err(e) if parents && (e == sys::EEXIST || e == sys::EISDIR) => {
                 match sys::stat(prefix, true) {
-                    Ok(st) if st.is_dir() => {}
-                    Ok(_) => {
-                        fail(b"create", prefix, e);
-                        return Err(());
-                    }
-                    Err(stat_error) => {
-                        fail(b"create", prefix, stat_error);
-                        return Err(());
-                    }
-                }
-                if last {
-                    return Ok(());
+                    Ok(st) if !st.is_dir() => Err(e),
+                    result => result.map(drop),
                 }
             }
+            result => result,
+        };
+        if let Err(e) = result {
+            error_line(&[head, prefix, b"': ", errno_text(e)]);
+            return 1;
+        }
+        if last {
+            return 0;
         }
     }
-}
-
-fn fail(what: &[u8], path: &[u8], e: sys::Errno) {
-    error_line(&[
-        b"mkdir: can't ",
-        what,
-        b" directory '",
-        path,
-        b"': ",
-        crate::errors::errno_text(e),
-    ]);
 }
 
 #[cfg(test)]

@@ -4,20 +4,20 @@ use crate::args::Args;
 use crate::output::error_line;
 
 pub struct Options<'a> {
-    /// Which of the allowed flag letters were given, one bit each.
-    seen: u32,
-    letters: &'static [u8],
+    /// The flags given: bit `letter % 64` for each. Indexed by the letter itself, `has` is one
+    /// bit test wherever it is inlined (a u128 indexed by the byte would need a library call to
+    /// shift). Exact for a builtin's own letters as long as no two of them are 64 apart (`1` and
+    /// `q` would be): true of `sfn`, `p` and `1Aa`.
+    seen: u64,
     /// The value of the one option that takes a value, if given.
     pub value: Option<&'a [u8]>,
     pub operands: Args<'a>,
 }
 
 impl Options<'_> {
+    #[inline]
     pub fn has(&self, letter: u8) -> bool {
-        self.letters
-            .iter()
-            .position(|&l| l == letter)
-            .is_some_and(|i| self.seen & 1 << i != 0)
+        self.seen >> (letter & 63) & 1 != 0
     }
 }
 
@@ -31,7 +31,6 @@ pub fn parse<'a>(
 ) -> Option<Options<'a>> {
     let mut opts = Options {
         seen: 0,
-        letters,
         value: None,
         operands: args,
     };
@@ -41,27 +40,41 @@ pub fn parse<'a>(
             opts.operands = rest;
             break;
         }
-        if arg.len() < 2 || arg[0] != b'-' {
+        // Slice patterns rather than indexes: no bounds checks to panic.
+        let [b'-', flags @ ..] = arg else {
+            break;
+        };
+        if flags.is_empty() {
             break;
         }
-        for (j, &c) in arg.iter().enumerate().skip(1) {
-            if Some(c) == valued {
-                opts.value = Some(if j + 1 < arg.len() {
-                    &arg[j + 1..]
+        let mut flags = flags;
+        while let [c, after @ ..] = flags {
+            flags = after;
+            // One message call for both errors: only the middle differs.
+            let problem: &[u8] = if Some(*c) == valued {
+                // The rest of the argument is the value, or else the next argument.
+                let value = if after.is_empty() {
+                    rest.next()
                 } else {
-                    let Some(v) = rest.next() else {
-                        error_line(&[name, b": option requires an argument -- '", &[c], b"'"]);
-                        return None;
-                    };
-                    v
-                });
-                break;
-            }
-            let Some(k) = letters.iter().position(|&l| l == c) else {
-                error_line(&[name, b": invalid option -- '", &[c], b"'"]);
-                return None;
+                    Some(after)
+                };
+                if value.is_some() {
+                    opts.value = value;
+                    break;
+                }
+                b": option requires an argument -- '"
+            } else {
+                // A plain loop: `contains` on bytes goes through memchr, bigger here.
+                #[allow(clippy::manual_contains)]
+                let allowed = letters.iter().any(|l| l == c);
+                if allowed {
+                    opts.seen |= 1 << (c & 63);
+                    continue;
+                }
+                b": invalid option -- '"
             };
-            opts.seen |= 1 << k;
+            error_line(&[name, problem, core::slice::from_ref(c), b"'"]);
+            return None;
         }
         opts.operands = rest;
     }

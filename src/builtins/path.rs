@@ -5,43 +5,53 @@ use crate::sys::PathBuf;
 /// The last component, ignoring trailing slashes (`/a/b/` -> `b`, `/` -> `/`), like basename(1).
 pub fn basename(path: &[u8]) -> &[u8] {
     let trimmed = trim_trailing_slashes(path);
-    match trimmed.iter().rposition(|&c| c == b'/') {
+    match trimmed.rsplit(|&c| c == b'/').next() {
+        Some(base) if !base.is_empty() => base,
         // Only slashes: the root itself.
-        Some(0) if trimmed.len() == 1 => trimmed,
-        Some(i) => &trimmed[i + 1..],
-        None => trimmed,
+        _ => trimmed,
     }
 }
 
 /// Everything before the last component (`a/b` -> `a`, `b` -> `.`, `/b` -> `/`).
 pub fn dirname(path: &[u8]) -> &[u8] {
-    let trimmed = trim_trailing_slashes(path);
-    match trimmed.iter().rposition(|&c| c == b'/') {
-        Some(0) => b"/",
-        Some(i) => trim_trailing_slashes(&trimmed[..i]),
-        None => b".",
+    let mut dir = trim_trailing_slashes(path);
+    // Drop the last component, up to the slash before it.
+    while let [head @ .., c] = dir {
+        if *c == b'/' {
+            break;
+        }
+        dir = head;
+    }
+    if dir.is_empty() {
+        b"."
+    } else {
+        trim_trailing_slashes(dir)
     }
 }
 
-fn trim_trailing_slashes(path: &[u8]) -> &[u8] {
-    let mut end = path.len();
-    while end > 1 && path[end - 1] == b'/' {
-        end -= 1;
+fn trim_trailing_slashes(mut path: &[u8]) -> &[u8] {
+    // Slice patterns: no index, so no bounds check to panic.
+    while let [head @ .., b'/'] = path {
+        if head.is_empty() {
+            break;
+        }
+        path = head;
     }
-    &path[..end]
+    path
 }
 
-/// `dir/name`, without doubling a slash. Leading slashes of the name are dropped, as busybox's
-/// concat_path_file does.
-pub fn join(dir: &[u8], name: &[u8]) -> PathBuf {
-    let mut p = PathBuf::default();
-    p.push(dir);
-    if !dir.ends_with(b"/") {
-        p.push(b"/");
+/// Appends `dir/name` to `path`, without doubling a slash. Leading slashes of the name are
+/// dropped, as busybox's concat_path_file does. The caller owns the buffer: a PathBuf returned
+/// by value is copied (4 KiB) on the way out.
+pub fn join(path: &mut PathBuf, dir: &[u8], mut name: &[u8]) {
+    path.push(dir);
+    if dir.last() != Some(&b'/') {
+        path.push(b"/");
     }
-    let start = name.iter().position(|&c| c != b'/').unwrap_or(name.len());
-    p.push(&name[start..]);
-    p
+    while let [b'/', rest @ ..] = name {
+        name = rest;
+    }
+    path.push(name);
 }
 
 #[cfg(test)]

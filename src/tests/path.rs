@@ -2,9 +2,16 @@ use super::*;
 use crate::sys;
 use crate::sys::PATH_MAX;
 
-/// `PathBuf::join`'s bytes (the old `join` returned a Vec).
+/// `join` into a new PathBuf.
+fn join_buf(dir: &[u8], name: &[u8]) -> sys::PathBuf {
+    let mut p = sys::PathBuf::default();
+    super::join(&mut p, dir, name);
+    p
+}
+
+/// `join`'s bytes (the old `join` returned a Vec).
 fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
-    super::join(dir, name).as_bytes().to_vec()
+    join_buf(dir, name).as_bytes().to_vec()
 }
 
 #[test]
@@ -116,7 +123,7 @@ fn basename_of_the_root_is_the_root() {
 
 #[test]
 fn push_appends() {
-    let mut p = super::join(b"/mnt", b"models");
+    let mut p = join_buf(b"/mnt", b"models");
     p.push(b".");
     p.push(b"");
     p.push(b"m.ln-42");
@@ -130,17 +137,17 @@ fn push_appends() {
 fn a_long_path_is_cut_at_path_max() {
     let dir = vec![b'd'; PATH_MAX - 3];
     // Exactly PATH_MAX: "d...d/ab".
-    let p = super::join(&dir, b"ab");
+    let p = join_buf(&dir, b"ab");
     assert_eq!(p.as_bytes().len(), PATH_MAX);
     assert_eq!(p.as_bytes(), [&dir[..], b"/ab"].concat());
     // Longer: cut, and pushes past the end are dropped.
-    let mut p = super::join(&dir, b"abcdef");
+    let mut p = join_buf(&dir, b"abcdef");
     assert_eq!(p.as_bytes(), [&dir[..], b"/ab"].concat());
     p.push(b"more");
     assert_eq!(p.as_bytes().len(), PATH_MAX);
     assert_eq!(p.as_bytes(), [&dir[..], b"/ab"].concat());
     // A dir alone longer than PATH_MAX.
-    let p = super::join(&vec![b'x'; PATH_MAX + 10], b"y");
+    let p = join_buf(&vec![b'x'; PATH_MAX + 10], b"y");
     assert_eq!(p.as_bytes(), vec![b'x'; PATH_MAX]);
 }
 
@@ -150,13 +157,13 @@ fn a_cut_path_is_refused_with_enametoolong() {
     // a cut path is PATH_MAX long and is refused as the whole path would be.
     let dir = b"/modelcar-base-no-such-dir/";
     let fill = |n: usize| [&dir[..], &vec![b'/'; n - dir.len()]].concat();
-    let fits = super::join(&fill(PATH_MAX - 2), b"a");
+    let fits = join_buf(&fill(PATH_MAX - 2), b"a");
     assert_eq!(fits.as_bytes().len(), PATH_MAX - 1);
     assert_eq!(
         sys::stat(fits.as_bytes(), false).unwrap_err(),
         sys::Errno(libc::ENOENT)
     );
-    let cut = super::join(&fill(PATH_MAX - 2), b"ab");
+    let cut = join_buf(&fill(PATH_MAX - 2), b"ab");
     assert_eq!(cut.as_bytes().len(), PATH_MAX);
     assert_eq!(
         sys::stat(cut.as_bytes(), false).unwrap_err(),
