@@ -5,76 +5,107 @@
 use super::options;
 use crate::args::Args;
 use crate::output::{perror, Output};
-use crate::sys::{self, Stack};
+use crate::sys::{self, Errno, Stack};
+
+/// `show` for the operands: the files (FILES) or the directories (FILES + 1) among them.
+const FILES: u8 = 4;
 
 pub fn run(args: Args, out: &mut Output) -> i32 {
     let Some(opts) = options::parse(b"ls", args, b"1Aa", None) else {
         return 1;
     };
-    let (all, almost_all) = (opts.has(b'a'), opts.has(b'A'));
+    // Which directory entries to list: 2 all (-a), 1 all but . and .. (-A), 0 no hidden ones.
+    let show = if opts.has(b'a') {
+        2
+    } else {
+        opts.has(b'A') as u8
+    };
     let operands = if opts.operands.is_empty() {
         Args::new(b".\0")
     } else {
         opts.operands
     };
-    let is_dir = |op: &[u8]| {
-        let st = sys::stat(op, true).or_else(|_| sys::stat(op, false))?;
-        Ok(st.is_dir())
-    };
-    let mut status = 0;
+    let (mut status, mut count) = (0, 0);
     for op in operands {
+        count += 1;
         if let Err(e) = is_dir(op) {
             perror(b"ls", op, e);
             status = 1;
         }
     }
-    let mut lines = 0;
-    in_order(operands, &|op| is_dir(op) == Ok(false), &mut |f| {
-        out.line(f);
-        lines += 1;
-    });
-    let headers = operands.len() > 1;
-    in_order(operands, &|op| is_dir(op) == Ok(true), &mut |dir| {
-        let mut names = Stack::default();
-        if headers {
-            if lines > 0 {
-                out.write(b"\n");
+    let headers = count > 1;
+    let mut first = true;
+    for kind in FILES..FILES + 2 {
+        let mut prev = None;
+        while let Some(op) = next(operands, kind, prev) {
+            prev = Some(op);
+            if kind == FILES {
+                out.line(op);
+            } else {
+                // A blank line before each directory's header but the first thing listed.
+                if headers && !first {
+                    out.write(b"\n");
+                }
+                if let Err(e) = list(op, show, headers, out) {
+                    perror(b"ls", op, e);
+                    status = 1;
+                }
             }
-            lines += 1;
+            first = false;
         }
-        if let Err(e) = sys::read_dir(dir, &mut names) {
-            perror(b"ls", dir, e);
-            status = 1;
-            return;
-        }
-        if headers {
-            out.write(dir);
-            out.line(b":");
-        }
-        let shown =
-            |n: &[u8]| all || (n != b"." && n != b".." && (almost_all || !n.starts_with(b".")));
-        in_order(Args::new(names.as_slice()), &shown, &mut |n| out.line(n));
-    });
+    }
     status
 }
 
-/// Calls `each` on the items that `keep` accepts, in bytewise order (equal items in their
-/// given order). A selection sort that needs no memory: directories in a modelcar hold a
-/// handful of names, and core's sort routines would double the binary's size.
-fn in_order<'a>(items: Args<'a>, keep: &dyn Fn(&[u8]) -> bool, each: &mut dyn FnMut(&'a [u8])) {
-    let mut prev: Option<(&[u8], usize)> = None;
-    loop {
-        let mut best = None;
-        for item in items.enumerate().map(|(i, item)| (item, i)) {
-            if prev.is_some_and(|p| item <= p) || best.is_some_and(|b| item >= b) || !keep(item.0) {
-                continue;
-            }
-            best = Some(item);
-        }
-        let Some(next) = best else { return };
-        each(next.0);
-        prev = best;
+/// One directory's entries, under a header if `headers`.
+fn list(dir: &[u8], show: u8, headers: bool, out: &mut Output) -> Result<(), Errno> {
+    let mut names = Stack::default();
+    sys::read_dir(dir, &mut names)?;
+    if headers {
+        out.write(dir);
+        out.line(b":");
     }
+    let names = Args::new(names.as_slice());
+    let mut prev = None;
+    while let Some(name) = next(names, show, prev) {
+        out.line(name);
+        prev = Some(name);
+    }
+    Ok(())
+}
+
+/// Whether an operand is a directory (through symlinks; a dangling one is a file).
+fn is_dir(op: &[u8]) -> Result<bool, Errno> {
+    let st = sys::stat(op, true).or_else(|_| sys::stat(op, false))?;
+    Ok(st.is_dir())
+}
+
+/// The item after `prev` in bytewise order among those `show` selects, equal items in their
+/// order in `items` (their addresses): a selection sort that needs no memory, as directories
+/// in a modelcar hold a handful of names and core's sort routines would double the binary's
+/// size.
+fn next<'a>(items: Args<'a>, show: u8, prev: Option<&'a [u8]>) -> Option<&'a [u8]> {
+    let mut best: Option<&[u8]> = None;
+    for item in items {
+        let skip = if show >= FILES {
+            // Operands whose stat fails are left out.
+            is_dir(item) != Ok(show > FILES)
+        } else {
+            // Hidden names start with a dot; -A shows all but . and .., -a all.
+            show < 2 && item.first() == Some(&b'.') && (show == 0 || item == b"." || item == b"..")
+        };
+        if skip || prev.is_some_and(|p| !before(p, item)) || best.is_some_and(|b| !before(item, b))
+        {
+            continue;
+        }
+        best = Some(item);
+    }
+    best
+}
+
+/// Bytewise order, then the order of the items' addresses (their positions in the list).
+fn before(a: &[u8], b: &[u8]) -> bool {
+    (a, a.as_ptr()) < (b, b.as_ptr())
 }
 
 #[cfg(test)]
