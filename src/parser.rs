@@ -20,9 +20,10 @@ use crate::lexer::{ends_word, Token};
 /// the stack.
 pub const MAX_NESTING: usize = 200;
 
-/// Words that start a compound command or belong to one; only the loops are supported.
-const UNSUPPORTED_RESERVED: &[u8] =
-    b"if then else elif fi case esac for in { } ! function select [[ ]]";
+/// Words that start a compound command or belong to one: only the loops are supported. `do`
+/// and `done` are the only ones starting with "d", `until` and `while` with "u" and "w".
+const RESERVED: &[u8] =
+    b"do done until while if then else elif fi case esac for in { } ! function select [[ ]]";
 
 impl<'s> Shell<'s> {
     /// Checks the whole script, then runs it. `Ok(None)` when it holds no command at all.
@@ -43,16 +44,17 @@ impl<'s> Shell<'s> {
     }
 
     fn script(&mut self) -> Option<i32> {
-        self.linebreak();
-        if self.peek() == Token::End {
+        if self.linebreak() == Token::End {
             return None;
         }
         let status = self.list();
-        self.expect(Token::End);
+        self.expect(Token::End, b"");
         Some(status)
     }
 
-    fn unexpected(&mut self, t: Token) {
+    /// Records the token at hand (`peek` is idempotent) as unexpected.
+    fn unexpected(&mut self) {
+        let t = self.peek();
         if t == Token::End {
             self.fail(b"", &error::UNEXPECTED_END);
         } else {
@@ -60,32 +62,32 @@ impl<'s> Shell<'s> {
         }
     }
 
-    pub fn linebreak(&mut self) {
-        while self.peek() == Token::Newline {
-            self.advance(Token::Newline);
+    /// Skips newlines; returns the token that follows.
+    pub fn linebreak(&mut self) -> Token {
+        loop {
+            let t = self.peek();
+            if t != Token::Newline {
+                return t;
+            }
+            self.advance(t);
         }
     }
 
-    /// The loop keyword at the current position, if one is written plainly.
-    fn reserved(&mut self) -> Option<&'s [u8]> {
-        if self.peek() != Token::Word {
-            return None;
-        }
+    /// The reserved word at the current position, if one is written plainly. Only after `peek`
+    /// (blanks skipped): at an operator the plain word is empty, never a reserved word.
+    fn reserved(&self) -> Option<&'s [u8]> {
         self.plain_word()
-            .filter(|w| word_index(b"do done until while", w).is_some())
-    }
-
-    fn at_list_end(&mut self) -> bool {
-        matches!(self.peek(), Token::End | Token::RParen)
-            || matches!(self.reserved(), Some(b"do" | b"done"))
+            .filter(|w| word_index(RESERVED, w).is_some())
     }
 
     pub fn list(&mut self) -> i32 {
         let mut status = self.and_or();
         while let t @ (Token::Semi | Token::Newline) = self.peek() {
             self.advance(t);
-            self.linebreak();
-            if self.at_list_end() {
+            // A list ends at `)`, the end, `do` or `done` (the only keywords starting with "d").
+            if matches!(self.linebreak(), Token::End | Token::RParen)
+                || matches!(self.reserved(), Some([b'd', ..]))
+            {
                 break;
             }
             status = self.and_or();
@@ -106,7 +108,7 @@ impl<'s> Shell<'s> {
             self.linebreak();
             let run = self.run;
             let go = (status == 0) == and;
-            self.run = run && go;
+            self.run = run & go;
             let next = self.command();
             self.run = run;
             if go {
@@ -118,26 +120,30 @@ impl<'s> Shell<'s> {
     fn command(&mut self) -> i32 {
         let running = self.running();
         let t = self.peek();
-        let status = if t == Token::LParen {
-            self.advance(t);
-            let status = self.nested_list();
-            self.expect(Token::RParen);
-            self.end_of_compound();
-            self.contained(running, status)
-        } else if t != Token::Word {
-            self.unexpected(t);
-            return 0;
-        } else if let Some(kw) = self.reserved() {
-            if kw.starts_with(b"do") {
-                self.fail(kw, &error::UNEXPECTED);
+        let status = match (t, self.reserved()) {
+            (Token::LParen, _) => {
+                self.advance(t);
+                let status = self.nested_list();
+                self.expect(Token::RParen, b"");
+                self.end_of_compound();
+                self.contained(running, status)
+            }
+            (Token::Word, None) => self.simple(),
+            (Token::Word, Some(kw)) if matches!(kw[0], b'u' | b'w') => {
+                self.pos += kw.len();
+                let status = self.loop_command(kw[0] == b'u');
+                self.end_of_compound();
+                status
+            }
+            // `do` and `done` are unexpected here; the other words are not supported.
+            (Token::Word, Some(kw)) if kw[0] != b'd' => {
+                self.fail(kw, &error::NOT_SUPPORTED);
                 return 0;
             }
-            self.pos += kw.len();
-            let status = self.loop_command(kw == b"until");
-            self.end_of_compound();
-            status
-        } else {
-            self.simple()
+            _ => {
+                self.unexpected();
+                return 0;
+            }
         };
         if running {
             self.last_status = status;
@@ -159,9 +165,10 @@ impl<'s> Shell<'s> {
 
     /// After a compound command only an operator, separator or terminator may follow.
     fn end_of_compound(&mut self) {
-        let t = self.peek();
-        if matches!(t, Token::Word | Token::LParen) && !self.at_list_end() {
-            self.unexpected(t);
+        if matches!(self.peek(), Token::Word | Token::LParen)
+            && !matches!(self.reserved(), Some([b'd', ..]))
+        {
+            self.unexpected();
         }
     }
 
@@ -178,24 +185,15 @@ impl<'s> Shell<'s> {
         status
     }
 
-    /// Consumes `token` (after newlines), or records what came instead.
-    pub fn expect(&mut self, token: Token) {
-        self.linebreak();
-        let t = self.peek();
-        if t == token {
+    /// Consumes `token` (after newlines), or records what came instead. `word` is the keyword
+    /// a `Word` must be, and empty for an operator (whose plain word is empty).
+    pub fn expect(&mut self, token: Token, word: &[u8]) {
+        let t = self.linebreak();
+        if t == token && self.plain_word() == Some(word) {
             self.advance(t);
-        } else {
-            self.unexpected(t);
-        }
-    }
-
-    fn expect_reserved(&mut self, word: &[u8]) {
-        self.linebreak();
-        if self.reserved() == Some(word) {
             self.pos += word.len();
         } else {
-            let t = self.peek();
-            self.unexpected(t);
+            self.unexpected();
         }
     }
 
@@ -208,11 +206,11 @@ impl<'s> Shell<'s> {
         loop {
             self.pos = start;
             let condition = self.nested_list();
-            self.expect_reserved(b"do");
-            let go = self.running() && (condition == 0) != until;
-            self.run = run && go;
+            self.expect(Token::Word, b"do");
+            let go = self.running() & ((condition == 0) != until);
+            self.run = run & go;
             let body = self.nested_list();
-            self.expect_reserved(b"done");
+            self.expect(Token::Word, b"done");
             self.run = run;
             if !go {
                 return status;
@@ -222,12 +220,6 @@ impl<'s> Shell<'s> {
     }
 
     fn simple(&mut self) -> i32 {
-        if let Some(word) = self.plain_word() {
-            if word_index(UNSUPPORTED_RESERVED, word).is_some() {
-                self.fail(word, &error::NOT_SUPPORTED);
-                return 0;
-            }
-        }
         // `NAME=...` is an assignment whatever follows the `=` (`x='y'`, `x=$(...)`): only the
         // unquoted start of the word decides.
         let rest = &self.src[self.pos..];
@@ -254,17 +246,17 @@ impl<'s> Shell<'s> {
     }
 }
 
-/// `NAME=...` with a valid variable name before the `=`.
+/// `NAME=...` with a valid variable name before the `=`: one pass up to the first `=`.
 fn is_assignment(text: &[u8]) -> bool {
-    match text.iter().position(|&c| c == b'=') {
-        Some(eq) if eq > 0 => {
-            !text[0].is_ascii_digit()
-                && text[..eq]
-                    .iter()
-                    .all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+    for (i, &c) in text.iter().enumerate() {
+        if c == b'=' {
+            return i > 0;
         }
-        _ => false,
+        if !(c.is_ascii_alphabetic() || c == b'_' || (i > 0 && c.is_ascii_digit())) {
+            return false;
+        }
     }
+    false
 }
 
 #[cfg(test)]
