@@ -25,7 +25,8 @@ impl<'a> Args<'a> {
     pub fn split_last(self) -> Option<(&'a [u8], Args<'a>)> {
         let body = self.0.split_last()?.1;
         let start = body.iter().rposition(|&b| b == 0).map_or(0, |i| i + 1);
-        Some((&body[start..], Args(&self.0[..start])))
+        let (rest, last) = self.0.split_at_checked(start)?;
+        Some((last.split_last()?.1, Args(rest)))
     }
 }
 
@@ -33,9 +34,10 @@ impl<'a> Iterator for Args<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
+        // Checked splits: no panicking paths (`end` is always in bounds).
         let end = self.0.iter().position(|&b| b == 0)?;
-        let arg = &self.0[..end];
-        self.0 = &self.0[end + 1..];
+        let (arg, rest) = self.0.split_at_checked(end)?;
+        self.0 = rest.split_first()?.1;
         Some(arg)
     }
 }
@@ -43,7 +45,18 @@ impl<'a> Iterator for Args<'a> {
 /// The position of `word` in `list`, a string of words separated by single spaces. Tables of
 /// names are kept in this form: a slice of slices would cost 16 bytes a name.
 pub fn word_index(list: &[u8], word: &[u8]) -> Option<usize> {
-    list.split(|&b| b == b' ').position(|w| w == word)
+    // As `Args::next`: checked splits, smaller than the `split` adapter.
+    let mut rest = list;
+    let mut index = 0;
+    loop {
+        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+        let (w, tail) = rest.split_at_checked(end)?;
+        if w == word {
+            return Some(index);
+        }
+        rest = tail.split_first()?.1;
+        index += 1;
+    }
 }
 
 #[cfg(test)]

@@ -19,11 +19,15 @@ pub fn run(mut args: Args, out: &mut Output) -> i32 {
         // The first letter other than n, refused if the whole word is option letters.
         let mut refused = 0;
         for &c in letters {
-            match c {
-                b'n' => {}
-                b'e' | b'E' if refused == 0 => refused = c,
-                b'e' | b'E' => {}
-                _ => break 'options,
+            if c == b'n' {
+                continue;
+            }
+            // `| 0x20`: e or E, and no other byte.
+            if c | 0x20 != b'e' {
+                break 'options;
+            }
+            if refused == 0 {
+                refused = c;
             }
         }
         if refused != 0 {

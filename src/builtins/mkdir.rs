@@ -18,8 +18,7 @@ pub fn run(args: Args, _out: &mut Output) -> i32 {
     if let Some(text) = opts.value {
         let Some(m) = parse_octal_mode(text) else {
             // Octal only: symbolic modes (u+x) are refused, not guessed.
-            error_line(&[b"mkdir: invalid mode '", text, b"'"]);
-            return 1;
+            return super::refuse(b"mkdir", b": invalid mode '", text);
         };
         mode = m;
     }

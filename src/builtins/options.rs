@@ -1,7 +1,6 @@
 //! Short-option parsing shared by the builtins: `-sf`, `-s -f`, `-m 755`, `-m755`, `--`.
 
 use crate::args::Args;
-use crate::output::error_line;
 
 pub struct Options<'a> {
     /// The flags given: bit `letter % 64` for each. Indexed by the letter itself, `has` is one
@@ -73,7 +72,7 @@ pub fn parse<'a>(
                 }
                 b": invalid option -- '"
             };
-            error_line(&[name, problem, core::slice::from_ref(c), b"'"]);
+            super::refuse(name, problem, core::slice::from_ref(c));
             return None;
         }
         opts.operands = rest;

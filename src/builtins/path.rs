@@ -45,7 +45,7 @@ fn trim_trailing_slashes(mut path: &[u8]) -> &[u8] {
 /// by value is copied (4 KiB) on the way out.
 pub fn join(path: &mut PathBuf, dir: &[u8], mut name: &[u8]) {
     path.push(dir);
-    if dir.last() != Some(&b'/') {
+    if !matches!(dir, [.., b'/']) {
         path.push(b"/");
     }
     while let [b'/', rest @ ..] = name {

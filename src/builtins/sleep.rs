@@ -36,10 +36,7 @@ pub fn run(args: Args, out: &mut Output) -> i32 {
                     secs = secs.saturating_add(1);
                 }
             }
-            None => {
-                error_line(&[b"sleep: invalid number '", arg, b"'"]);
-                return 1;
-            }
+            None => return super::refuse(b"sleep", b": invalid number '", arg),
         }
     }
     caps::drop_all_once(&mut out.capabilities_dropped);

@@ -71,8 +71,7 @@ extern "C" fn modelcar_start(sp: *const usize) -> ! {
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
     // Reached only on a bug: say so and stop, never unwind.
-    super::write_line(2, &[b"modelcar-base: internal error"]);
-    super::exit(70)
+    super::fatal(b"modelcar-base: internal error")
 }
 
 // The compiler lowers copies, fills and comparisons to these calls. Byte loops are enough for

@@ -28,28 +28,34 @@ pub const EISDIR: Errno = Errno(libc::EISDIR);
 pub const PATH_MAX: usize = libc::PATH_MAX as usize;
 const AT_FDCWD: usize = libc::AT_FDCWD as usize;
 
-/// One system call; the kernel's `-errno` becomes `Err`. (No call here needs a sixth argument;
-/// arguments go in registers, not through memory.)
-fn syscall(
-    nr: libc::c_long,
-    a: usize,
-    b: usize,
-    c: usize,
-    d: usize,
-    e: usize,
-) -> Result<usize, Errno> {
+/// One system call, returning the kernel's raw result: `-errno` on failure. (No call here needs
+/// a sixth argument: `arch` passes 0 there.) Results stay in this one-register form inside this
+/// module; a `Result<usize, Errno>` would be returned through memory on ppc64 and s390x.
+fn syscall(nr: libc::c_long, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
     // SAFETY: every caller passes arguments of the types the system call `nr` expects; pointers
     // among them point to live buffers of the sizes the kernel will read or write.
-    let r = unsafe { arch::modelcar_syscall(nr as isize, a, b, c, d, e, 0) };
-    if (-4095..0).contains(&r) {
+    unsafe { arch::modelcar_syscall(nr as isize, a, b, c, d, e) }
+}
+
+/// `syscall(nr, a, b, c, 0, 0)`.
+fn call(nr: libc::c_long, a: usize, b: usize, c: usize) -> isize {
+    // SAFETY: as for `syscall`.
+    unsafe { arch::modelcar_syscall3(nr as isize, a, b, c) }
+}
+
+/// A raw result as a `Result`. Every result of the calls made here other than `-errno` is a
+/// count, a descriptor or a user-space address: none is negative.
+fn check(r: isize) -> Result<usize, Errno> {
+    if r < 0 {
         Err(Errno(-r as i32))
     } else {
         Ok(r as usize)
     }
 }
 
-fn call(nr: libc::c_long, a: usize, b: usize, c: usize) -> Result<usize, Errno> {
-    syscall(nr, a, b, c, 0, 0)
+/// `check` for the calls whose success carries nothing.
+fn done(r: isize) -> Result<(), Errno> {
+    check(r).map(drop)
 }
 
 /// A path of less than PATH_MAX bytes, on the stack. It is not zeroed first (4 KiB of stores
@@ -92,24 +98,19 @@ impl PathBuf {
 const SHORT: usize = 256;
 
 /// A system call on one path relative to the working directory: `nr(AT_FDCWD, path, a, b, c)`.
-fn at(nr: libc::c_long, path: &[u8], a: usize, b: usize, c: usize) -> Result<usize, Errno> {
+fn at(nr: libc::c_long, path: &[u8], a: usize, b: usize, c: usize) -> isize {
     with_paths(nr, path, None, [a, b, c])
 }
 
 /// A system call on two paths: `nr(AT_FDCWD, one, AT_FDCWD, two, 0)`, or for symlinkat
 /// `nr(one, AT_FDCWD, two)`.
 fn at2(nr: libc::c_long, one: &[u8], two: &[u8]) -> Result<(), Errno> {
-    with_paths(nr, one, Some(two), [0; 3]).map(drop)
+    done(with_paths(nr, one, Some(two), [0; 3]))
 }
 
 /// The system call of `at` or `at2`, with the paths copied NUL-terminated into a small buffer,
 /// or into a PATH_MAX one (in a frame of its own) when they do not fit.
-fn with_paths(
-    nr: libc::c_long,
-    one: &[u8],
-    two: Option<&[u8]>,
-    args: [usize; 3],
-) -> Result<usize, Errno> {
+fn with_paths(nr: libc::c_long, one: &[u8], two: Option<&[u8]>, args: [usize; 3]) -> isize {
     if one.len() < SHORT && two.map_or(0, <[u8]>::len) < SHORT {
         let mut buf = [MaybeUninit::uninit(); 2 * SHORT];
         return call_with_paths(nr, one, two, args, &mut buf);
@@ -118,12 +119,7 @@ fn with_paths(
 }
 
 #[inline(never)]
-fn with_long_paths(
-    nr: libc::c_long,
-    one: &[u8],
-    two: Option<&[u8]>,
-    args: [usize; 3],
-) -> Result<usize, Errno> {
+fn with_long_paths(nr: libc::c_long, one: &[u8], two: Option<&[u8]>, args: [usize; 3]) -> isize {
     let mut buf = [MaybeUninit::uninit(); 2 * PATH_MAX];
     call_with_paths(nr, one, two, args, &mut buf)
 }
@@ -134,27 +130,43 @@ fn call_with_paths(
     two: Option<&[u8]>,
     [a, b, c]: [usize; 3],
     buf: &mut [MaybeUninit<u8>],
-) -> Result<usize, Errno> {
-    // Each path of less than PATH_MAX bytes gets its NUL; the buffer has room for both.
-    let mut c_paths = [0usize; 2];
-    let mut at = 0;
-    for (slot, path) in c_paths.iter_mut().zip([Some(one), two]) {
-        let Some(path) = path else { break };
-        if path.len() >= PATH_MAX {
-            return Err(Errno(libc::ENAMETOOLONG));
-        }
-        let dest = &mut buf[at..at + path.len() + 1];
-        for (d, &s) in dest.iter_mut().zip(path.iter().chain(&[0])) {
-            d.write(s);
-        }
-        *slot = dest.as_ptr() as usize;
-        at += path.len() + 1;
+) -> isize {
+    let other = two.unwrap_or_default();
+    if one.len() >= PATH_MAX || other.len() >= PATH_MAX {
+        return -(libc::ENAMETOOLONG as isize);
     }
-    let [one, two] = c_paths;
-    match (two, nr) {
-        (0, _) => syscall(nr, AT_FDCWD, one, a, b, c),
-        (_, libc::SYS_symlinkat) => syscall(nr, one, AT_FDCWD, two, 0, 0),
-        _ => syscall(nr, AT_FDCWD, one, AT_FDCWD, two, 0),
+    // `one` then `other`, each with its NUL (an absent second path is copied as an empty one,
+    // unused). Each path is shorter than half the buffer (see `with_paths`).
+    let first = buf.as_mut_ptr().cast::<u8>();
+    // SAFETY: the buffer has room for both paths and their NULs.
+    let second = unsafe { copy_c(first, one) };
+    // SAFETY: as above.
+    unsafe { copy_c(second, other) };
+    let first = first as usize;
+    let [a, b, c] = match two {
+        Some(_) => [AT_FDCWD, second as usize, 0],
+        None => [a, b, c],
+    };
+    // symlinkat(one, AT_FDCWD, two): its target is not resolved against a directory.
+    if nr == libc::SYS_symlinkat {
+        syscall(nr, first, a, b, c, 0)
+    } else {
+        syscall(nr, AT_FDCWD, first, a, b, c)
+    }
+}
+
+/// Copies `src` and a NUL to `dest`; returns the address past them.
+///
+/// # Safety
+/// `dest` must be valid for `src.len() + 1` bytes of writes.
+unsafe fn copy_c(dest: *mut u8, src: &[u8]) -> *mut u8 {
+    // SAFETY: the caller's contract.
+    unsafe {
+        for (i, &b) in src.iter().enumerate() {
+            dest.add(i).write(b);
+        }
+        dest.add(src.len()).write(0);
+        dest.add(src.len() + 1)
     }
 }
 
@@ -162,15 +174,22 @@ fn call_with_paths(
 // Process
 
 pub fn exit(status: i32) -> ! {
-    let _ = call(libc::SYS_exit_group, status as usize, 0, 0);
-    // exit_group does not return; should it ever, fall back to the thread's exit.
+    // exit_group does not return: the loop only tells the compiler so.
     loop {
-        let _ = call(libc::SYS_exit, status as usize, 0, 0);
+        call(libc::SYS_exit_group, status as usize, 0, 0);
     }
 }
 
+/// Says `msg` on standard error and exits with status 70, for what cannot go on: a bug, or no
+/// memory left.
+fn fatal(msg: &[u8]) -> ! {
+    write_line(2, &[msg]);
+    exit(70)
+}
+
 pub fn getpid() -> i32 {
-    call(libc::SYS_getpid, 0, 0, 0).unwrap_or(0) as i32
+    // getpid cannot fail.
+    call(libc::SYS_getpid, 0, 0, 0) as i32
 }
 
 /// The arguments the kernel put on the initial stack: `argc`, then `argv[0..argc]`.
@@ -223,17 +242,17 @@ impl Argv {
 // Output
 
 /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
-pub fn write_all(fd: c_int, mut bytes: &[u8]) -> Result<(), Errno> {
-    while !bytes.is_empty() {
-        match call(
-            libc::SYS_write,
-            fd as usize,
-            bytes.as_ptr() as usize,
-            bytes.len(),
-        ) {
-            Ok(n) => bytes = &bytes[n..],
-            Err(EINTR) => {}
-            Err(e) => return Err(e),
+pub fn write_all(fd: c_int, bytes: &[u8]) -> Result<(), Errno> {
+    let (mut at, mut left) = (bytes.as_ptr() as usize, bytes.len());
+    while left > 0 {
+        let r = call(libc::SYS_write, fd as usize, at, left);
+        if r >= 0 {
+            // The kernel writes at most `left` bytes.
+            let n = (r as usize).min(left);
+            at += n;
+            left -= n;
+        } else if r != -(libc::EINTR as isize) {
+            return done(r);
         }
     }
     Ok(())
@@ -243,14 +262,15 @@ pub fn write_all(fd: c_int, mut bytes: &[u8]) -> Result<(), Errno> {
 /// another process's). Errors are ignored: there is nowhere left to report them.
 pub fn write_line(fd: c_int, pieces: &[&[u8]]) {
     const MAX: usize = 8;
-    let mut iov = [[0usize; 2]; MAX + 1];
+    // Not zeroed first: the kernel reads only the `n + 1` slots written.
+    let mut iov = [MaybeUninit::<[usize; 2]>::uninit(); MAX + 1];
     let n = pieces.len().min(MAX);
-    for (slot, p) in iov.iter_mut().zip(&pieces[..n]) {
-        *slot = [p.as_ptr() as usize, p.len()];
+    for i in 0..n {
+        iov[i].write([pieces[i].as_ptr() as usize, pieces[i].len()]);
     }
-    iov[n] = [b"\n".as_ptr() as usize, 1];
+    iov[n].write([b"\n".as_ptr() as usize, 1]);
     // `struct iovec` is { void *base; size_t len; }: two words, as each slot here.
-    let _ = call(libc::SYS_writev, fd as usize, iov.as_ptr() as usize, n + 1);
+    call(libc::SYS_writev, fd as usize, iov.as_ptr() as usize, n + 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,15 +289,15 @@ pub fn rename(from: &[u8], to: &[u8]) -> Result<(), Errno> {
 }
 
 pub fn unlink(path: &[u8]) -> Result<(), Errno> {
-    at(libc::SYS_unlinkat, path, 0, 0, 0).map(drop)
+    done(at(libc::SYS_unlinkat, path, 0, 0, 0))
 }
 
 pub fn mkdir(path: &[u8], mode: u32) -> Result<(), Errno> {
-    at(libc::SYS_mkdirat, path, mode as usize, 0, 0).map(drop)
+    done(at(libc::SYS_mkdirat, path, mode as usize, 0, 0))
 }
 
 pub fn chmod(path: &[u8], mode: u32) -> Result<(), Errno> {
-    at(libc::SYS_fchmodat, path, mode as usize, 0, 0).map(drop)
+    done(at(libc::SYS_fchmodat, path, mode as usize, 0, 0))
 }
 
 /// The part of a file's status the builtins need.
@@ -312,22 +332,27 @@ pub fn stat(path: &[u8], follow: bool) -> Result<FileStat, Errno> {
     } else {
         libc::AT_SYMLINK_NOFOLLOW as usize
     };
-    let mut buf = [0u64; 32];
-    at(
+    // Only the two words read below are zeroed first (in case the kernel wrote nothing).
+    let mut buf = [MaybeUninit::<u64>::uninit(); 32];
+    buf[3].write(0);
+    buf[5].write(0);
+    done(at(
         libc::SYS_statx,
         path,
         flags,
         STATX_TYPE_MODE_SIZE,
         buf.as_mut_ptr() as usize,
-    )?;
+    ))?;
+    // SAFETY: words 3 and 5 were written above, and maybe again by the kernel.
+    let (mode, size) = unsafe { (buf[3].assume_init(), buf[5].assume_init()) };
     Ok(FileStat {
-        mode: (buf[3]
+        mode: (mode
             >> if cfg!(target_endian = "little") {
                 32
             } else {
                 16
             }) as u16 as u32,
-        size: buf[5],
+        size,
     })
 }
 
@@ -335,14 +360,14 @@ pub fn stat(path: &[u8], follow: bool) -> Result<FileStat, Errno> {
 /// returns them, "." and ".." included.
 pub fn read_dir(path: &[u8], out: &mut Stack) -> Result<(), Errno> {
     let flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as usize;
-    let fd = at(libc::SYS_openat, path, flags, 0, 0)?;
+    let fd = check(at(libc::SYS_openat, path, flags, 0, 0))?;
     let mut buf = MaybeUninit::<[u64; 512]>::uninit();
     let result = loop {
-        let n = match call(libc::SYS_getdents64, fd, buf.as_mut_ptr() as usize, 4096) {
-            Ok(0) => break Ok(()),
-            Ok(n) => n.min(4096),
-            Err(e) => break Err(e),
-        };
+        let r = call(libc::SYS_getdents64, fd, buf.as_mut_ptr() as usize, 4096);
+        if r <= 0 {
+            break done(r);
+        }
+        let n = (r as usize).min(4096);
         // SAFETY: the kernel wrote n bytes of records at the start of buf (8-byte aligned, as
         // struct linux_dirent64 { u64 ino; i64 off; u16 reclen; u8 type; char name[]; } wants).
         let bytes = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) };
@@ -350,13 +375,16 @@ pub fn read_dir(path: &[u8], out: &mut Stack) -> Result<(), Errno> {
         while off + 19 < n {
             let reclen = u16::from_ne_bytes([bytes[off + 16], bytes[off + 17]]) as usize;
             let name = &bytes[off + 19..off + reclen];
-            let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-            out.push(&name[..len]);
-            out.push(&[0]);
+            // The name with the NUL the kernel always ends it with (padding may follow).
+            let end = name
+                .iter()
+                .position(|&b| b == 0)
+                .map_or(name.len(), |i| i + 1);
+            out.push(&name[..end]);
             off += reclen;
         }
     };
-    let _ = call(libc::SYS_close, fd, 0, 0);
+    call(libc::SYS_close, fd, 0, 0);
     result
 }
 
@@ -367,12 +395,13 @@ pub fn read_dir(path: &[u8], out: &mut Stack) -> Result<(), Errno> {
 pub fn sleep(secs: u64, nanos: u32) {
     let mut req = [secs.min(i64::MAX as u64) as usize, nanos as usize];
     let mut rem = [0usize; 2];
-    while let Err(EINTR) = call(
+    while call(
         libc::SYS_nanosleep,
         req.as_ptr() as usize,
         rem.as_mut_ptr() as usize,
         0,
-    ) {
+    ) == -(libc::EINTR as isize)
+    {
         req = rem;
     }
 }
@@ -381,7 +410,7 @@ pub fn sleep(secs: u64, nanos: u32) {
 pub fn pause_forever() -> ! {
     let no_signals_blocked = 0u64;
     loop {
-        let _ = call(
+        call(
             libc::SYS_rt_sigsuspend,
             &no_signals_blocked as *const u64 as usize,
             8,
@@ -398,12 +427,12 @@ pub fn pause_forever() -> ! {
 /// through, and there is none (the handler's own address is given to satisfy the kernel).
 pub fn on_signals(sigs: &[c_int], handler: extern "C" fn(c_int) -> !) {
     const SA_RESTORER: usize = 0x0400_0000;
+    // The kernel's struct sigaction: handler, flags, restorer, mask (one 64-bit word).
+    let action = [handler as usize, SA_RESTORER, handler as usize, 0];
     let mut mask: u64 = 0;
     for &s in sigs {
         mask |= 1 << (s - 1);
-        // The kernel's struct sigaction: handler, flags, restorer, mask (one 64-bit word).
-        let action = [handler as usize, SA_RESTORER, handler as usize, 0];
-        let _ = syscall(
+        syscall(
             libc::SYS_rt_sigaction,
             s as usize,
             action.as_ptr() as usize,
@@ -412,7 +441,7 @@ pub fn on_signals(sigs: &[c_int], handler: extern "C" fn(c_int) -> !) {
             0,
         );
     }
-    let _ = syscall(
+    syscall(
         libc::SYS_rt_sigprocmask,
         libc::SIG_UNBLOCK as usize,
         &mask as *const u64 as usize,
@@ -432,12 +461,12 @@ pub fn permitted_capabilities() -> Result<u64, Errno> {
     let header = [CAP_VERSION_3, 0];
     // Two `struct __user_cap_data_struct { effective, permitted, inheritable }`.
     let mut data = [0u32; 6];
-    call(
+    done(call(
         libc::SYS_capget,
         header.as_ptr() as usize,
         data.as_mut_ptr() as usize,
         0,
-    )?;
+    ))?;
     Ok(data[1] as u64 | (data[4] as u64) << 32)
 }
 
@@ -445,25 +474,25 @@ pub fn permitted_capabilities() -> Result<u64, Errno> {
 pub fn clear_capabilities() -> Result<(), Errno> {
     let header = [CAP_VERSION_3, 0];
     let data = [0u32; 6];
-    call(
+    done(call(
         libc::SYS_capset,
         header.as_ptr() as usize,
         data.as_ptr() as usize,
         0,
-    )
-    .map(drop)
+    ))
 }
 
 /// prctl with integer arguments only.
-pub fn prctl(option: c_int, arg2: u64) -> Result<usize, Errno> {
-    syscall(libc::SYS_prctl, option as usize, arg2 as usize, 0, 0, 0)
+pub fn prctl(option: c_int, arg2: u64) -> Result<(), Errno> {
+    done(call(libc::SYS_prctl, option as usize, arg2 as usize, 0))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Memory
 
-/// A fresh private anonymous mapping of `len` bytes, pages committed only when touched.
-fn map(len: usize) -> Option<*mut u8> {
+/// A fresh private anonymous mapping of `len` bytes, pages committed only when touched; null
+/// if there is none.
+fn map(len: usize) -> *mut u8 {
     let prot = (libc::PROT_READ | libc::PROT_WRITE) as usize;
     let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE) as usize;
     // s390x's mmap is the old one: it takes its six arguments in memory.
@@ -472,12 +501,15 @@ fn map(len: usize) -> Option<*mut u8> {
         let args = [0, len, prot, flags, usize::MAX, 0];
         call(libc::SYS_mmap, args.as_ptr() as usize, 0, 0)
     };
-    // The sixth argument, the offset, is 0.
+    // The sixth argument, the offset, is 0 (`arch` passes it).
     #[cfg(not(target_arch = "s390x"))]
     let r = syscall(libc::SYS_mmap, 0, len, prot, flags, usize::MAX);
-    r.ok().map(|p| p as *mut u8)
+    if r < 0 {
+        return core::ptr::null_mut();
+    }
+    r as *mut u8
 }
 
 fn unmap(p: *mut u8, len: usize) {
-    let _ = call(libc::SYS_munmap, p as usize, len, 0);
+    call(libc::SYS_munmap, p as usize, len, 0);
 }

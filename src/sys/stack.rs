@@ -12,14 +12,18 @@ use super::map;
 const CAPACITY: usize = 64 << 20;
 
 pub struct Stack {
+    /// The mapping, or `UNMAPPED` until the first push: never null, so that an empty stack is
+    /// a valid empty slice without a test.
     base: *mut u8,
     len: usize,
 }
 
+const UNMAPPED: *mut u8 = core::ptr::dangling_mut();
+
 impl Default for Stack {
     fn default() -> Self {
         Stack {
-            base: core::ptr::null_mut(),
+            base: UNMAPPED,
             len: 0,
         }
     }
@@ -40,11 +44,11 @@ impl Stack {
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
-        if self.base.is_null() {
-            self.base = map(CAPACITY).unwrap_or_else(|| out_of_memory());
+        if self.base == UNMAPPED {
+            self.base = map(CAPACITY); // null if there is no memory left
         }
-        if bytes.len() > CAPACITY - self.len {
-            out_of_memory();
+        if self.base.is_null() || bytes.len() > CAPACITY - self.len {
+            super::fatal(b"modelcar-base: out of memory");
         }
         for (i, &b) in bytes.iter().enumerate() {
             // SAFETY: the mapping has room for len + bytes.len() bytes (checked above). A
@@ -56,17 +60,12 @@ impl Stack {
     }
 
     pub fn as_slice(&self) -> &[u8] {
-        if self.base.is_null() {
-            return &[];
-        }
-        // SAFETY: the first `len` bytes of the mapping were written by `push`.
+        // SAFETY: the first `len` bytes of the mapping were written by `push`; without a
+        // mapping, `len` is 0 and `base` a non-null, aligned (dangling) pointer.
         unsafe { core::slice::from_raw_parts(self.base, self.len) }
     }
 
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        if self.base.is_null() {
-            return &mut [];
-        }
         // SAFETY: as for as_slice, and `&mut self` makes this the only reference.
         unsafe { core::slice::from_raw_parts_mut(self.base, self.len) }
     }
@@ -74,13 +73,8 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        if !self.base.is_null() {
+        if self.base != UNMAPPED {
             super::unmap(self.base, CAPACITY);
         }
     }
-}
-
-fn out_of_memory() -> ! {
-    super::write_line(2, &[b"modelcar-base: out of memory"]);
-    super::exit(70)
 }
