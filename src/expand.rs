@@ -44,10 +44,12 @@ impl<'s> Shell<'s> {
             let at = self.pos;
             self.pos += 1;
             let next = self.byte_at(self.pos);
-            match b {
+            // The errors here name the byte at hand: one `fail` call for them all.
+            let message = match b {
                 b'"' => {
                     in_double_quotes = !in_double_quotes;
                     w.exists = true;
+                    continue;
                 }
                 b'\'' if !in_double_quotes => {
                     let rest = &self.src[self.pos..];
@@ -56,9 +58,13 @@ impl<'s> Shell<'s> {
                     };
                     self.literal(&mut w, &rest[..close]);
                     self.pos += close + 1;
+                    continue;
                 }
                 // Line continuation: both bytes vanish.
-                b'\\' if next == Some(b'\n') => self.pos += 1,
+                b'\\' if next == Some(b'\n') => {
+                    self.pos += 1;
+                    continue;
+                }
                 // A backslash quotes the next byte; inside "..." only $ ` " \. A lone trailing
                 // backslash stays literal, as in dash and busybox.
                 b'\\'
@@ -68,25 +74,28 @@ impl<'s> Shell<'s> {
                 {
                     self.literal(&mut w, &self.src[self.pos..self.pos + 1]);
                     self.pos += 1;
+                    continue;
                 }
                 b'$' => {
                     self.pos = at;
                     self.dollar(&mut w, in_double_quotes, substitution_status);
+                    continue;
                 }
-                b'`' => return self.fail(b"`", &error::BACKQUOTE),
-                b'~' if at == start => return self.fail(b"~", &error::TILDE),
-                b'*' | b'?' if !in_double_quotes => {
-                    return self.fail(&self.src[at..self.pos], &error::GLOBS)
-                }
+                b'`' => &error::BACKQUOTE,
+                b'~' if at == start => &error::TILDE,
+                b'*' | b'?' if !in_double_quotes => &error::GLOBS,
                 _ => {
                     bracket |= b == b'[' && !in_double_quotes;
                     self.literal(&mut w, &self.src[at..self.pos]);
+                    continue;
                 }
-            }
+            };
+            return self.fail(&self.src[at..self.pos], message);
         }
         // An unquoted `[` is a glob bracket unless the word is the `[` command itself.
         // (`[[` too: the parser refuses it by name, as bash's test command.)
-        if bracket && !matches!(&self.src[start..self.pos], b"[" | b"[[") {
+        // (`get`: the range is valid, this only spares a panic path.)
+        if bracket && !matches!(self.src.get(start..self.pos), Some(b"[" | b"[[")) {
             return self.fail(b"[", &error::GLOBS);
         }
         self.end_field(&mut w);
@@ -150,7 +159,8 @@ impl<'s> Shell<'s> {
                 return;
             }
         };
-        self.fail(&self.src[at..at + len], message);
+        // (`get`: the bytes are there, this only spares a panic path.)
+        self.fail(self.src.get(at..at + len).unwrap_or_default(), message);
     }
 
     /// `$(...)` after its `$(`: runs the list with its output captured and adds that output,

@@ -7,6 +7,7 @@
 
 use crate::error;
 use crate::exec::Shell;
+use core::slice::from_ref;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Token {
@@ -46,7 +47,9 @@ impl<'s> Shell<'s> {
                 return Token::End;
             };
             let doubled = self.byte_at(self.pos + 1) == Some(b);
-            let (len, message) = match b {
+            // The error names the operator: the byte at hand (just read: no bounds check), or a
+            // static copy of a doubled one.
+            let (token, message): (&[u8], _) = match b {
                 b' ' | b'\t' => {
                     self.pos += 1;
                     continue;
@@ -67,14 +70,14 @@ impl<'s> Shell<'s> {
                 b'&' if doubled => return Token::AndIf,
                 b'|' if doubled => return Token::OrIf,
                 b';' if !doubled => return Token::Semi,
-                b';' => (2, &error::CASE),
-                b'<' if doubled => (2, &error::HERE_DOCUMENTS),
-                b'&' => (1, &error::BACKGROUND),
-                b'|' => (1, &error::PIPES),
-                b'<' | b'>' => (1, &error::REDIRECTIONS),
+                b';' => (b";;", &error::CASE),
+                b'<' if doubled => (b"<<", &error::HERE_DOCUMENTS),
+                b'&' => (from_ref(&self.src[self.pos]), &error::BACKGROUND),
+                b'|' => (from_ref(&self.src[self.pos]), &error::PIPES),
+                b'<' | b'>' => (from_ref(&self.src[self.pos]), &error::REDIRECTIONS),
                 _ => return Token::Word,
             };
-            self.fail(&self.src[self.pos..self.pos + len], message);
+            self.fail(token, message);
             return Token::End;
         }
     }

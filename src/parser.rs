@@ -129,14 +129,15 @@ impl<'s> Shell<'s> {
                 self.contained(running, status)
             }
             (Token::Word, None) => self.simple(),
-            (Token::Word, Some(kw)) if matches!(kw[0], b'u' | b'w') => {
+            // Slice patterns: no bounds check on the first byte.
+            (Token::Word, Some(kw @ [c @ (b'u' | b'w'), ..])) => {
                 self.pos += kw.len();
-                let status = self.loop_command(kw[0] == b'u');
+                let status = self.loop_command(*c == b'u');
                 self.end_of_compound();
                 status
             }
             // `do` and `done` are unexpected here; the other words are not supported.
-            (Token::Word, Some(kw)) if kw[0] != b'd' => {
+            (Token::Word, Some(kw @ [c, ..])) if *c != b'd' => {
                 self.fail(kw, &error::NOT_SUPPORTED);
                 return 0;
             }
