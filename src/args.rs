@@ -25,8 +25,8 @@ impl<'a> Args<'a> {
     pub fn split_last(self) -> Option<(&'a [u8], Args<'a>)> {
         let body = self.0.split_last()?.1;
         let start = body.iter().rposition(|&b| b == 0).map_or(0, |i| i + 1);
-        let (rest, last) = self.0.split_at_checked(start)?;
-        Some((last.split_last()?.1, Args(rest)))
+        let (rest, last) = body.split_at_checked(start)?;
+        Some((last, Args(rest)))
     }
 }
 
@@ -45,18 +45,24 @@ impl<'a> Iterator for Args<'a> {
 /// The position of `word` in `list`, a string of words separated by single spaces. Tables of
 /// names are kept in this form: a slice of slices would cost 16 bytes a name.
 pub fn word_index(list: &[u8], word: &[u8]) -> Option<usize> {
-    // As `Args::next`: checked splits, smaller than the `split` adapter.
-    let mut rest = list;
+    // One pass over `list`, matching `word` byte by byte: no slice comparison call.
     let mut index = 0;
-    loop {
-        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
-        let (w, tail) = rest.split_at_checked(end)?;
-        if w == word {
-            return Some(index);
+    // How much of `word` the current word of `list` matches; usize::MAX after a mismatch.
+    let mut n = 0;
+    for &b in list {
+        if b == b' ' {
+            if n == word.len() {
+                return Some(index);
+            }
+            index += 1;
+            n = 0;
+        } else if word.get(n) == Some(&b) {
+            n += 1;
+        } else {
+            n = usize::MAX;
         }
-        rest = tail.split_first()?.1;
-        index += 1;
     }
+    (n == word.len()).then_some(index)
 }
 
 #[cfg(test)]

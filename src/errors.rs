@@ -1,11 +1,12 @@
 //! Error texts, worded as glibc's `strerror` words them so messages match busybox's (which Debian
 //! links against glibc). A table of the errors these builtins can meet is smaller than libc's.
 
+use crate::args::Args;
 use crate::sys::Errno;
 
 /// Each text is preceded by its errno value as one byte and followed by a NUL (the generic Linux
 /// numbers, the same on the four architectures built here; a unit test checks them against the
-/// libc crate). The last text, numbered 0 (no error has it), is the one for all others.
+/// libc crate).
 const TEXTS: &[u8] = b"\x01Operation not permitted\0\x02No such file or directory\0\
 \x05Input/output error\0\x09Bad file descriptor\0\x0cCannot allocate memory\0\
 \x0dPermission denied\0\x0eBad address\0\x10Device or resource busy\0\x11File exists\0\
@@ -13,22 +14,14 @@ const TEXTS: &[u8] = b"\x01Operation not permitted\0\x02No such file or director
 \x1bFile too large\0\x1cNo space left on device\0\x1eRead-only file system\0\x1fToo many links\0\
 \x20Broken pipe\0\x24File name too long\0\x26Function not implemented\0\x27Directory not empty\0\
 \x28Too many levels of symbolic links\0\x4bValue too large for defined data type\0\
-\x74Stale file handle\0\x7aDisk quota exceeded\0\0Unknown error\0";
+\x74Stale file handle\0\x7aDisk quota exceeded\0";
 
 pub fn errno_text(e: Errno) -> &'static [u8] {
-    // Index loops: the table's last text (code 0) ends every search.
-    let mut start = 0;
-    loop {
-        let code = TEXTS[start];
-        let mut end = start + 1;
-        while TEXTS[end] != 0 {
-            end += 1;
-        }
-        if code as i32 == e.0 || code == 0 {
-            return &TEXTS[start + 1..end];
-        }
-        start = end + 1;
-    }
+    // The texts are NUL-separated, as arguments are: `Args` walks them.
+    Args::new(TEXTS)
+        .filter_map(<[u8]>::split_first)
+        .find(|&(&code, _)| code as i32 == e.0)
+        .map_or(b"Unknown error", |(_, text)| text)
 }
 
 #[cfg(test)]

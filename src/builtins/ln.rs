@@ -5,7 +5,7 @@
 //! container reading `/mnt/models` during a sidecar restart never sees it missing).
 
 use super::options::{self, Options};
-use super::path::{basename, dirname, join};
+use super::path::{basename, join};
 use crate::args::Args;
 use crate::expand::decimal;
 use crate::output::{error_line, perror, Output};
@@ -91,8 +91,11 @@ type Create = fn(&[u8], &[u8]) -> Result<(), Errno>;
 #[inline(never)]
 fn replace(create: Create, target: &[u8], link: &[u8]) -> Result<(), Errno> {
     let base = basename(link);
+    // The link up to its last component, its directory with the slash (none for a bare name).
+    let dir = link.get(..base.as_ptr() as usize - link.as_ptr() as usize);
     let mut tmp = PathBuf::default();
-    join(&mut tmp, dirname(link), b".");
+    tmp.push(dir.unwrap_or_default());
+    tmp.push(b".");
     tmp.push(&base[..base.len().min(200)]);
     tmp.push(b".ln-");
     let mut digits = [0; 10];

@@ -92,7 +92,8 @@ fn next<'a>(items: Args<'a>, show: u8, prev: Option<&'a [u8]>) -> Option<&'a [u8
             is_dir(item) != Ok(show > FILES)
         } else {
             // Hidden names start with a dot; -A shows all but . and .., -a all.
-            show < 2 && item.first() == Some(&b'.') && (show == 0 || item == b"." || item == b"..")
+            show < 2
+                && matches!(item, [b'.', rest @ ..] if show == 0 || matches!(rest, [] | [b'.']))
         };
         if skip || prev.is_some_and(|p| !before(p, item)) || best.is_some_and(|b| !before(item, b))
         {

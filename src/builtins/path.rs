@@ -5,9 +5,9 @@ use crate::sys::PathBuf;
 /// The last component, ignoring trailing slashes (`/a/b/` -> `b`, `/` -> `/`), like basename(1).
 pub fn basename(path: &[u8]) -> &[u8] {
     let trimmed = trim_trailing_slashes(path);
-    match trimmed.rsplit(|&c| c == b'/').next() {
-        Some(base) if !base.is_empty() => base,
-        // Only slashes: the root itself.
+    // After the last slash; only slashes (the root itself) leave nothing after it.
+    match trimmed.iter().rposition(|&c| c == b'/') {
+        Some(i) if i + 1 < trimmed.len() => trimmed.get(i + 1..).unwrap_or_default(),
         _ => trimmed,
     }
 }

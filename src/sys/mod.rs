@@ -105,7 +105,7 @@ fn at(nr: libc::c_long, path: &[u8], a: usize, b: usize, c: usize) -> isize {
 /// A system call on two paths: `nr(AT_FDCWD, one, AT_FDCWD, two, 0)`, or for symlinkat
 /// `nr(one, AT_FDCWD, two)`.
 fn at2(nr: libc::c_long, one: &[u8], two: &[u8]) -> Result<(), Errno> {
-    done(with_paths(nr, one, Some(two), [0; 3]))
+    done(with_paths(nr, one, Some(two), [AT_FDCWD, 0, 0]))
 }
 
 /// The system call of `at` or `at2`, with the paths copied NUL-terminated into a small buffer,
@@ -143,10 +143,8 @@ fn call_with_paths(
     // SAFETY: as above.
     unsafe { copy_c(second, other) };
     let first = first as usize;
-    let [a, b, c] = match two {
-        Some(_) => [AT_FDCWD, second as usize, 0],
-        None => [a, b, c],
-    };
+    // Two paths: `b` is the second one's address.
+    let b = if two.is_some() { second as usize } else { b };
     // symlinkat(one, AT_FDCWD, two): its target is not resolved against a directory.
     if nr == libc::SYS_symlinkat {
         syscall(nr, first, a, b, c, 0)
@@ -159,6 +157,8 @@ fn call_with_paths(
 ///
 /// # Safety
 /// `dest` must be valid for `src.len() + 1` bytes of writes.
+// Inlined: a separate function costs more than its two copies (measured).
+#[inline(always)]
 unsafe fn copy_c(dest: *mut u8, src: &[u8]) -> *mut u8 {
     // SAFETY: the caller's contract.
     unsafe {
@@ -173,6 +173,9 @@ unsafe fn copy_c(dest: *mut u8, src: &[u8]) -> *mut u8 {
 // ---------------------------------------------------------------------------------------------
 // Process
 
+// Inlined into its few callers, as `getpid`, `unlink`, `pause_forever` and `prctl` are: each
+// call is barely more than a wrapper's entry and exit (ppc64 most of all). Measured smaller.
+#[inline(always)]
 pub fn exit(status: i32) -> ! {
     // exit_group does not return: the loop only tells the compiler so.
     loop {
@@ -187,6 +190,7 @@ fn fatal(msg: &[u8]) -> ! {
     exit(70)
 }
 
+#[inline(always)]
 pub fn getpid() -> i32 {
     // getpid cannot fail.
     call(libc::SYS_getpid, 0, 0, 0) as i32
@@ -288,6 +292,7 @@ pub fn rename(from: &[u8], to: &[u8]) -> Result<(), Errno> {
     at2(libc::SYS_renameat2, from, to)
 }
 
+#[inline(always)]
 pub fn unlink(path: &[u8]) -> Result<(), Errno> {
     done(at(libc::SYS_unlinkat, path, 0, 0, 0))
 }
@@ -407,6 +412,7 @@ pub fn sleep(secs: u64, nanos: u32) {
 }
 
 /// Waits for a signal, forever (the SIGTERM/SIGINT handlers exit the process).
+#[inline(always)]
 pub fn pause_forever() -> ! {
     let no_signals_blocked = 0u64;
     loop {
@@ -422,25 +428,23 @@ pub fn pause_forever() -> ! {
 // ---------------------------------------------------------------------------------------------
 // Signals
 
-/// Runs `handler` on each of `sigs`, and unblocks them in case the parent left them blocked
-/// (the mask survives exec). The handler must not return: x86_64 needs a restorer to return
-/// through, and there is none (the handler's own address is given to satisfy the kernel).
-pub fn on_signals(sigs: &[c_int], handler: extern "C" fn(c_int) -> !) {
+/// Runs `handler` on `sig`, and unblocks it in case the parent left it blocked (the mask
+/// survives exec). The handler must not return: x86_64 needs a restorer to return through, and
+/// there is none (the handler's own address is given to satisfy the kernel). One signal a call:
+/// smaller than a loop over a slice of them.
+pub fn on_signal(sig: c_int, handler: extern "C" fn(c_int) -> !) {
     const SA_RESTORER: usize = 0x0400_0000;
     // The kernel's struct sigaction: handler, flags, restorer, mask (one 64-bit word).
     let action = [handler as usize, SA_RESTORER, handler as usize, 0];
-    let mut mask: u64 = 0;
-    for &s in sigs {
-        mask |= 1 << (s - 1);
-        syscall(
-            libc::SYS_rt_sigaction,
-            s as usize,
-            action.as_ptr() as usize,
-            0,
-            8,
-            0,
-        );
-    }
+    let mask: u64 = 1 << (sig - 1);
+    syscall(
+        libc::SYS_rt_sigaction,
+        sig as usize,
+        action.as_ptr() as usize,
+        0,
+        8,
+        0,
+    );
     syscall(
         libc::SYS_rt_sigprocmask,
         libc::SIG_UNBLOCK as usize,
@@ -483,6 +487,7 @@ pub fn clear_capabilities() -> Result<(), Errno> {
 }
 
 /// prctl with integer arguments only.
+#[inline(always)]
 pub fn prctl(option: c_int, arg2: u64) -> Result<(), Errno> {
     done(call(libc::SYS_prctl, option as usize, arg2 as usize, 0))
 }
@@ -490,8 +495,8 @@ pub fn prctl(option: c_int, arg2: u64) -> Result<(), Errno> {
 // ---------------------------------------------------------------------------------------------
 // Memory
 
-/// A fresh private anonymous mapping of `len` bytes, pages committed only when touched; null
-/// if there is none.
+/// A fresh private anonymous mapping of `len` bytes, pages committed only when touched. Without
+/// one there is no going on.
 fn map(len: usize) -> *mut u8 {
     let prot = (libc::PROT_READ | libc::PROT_WRITE) as usize;
     let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE) as usize;
@@ -505,7 +510,7 @@ fn map(len: usize) -> *mut u8 {
     #[cfg(not(target_arch = "s390x"))]
     let r = syscall(libc::SYS_mmap, 0, len, prot, flags, usize::MAX);
     if r < 0 {
-        return core::ptr::null_mut();
+        fatal(b"modelcar-base: out of memory");
     }
     r as *mut u8
 }

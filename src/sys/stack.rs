@@ -45,9 +45,9 @@ impl Stack {
 
     pub fn push(&mut self, bytes: &[u8]) {
         if self.base == UNMAPPED {
-            self.base = map(CAPACITY); // null if there is no memory left
+            self.base = map(CAPACITY);
         }
-        if self.base.is_null() || bytes.len() > CAPACITY - self.len {
+        if bytes.len() > CAPACITY - self.len {
             super::fatal(b"modelcar-base: out of memory");
         }
         for (i, &b) in bytes.iter().enumerate() {
