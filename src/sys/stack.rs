@@ -71,6 +71,20 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// The contents as 32-bit words, for a stack that only ever holds whole words (a table of
+    /// offsets, say).
+    pub fn as_mut_words(&mut self) -> &mut [u32] {
+        if self.base == UNMAPPED {
+            return &mut [];
+        }
+        // SAFETY: the mapping is page-aligned, so its words are aligned; its first `len` bytes
+        // were written (`len / 4` whole words); every bit pattern is a valid u32; and
+        // `&mut self` makes this the only reference.
+        unsafe { core::slice::from_raw_parts_mut(self.base.cast::<u32>(), self.len / 4) }
+    }
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
         if self.base != UNMAPPED {

@@ -102,6 +102,37 @@ fn many_entries_need_several_reads() {
 }
 
 #[test]
+fn thousands_of_names_in_any_order_come_out_sorted() {
+    // The sort is not a quadratic one (KServe's prefetch check lists the whole model); this
+    // checks its order on a large, shuffled directory and repeated operands.
+    let mut names: Vec<String> = (0..3000)
+        .map(|i| format!("{:x}-{i}", (i * 7919) % 3001))
+        .collect();
+    let t = TempDir::new("thousands");
+    for n in &names {
+        fs::write(t.path(n), b"").unwrap();
+    }
+    names.sort();
+    let want: String = names.iter().map(|n| format!("{n}\n")).collect();
+    assert_eq!(ls(&[root(&t)]), (0, want));
+    let r = root(&t);
+    let f = |n: &str| format!("{r}/{n}");
+    assert_eq!(
+        ls(&[f(&names[2]), f(&names[1]), f(&names[2]), f(&names[0])]),
+        (
+            0,
+            format!(
+                "{}\n{}\n{}\n{}\n",
+                f(&names[0]),
+                f(&names[1]),
+                f(&names[2]),
+                f(&names[2])
+            )
+        )
+    );
+}
+
+#[test]
 fn files_come_first_then_directories_with_headers() {
     let t = tree("operands", &["f1", "f2"], &["d1", "d2"]);
     for f in ["d1/x", "d1/w", "d2/y"] {
