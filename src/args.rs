@@ -22,10 +22,6 @@ impl<'a> Args<'a> {
         self.0.is_empty()
     }
 
-    pub fn len(self) -> usize {
-        self.0.iter().filter(|&&b| b == 0).count()
-    }
-
     /// The last argument, and the ones before it.
     pub fn split_last(self) -> Option<(&'a [u8], Args<'a>)> {
         let body = self.0.split_last()?.1;
@@ -78,7 +74,7 @@ mod tests {
     #[test]
     fn iterates_splits_and_counts() {
         let a = Args::new(b"ln\0-s\0\0/x\0");
-        assert_eq!(a.len(), 4);
+        assert_eq!(a.count(), 4);
         assert_eq!(a.collect::<Vec<_>>(), [&b"ln"[..], b"-s", b"", b"/x"]);
         let (last, rest) = a.split_last().unwrap();
         assert_eq!(last, b"/x");
@@ -86,7 +82,7 @@ mod tests {
         let (last, rest) = Args::new(b"only\0").split_last().unwrap();
         assert_eq!((last, rest.is_empty()), (&b"only"[..], true));
         assert!(Args::new(b"").split_last().is_none());
-        assert_eq!(Args::new(b"").len(), 0);
+        assert_eq!(Args::new(b"").count(), 0);
         assert_eq!(Args::new(b"\0").collect::<Vec<_>>(), [&b""[..]]);
     }
 

@@ -12,23 +12,6 @@ pub fn basename(path: &[u8]) -> &[u8] {
     }
 }
 
-/// Everything before the last component (`a/b` -> `a`, `b` -> `.`, `/b` -> `/`).
-pub fn dirname(path: &[u8]) -> &[u8] {
-    let mut dir = trim_trailing_slashes(path);
-    // Drop the last component, up to the slash before it.
-    while let [head @ .., c] = dir {
-        if *c == b'/' {
-            break;
-        }
-        dir = head;
-    }
-    if dir.is_empty() {
-        b"."
-    } else {
-        trim_trailing_slashes(dir)
-    }
-}
-
 fn trim_trailing_slashes(mut path: &[u8]) -> &[u8] {
     // Slice patterns: no index, so no bounds check to panic.
     while let [head @ .., b'/'] = path {

@@ -313,17 +313,8 @@ pub struct FileStat {
 }
 
 impl FileStat {
-    fn kind(&self) -> u32 {
-        self.mode & libc::S_IFMT
-    }
     pub fn is_dir(&self) -> bool {
-        self.kind() == libc::S_IFDIR
-    }
-    pub fn is_file(&self) -> bool {
-        self.kind() == libc::S_IFREG
-    }
-    pub fn is_symlink(&self) -> bool {
-        self.kind() == libc::S_IFLNK
+        self.mode & libc::S_IFMT == libc::S_IFDIR
     }
 }
 

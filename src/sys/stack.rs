@@ -65,13 +65,6 @@ impl Stack {
         unsafe { core::slice::from_raw_parts(self.base, self.len) }
     }
 
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as for as_slice, and `&mut self` makes this the only reference.
-        unsafe { core::slice::from_raw_parts_mut(self.base, self.len) }
-    }
-}
-
-impl Stack {
     /// The contents as 32-bit words, for a stack that only ever holds whole words (a table of
     /// offsets, say).
     pub fn as_mut_words(&mut self) -> &mut [u32] {

@@ -1,24 +1,6 @@
 use super::*;
 use std::vec::Vec;
 
-/// The token kinds of a script, words skipped by their plain text.
-fn tokens(src: &[u8]) -> Result<Vec<Token>, std::string::String> {
-    let mut sh = Shell::new(b"sh", src, 1);
-    let mut out = Vec::new();
-    loop {
-        let t = sh.peek();
-        if let Some(e) = sh.error {
-            return Err(e.message());
-        }
-        out.push(t);
-        match t {
-            Token::End => return Ok(out),
-            Token::Word => sh.pos += sh.plain_word().expect("plain word").len(),
-            _ => sh.advance(t),
-        }
-    }
-}
-
 use Token::*;
 
 #[test]
@@ -68,8 +50,8 @@ fn plain_words() {
     assert_eq!(plain(b"$$"), None);
 }
 
-/// The token kinds of a script, words of any kind skipped by reading them without running.
-fn kinds(src: &[u8]) -> Result<Vec<Token>, std::string::String> {
+/// The token kinds of a script, words (of any kind) skipped by reading them without running.
+fn tokens(src: &[u8]) -> Result<Vec<Token>, std::string::String> {
     let mut sh = Shell::new(b"sh", src, 1);
     sh.run = false;
     let mut out = Vec::new();
@@ -96,31 +78,31 @@ fn kinds(src: &[u8]) -> Result<Vec<Token>, std::string::String> {
 fn quoted_words_are_single_tokens() {
     // Operators, blanks and comment signs inside quotes or escaped are word bytes.
     assert_eq!(
-        kinds(b"'a b | ; ( #' \"c && d\" e\\ f\\;g\\&\\|\\(\\)\\<\\>").unwrap(),
+        tokens(b"'a b | ; ( #' \"c && d\" e\\ f\\;g\\&\\|\\(\\)\\<\\>").unwrap(),
         [Word, Word, Word, End]
     );
-    assert_eq!(kinds(b"'' \"\"").unwrap(), [Word, Word, End]);
-    assert_eq!(kinds(b"a'b'c\"d\"e").unwrap(), [Word, End]);
-    assert_eq!(kinds(b"'/mnt/it'\\''s'").unwrap(), [Word, End]);
+    assert_eq!(tokens(b"'' \"\"").unwrap(), [Word, Word, End]);
+    assert_eq!(tokens(b"a'b'c\"d\"e").unwrap(), [Word, End]);
+    assert_eq!(tokens(b"'/mnt/it'\\''s'").unwrap(), [Word, End]);
     assert_eq!(
-        kinds(b"$$ /tmp/$$.d $$$ $").unwrap(),
+        tokens(b"$$ /tmp/$$.d $$$ $").unwrap(),
         [Word, Word, Word, Word, End]
     );
     // A substitution is part of its word, whatever it holds.
     assert_eq!(
-        kinds(b"$(echo a; (b) && c)x \"$(d)\" e").unwrap(),
+        tokens(b"$(echo a; (b) && c)x \"$(d)\" e").unwrap(),
         [Word, Word, Word, End]
     );
-    assert_eq!(kinds(b"$(echo # )\n)").unwrap(), [Word, End]);
-    assert_eq!(kinds(b"$()").unwrap(), [Word, End]);
+    assert_eq!(tokens(b"$(echo # )\n)").unwrap(), [Word, End]);
+    assert_eq!(tokens(b"$()").unwrap(), [Word, End]);
     // A line continuation inside a word joins it.
     assert_eq!(
-        kinds(b"ec\\\nho a \\\n&& b").unwrap(),
+        tokens(b"ec\\\nho a \\\n&& b").unwrap(),
         [Word, Word, AndIf, Word, End]
     );
-    assert_eq!(kinds(b"\\\n").unwrap(), [End]);
+    assert_eq!(tokens(b"\\\n").unwrap(), [End]);
     assert_eq!(
-        kinds(b"# a comment | > &\necho a # more\n#").unwrap(),
+        tokens(b"# a comment | > &\necho a # more\n#").unwrap(),
         [Newline, Word, Word, Newline, End]
     );
 }

@@ -177,7 +177,7 @@ fn operands_are_the_rest_of_the_args() {
     assert_eq!(o.value, Some(&b""[..]));
     assert!(o.has(b'p'));
     assert_eq!(ops(&o), ["", "d"]);
-    assert_eq!(o.operands.len(), 2);
+    assert_eq!(o.operands.count(), 2);
     // Operands are a view of the same bytes: split_last works on them as on any Args.
     let a = args(&["-s", "t1", "t2", "dir"]);
     let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
