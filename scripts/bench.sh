@@ -74,33 +74,33 @@ def one_run(binary):
     shutil.rmtree(d)
     return t_link, rss, t_term
 
-def exec_to_link(binary):
-    """Median wall time of `chroot ROOT /bin/sh -c 'ln -sf ...'` (exec, link, exit), by hyperfine:
-    a polling loop in this script would measure its own scheduling more than the shell."""
-    d = make_root(binary)
+def hyperfine_median(d, script, warmup, runs, prepare=None):
+    """Median wall time of `chroot D /bin/sh -c SCRIPT`, by hyperfine: a polling loop in this
+    script would measure its own scheduling more than the shell."""
     out = f"{d}/hyperfine.json"
-    script = "ln -sf /proc/$$/root/models /mnt/models"
-    subprocess.run(["hyperfine", "-N", "-w", "5", "-r", str(max(runs, 10)), "--export-json", out,
-                    "--prepare", f"rm -f {d}/mnt/models",
-                    f"/usr/sbin/chroot {d} /bin/sh -c '{script}'"],
+    cmd = ["hyperfine", "-N", "-w", str(warmup), "-r", str(runs), "--export-json", out]
+    if prepare:
+        cmd += ["--prepare", prepare]
+    subprocess.run(cmd + [f"/usr/sbin/chroot {d} /bin/sh -c '{script}'"],
                    capture_output=True, text=True).check_returncode()
     with open(out) as f:
-        median = json.load(f)["results"][0]["median"]
+        return json.load(f)["results"][0]["median"]
+
+def exec_to_link(binary):
+    """`sh -c 'ln -sf ...'`: exec, link, exit."""
+    d = make_root(binary)
+    median = hyperfine_median(d, "ln -sf /proc/$$/root/models /mnt/models", 5, max(runs, 10),
+                              prepare=f"rm -f {d}/mnt/models")
     shutil.rmtree(d)
     return median
 
 def prefetch_check(binary, files=10_000):
-    """Median wall time of KServe's prefetch test, `[ "$(ls -A /models)" ]`, on a /models of
-    `files` files: the modelcar init container runs it on the real model (at 10m CPU)."""
+    """KServe's prefetch test, `[ "$(ls -A /models)" ]`, on a /models of `files` files: the
+    modelcar init container runs it on the real model (at 10m CPU)."""
     d = make_root(binary)
     for i in range(files):
         open(f"{d}/models/model-{i:05}.safetensors", "w").close()
-    out = f"{d}/hyperfine.json"
-    subprocess.run(["hyperfine", "-N", "-w", "2", "-r", "10", "--export-json", out,
-                    f"/usr/sbin/chroot {d} /bin/sh -c '[ \"$(ls -A /models)\" ]'"],
-                   capture_output=True, text=True).check_returncode()
-    with open(out) as f:
-        median = json.load(f)["results"][0]["median"]
+    median = hyperfine_median(d, '[ "$(ls -A /models)" ]', 2, 10)
     shutil.rmtree(d)
     return median
 
