@@ -44,8 +44,9 @@ impl<'s> Shell<'s> {
             let at = self.pos;
             self.pos += 1;
             let next = self.byte_at(self.pos);
-            // The errors here name the byte at hand: one `fail` call for them all.
-            let message = match b {
+            // Backquotes, tilde expansion and globs are refused by the byte at hand: one `fail`
+            // call for them all.
+            match b {
                 b'"' => {
                     in_double_quotes = !in_double_quotes;
                     w.exists = true;
@@ -81,22 +82,22 @@ impl<'s> Shell<'s> {
                     self.dollar(&mut w, in_double_quotes, substitution_status);
                     continue;
                 }
-                b'`' => &error::BACKQUOTE,
-                b'~' if at == start => &error::TILDE,
-                b'*' | b'?' if !in_double_quotes => &error::GLOBS,
+                b'`' => {}
+                b'~' if at == start => {}
+                b'*' | b'?' if !in_double_quotes => {}
                 _ => {
                     bracket |= b == b'[' && !in_double_quotes;
                     self.literal(&mut w, &self.src[at..self.pos]);
                     continue;
                 }
-            };
-            return self.fail(&self.src[at..self.pos], message);
+            }
+            return self.fail(&self.src[at..self.pos], &error::NOT_SUPPORTED);
         }
         // An unquoted `[` is a glob bracket unless the word is the `[` command itself.
         // (`[[` too: the parser refuses it by name, as bash's test command.)
         // (`get`: the range is valid, this only spares a panic path.)
         if bracket && !matches!(self.src.get(start..self.pos), Some(b"[" | b"[[")) {
-            return self.fail(b"[", &error::GLOBS);
+            return self.fail(b"[", &error::NOT_SUPPORTED);
         }
         self.end_field(&mut w);
     }
@@ -120,7 +121,7 @@ impl<'s> Shell<'s> {
     /// At a `$`: `$$`, `$(...)`, a lone `$`, or an unsupported expansion.
     fn dollar(&mut self, w: &mut Word, quoted: bool, substitution_status: &mut Option<i32>) {
         let at = self.pos;
-        let (len, message) = match (self.byte_at(at + 1), self.byte_at(at + 2)) {
+        let len = match (self.byte_at(at + 1), self.byte_at(at + 2)) {
             (Some(b'$'), _) => {
                 self.pos += 2;
                 let mut digits = [0u8; 10];
@@ -128,15 +129,15 @@ impl<'s> Shell<'s> {
                 self.literal(w, text);
                 return;
             }
-            (Some(b'('), Some(b'(')) => (3, &error::ARITHMETIC),
+            (Some(b'('), Some(b'(')) => 3,
             (Some(b'('), _) => {
                 self.pos += 2;
                 let status = self.substitution(w, quoted);
                 *substitution_status = Some(status);
                 return;
             }
-            (Some(b'{'), _) => (2, &error::PARAMETER),
-            (Some(b'\''), _) if !quoted => (2, &error::DOLLAR_QUOTE),
+            (Some(b'{'), _) => 2,
+            (Some(b'\''), _) if !quoted => 2,
             (Some(c), _) if c.is_ascii_alphabetic() || c == b'_' => {
                 let mut len = 2;
                 while self
@@ -145,12 +146,12 @@ impl<'s> Shell<'s> {
                 {
                     len += 1;
                 }
-                (len, &error::VARIABLE)
+                len
             }
             (Some(c), _)
                 if c.is_ascii_digit() || matches!(c, b'?' | b'#' | b'@' | b'*' | b'!' | b'-') =>
             {
-                (2, &error::VARIABLE)
+                2
             }
             // `$` before anything else is a literal dollar sign.
             _ => {
@@ -160,7 +161,10 @@ impl<'s> Shell<'s> {
             }
         };
         // (`get`: the bytes are there, this only spares a panic path.)
-        self.fail(self.src.get(at..at + len).unwrap_or_default(), message);
+        self.fail(
+            self.src.get(at..at + len).unwrap_or_default(),
+            &error::NOT_SUPPORTED,
+        );
     }
 
     /// `$(...)` after its `$(`: runs the list with its output captured and adds that output,
@@ -199,15 +203,13 @@ impl<'s> Shell<'s> {
             w.exists = true;
             return;
         }
-        if let Some(&glob) = text.iter().find(|b| matches!(b, b'*' | b'?' | b'[')) {
+        if text.iter().any(|b| matches!(b, b'*' | b'?' | b'[')) {
             // Pathname expansion of the result would need globbing: refuse, never guess.
             error_line(&[
                 self.arg0,
                 b": \"",
                 text,
-                b"\": pathname expansion is not supported (unquoted $(...) result contains \"",
-                &[glob],
-                b"\"; quote it)",
+                b"\": globs in an unquoted $(...) are not supported (quote it)",
             ]);
             self.exit = Some(2);
             w.emit = false;

@@ -49,7 +49,7 @@ impl<'s> Shell<'s> {
             let doubled = self.byte_at(self.pos + 1) == Some(b);
             // The error names the operator: the byte at hand (just read: no bounds check), or a
             // static copy of a doubled one.
-            let (token, message): (&[u8], _) = match b {
+            let token: &[u8] = match b {
                 b' ' | b'\t' => {
                     self.pos += 1;
                     continue;
@@ -70,14 +70,13 @@ impl<'s> Shell<'s> {
                 b'&' if doubled => return Token::AndIf,
                 b'|' if doubled => return Token::OrIf,
                 b';' if !doubled => return Token::Semi,
-                b';' => (b";;", &error::CASE),
-                b'<' if doubled => (b"<<", &error::HERE_DOCUMENTS),
-                b'&' => (from_ref(&self.src[self.pos]), &error::BACKGROUND),
-                b'|' => (from_ref(&self.src[self.pos]), &error::PIPES),
-                b'<' | b'>' => (from_ref(&self.src[self.pos]), &error::REDIRECTIONS),
+                b';' => b";;",
+                b'<' if doubled => b"<<",
+                // Pipes, background jobs, redirections.
+                b'&' | b'|' | b'<' | b'>' => from_ref(&self.src[self.pos]),
                 _ => return Token::Word,
             };
-            self.fail(token, message);
+            self.fail(token, &error::NOT_SUPPORTED);
             return Token::End;
         }
     }

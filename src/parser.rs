@@ -229,7 +229,7 @@ impl<'s> Shell<'s> {
             .position(|&b| ends_word(b) || matches!(b, b'\'' | b'"' | b'\\' | b'$'))
             .unwrap_or(rest.len());
         if is_assignment(&rest[..plain]) {
-            self.fail(&rest[..plain], &error::ASSIGNMENT);
+            self.fail(&rest[..plain], &error::NOT_SUPPORTED);
             return 0;
         }
         let mark = self.fields.len();

@@ -14,17 +14,11 @@ const HELP: &str = concat!(
     "modelcar-base ",
     env!("CARGO_PKG_VERSION"),
     "
-The sidecar of a KServe modelcar image, as one tiny static binary.
-
-Usage: sh -c SCRIPT [NAME [ARG...]]    [modelcar-base] APPLET [ARG...]
-Applets: sh ln mkdir sleep echo ls test [ true false (argv[0] picks one).
-
-SCRIPT may use '...', \"...\" and \\ quoting, $$, $(...), && || ; newlines,
-( ... ), until/while ... do ... done, exit [N], and the builtins
-ln [-sfn], mkdir [-p] [-m MODE], sleep N[smhd]|infinity, echo [-n],
-ls [-1Aa], test/[ (-d -e -f -s -L -n -z = != !), true, false.
-Anything else is an error: it never executes another program.
-SIGTERM and SIGINT exit 0 at once. Before it sleeps it drops every capability.
+The sh of a KServe modelcar: it runs builtins only, never another program.
+Usage: sh -c SCRIPT [NAME [ARG...]] | APPLET [ARG...] | modelcar-base APPLET [ARG...]
+SCRIPT: '' \"\" \\ quoting, $$, $(...), && || ; newlines, ( ), until/while ... do ... done,
+exit [N], and the applets ln [-sfn], mkdir [-pm], sleep, echo [-n], ls [-1Aa], test, [,
+true, false. Anything else is an error. SIGTERM and SIGINT exit 0 at once.
 "
 );
 
@@ -95,10 +89,7 @@ fn sh(argv0: &[u8], mut args: Args) -> i32 {
         first = args.next();
     }
     let (what, why): (&[u8], &[u8]) = match first {
-        None => (
-            b"no script",
-            b": this sh only runs `sh -c SCRIPT` (it reads no standard input)",
-        ),
+        None => (b"", b"no script"),
         Some(first) => match word_index(b"-c --help", first) {
             Some(0) => {
                 let mut script = args.next();
@@ -107,17 +98,20 @@ fn sh(argv0: &[u8], mut args: Args) -> i32 {
                 }
                 match script {
                     Some(script) => return run_script(argv0, script),
-                    None => (b"-c", b" requires an argument"),
+                    None => (b"-c", b": no script"),
                 }
             }
             Some(_) => return print(HELP),
-            None if first.first() == Some(&b'-') => {
-                (first, b": option not supported (only -c SCRIPT)")
-            }
-            None => (first, b": script files are not supported (only -c SCRIPT)"),
+            // Options and script files alike: it reads no file and no standard input.
+            None => (first, b": not supported"),
         },
     };
-    error_line(&[b"sh: ", what, why]);
+    error_line(&[
+        b"sh: ",
+        what,
+        why,
+        b" (usage: sh -c SCRIPT [NAME [ARG...]])",
+    ]);
     2
 }
 

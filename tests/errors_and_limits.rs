@@ -38,45 +38,21 @@ fn usage_errors_are_one_line_with_busybox_status() {
 #[test]
 fn unsupported_syntax_names_the_token_and_runs_nothing() {
     let cases: &[(&str, &str)] = &[
-        ("echo ran; echo a | cat", "\"|\" is not supported (pipes)"),
-        (
-            "echo ran; echo a > /mnt/x",
-            "\">\" is not supported (redirections)",
-        ),
-        (
-            "echo ran; cat < /x",
-            "\"<\" is not supported (redirections)",
-        ),
-        (
-            "echo ran; cat <<EOF",
-            "\"<<\" is not supported (here-documents)",
-        ),
-        (
-            "echo ran; sleep 1 &",
-            "\"&\" is not supported (background jobs)",
-        ),
-        (
-            "echo ran; echo $HOME",
-            "\"$HOME\" is not supported (no variables: only $$ is expanded)",
-        ),
+        ("echo ran; echo a | cat", "\"|\" is not supported"),
+        ("echo ran; echo a > /mnt/x", "\">\" is not supported"),
+        ("echo ran; cat < /x", "\"<\" is not supported"),
+        ("echo ran; cat <<EOF", "\"<<\" is not supported"),
+        ("echo ran; sleep 1 &", "\"&\" is not supported"),
+        ("echo ran; echo $HOME", "\"$HOME\" is not supported"),
         ("echo ran; echo \"$1\"", "\"$1\" is not supported"),
         ("echo ran; echo $?", "\"$?\" is not supported"),
-        (
-            "echo ran; echo ${x}",
-            "\"${\" is not supported (parameter expansion)",
-        ),
-        (
-            "echo ran; echo $((1+1))",
-            "\"$((\" is not supported (arithmetic expansion)",
-        ),
-        (
-            "echo ran; echo `ls`",
-            "\"`\" is not supported (backquote substitution)",
-        ),
-        ("echo ran; ls /models/*", "\"*\" is not supported (globs)"),
-        ("echo ran; ls /m?dels", "\"?\" is not supported (globs)"),
-        ("echo ran; ls /m[o]dels", "\"[\" is not supported (globs)"),
-        ("echo ran; ls ~", "\"~\" is not supported (tilde expansion)"),
+        ("echo ran; echo ${x}", "\"${\" is not supported"),
+        ("echo ran; echo $((1+1))", "\"$((\" is not supported"),
+        ("echo ran; echo `ls`", "\"`\" is not supported"),
+        ("echo ran; ls /models/*", "\"*\" is not supported"),
+        ("echo ran; ls /m?dels", "\"?\" is not supported"),
+        ("echo ran; ls /m[o]dels", "\"[\" is not supported"),
+        ("echo ran; ls ~", "\"~\" is not supported"),
         (
             "echo ran; if true; then echo x; fi",
             "\"if\" is not supported",
@@ -87,18 +63,12 @@ fn unsupported_syntax_names_the_token_and_runs_nothing() {
         ),
         ("echo ran; { echo; }", "\"{\" is not supported"),
         ("echo ran; [[ -d / ]]", "\"[[\" is not supported"),
-        (
-            "echo ran; X=1 echo",
-            "\"X=1\" is not supported (no variable assignments)",
-        ),
+        ("echo ran; X=1 echo", "\"X=1\" is not supported"),
         (
             "echo ran; case x in x) ;; esac",
             "\"case\" is not supported",
         ),
-        (
-            "echo ran; true;; false",
-            "\";;\" is not supported (case statements)",
-        ),
+        ("echo ran; true;; false", "\";;\" is not supported"),
         ("echo ran; echo 'unterminated", "unterminated \"'\""),
         ("echo ran; echo \"unterminated", "unterminated \"\"\""),
         ("echo ran; echo $(echo", "unterminated \"$(\""),
@@ -135,12 +105,12 @@ fn unsupported_syntax_names_the_token_and_runs_nothing() {
 fn invocation_errors() {
     let root = Root::new(&sidecar("amd64"));
     let cases: &[(&str, &[&str], i32, &str)] = &[
-        ("sh", &[], 2, "sh: no script: this sh only runs `sh -c SCRIPT` (it reads no standard input)\n"),
-        ("sh", &["-c"], 2, "sh: -c requires an argument\n"),
+        ("sh", &[], 2, "sh: no script (usage: sh -c SCRIPT [NAME [ARG...]])\n"),
+        ("sh", &["-c"], 2, "sh: -c: no script (usage: sh -c SCRIPT [NAME [ARG...]])\n"),
         ("sh", &["-c", ""], 2, "/bin/sh: -c: empty script: nothing to run\n"),
         ("sh", &["-c", "  # only a comment\n\n"], 2, "/bin/sh: -c: empty script: nothing to run\n"),
-        ("sh", &["-x", "-c", "echo"], 2, "sh: -x: option not supported (only -c SCRIPT)\n"),
-        ("sh", &["script.sh"], 2, "sh: script.sh: script files are not supported (only -c SCRIPT)\n"),
+        ("sh", &["-x", "-c", "echo"], 2, "sh: -x: not supported (usage: sh -c SCRIPT [NAME [ARG...]])\n"),
+        ("sh", &["script.sh"], 2, "sh: script.sh: not supported (usage: sh -c SCRIPT [NAME [ARG...]])\n"),
         ("modelcar-base", &[], 2, "modelcar-base: no applet given (try: modelcar-base --help)\n"),
         (
             "modelcar-base",
@@ -167,7 +137,11 @@ fn help_and_version() {
     let o = root.run("modelcar-base", &["--help"]);
     assert_eq!(o.status.code(), Some(0));
     let help = text(&o.stdout);
-    assert!(help.contains("never executes another program"), "{help}");
+    assert!(
+        help.contains("builtins only, never another program"),
+        "{help}"
+    );
+    assert!(help.lines().all(|l| l.len() <= 100), "{help}");
     assert!(help.contains("sh -c SCRIPT"));
     let o = root.run("modelcar-base", &["--version"]);
     assert_eq!(
@@ -331,10 +305,9 @@ fn unquoted_substitution_with_glob_characters_is_refused() {
     let o = root.sh("echo $(ls /models); echo after");
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(text(&o.stdout), "");
-    assert!(
-        text(&o.stderr).contains("pathname expansion is not supported"),
-        "{}",
-        text(&o.stderr)
+    assert_eq!(
+        text(&o.stderr),
+        "/bin/sh: \"a*b\": globs in an unquoted $(...) are not supported (quote it)\n"
     );
     // Quoted, it is just text.
     let o = root.sh("echo \"$(ls /models)\"");

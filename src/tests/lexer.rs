@@ -27,12 +27,12 @@ fn operators_blanks_and_comments() {
 #[test]
 fn unsupported_operators_are_named() {
     for (src, msg) in [
-        ("a | b", "\"|\" is not supported (pipes)"),
-        ("a & b", "\"&\" is not supported (background jobs)"),
-        ("a > b", "\">\" is not supported (redirections)"),
-        ("a < b", "\"<\" is not supported (redirections)"),
-        ("a<<EOF", "\"<<\" is not supported (here-documents)"),
-        ("a;;", "\";;\" is not supported (case statements)"),
+        ("a | b", "\"|\" is not supported"),
+        ("a & b", "\"&\" is not supported"),
+        ("a > b", "\">\" is not supported"),
+        ("a < b", "\"<\" is not supported"),
+        ("a<<EOF", "\"<<\" is not supported"),
+        ("a;;", "\";;\" is not supported"),
     ] {
         assert_eq!(tokens(src.as_bytes()).unwrap_err(), msg, "{src}");
     }
@@ -120,12 +120,12 @@ fn unbalanced_parens_are_left_to_the_parser() {
 #[test]
 fn unsupported_operators_in_any_spelling() {
     for (src, msg) in [
-        ("a &", "\"&\" is not supported (background jobs)"),
-        ("a >> f", "\">\" is not supported (redirections)"),
-        ("a 2>&1", "\">\" is not supported (redirections)"),
-        ("a>f", "\">\" is not supported (redirections)"),
-        ("a << EOF", "\"<<\" is not supported (here-documents)"),
-        ("a ;; b", "\";;\" is not supported (case statements)"),
+        ("a &", "\"&\" is not supported"),
+        ("a >> f", "\">\" is not supported"),
+        ("a 2>&1", "\">\" is not supported"),
+        ("a>f", "\">\" is not supported"),
+        ("a << EOF", "\"<<\" is not supported"),
+        ("a ;; b", "\";;\" is not supported"),
     ] {
         assert_eq!(tokens(src.as_bytes()).unwrap_err(), msg, "{src}");
     }

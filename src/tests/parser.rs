@@ -33,14 +33,6 @@ fn not_supported(word: &str) -> String {
     format!("\"{word}\" is not supported")
 }
 
-fn assignment(word: &str) -> String {
-    format!("\"{word}\" is not supported (no variable assignments)")
-}
-
-fn unsupported(tok: &str, what: &str) -> String {
-    format!("\"{tok}\" is not supported ({what})")
-}
-
 fn unterminated(tok: &str) -> String {
     format!("unterminated \"{tok}\"")
 }
@@ -221,11 +213,11 @@ fn reserved_words_refused() {
 fn assignments_refused() {
     // Quoted values are covered by quoted_assignments_refused below.
     for src in ["a=b", "A=", "abc_9=x", "a=b=c", "x=/mnt/models"] {
-        assert_eq!(err(src), assignment(src), "{src}");
+        assert_eq!(err(src), not_supported(src), "{src}");
     }
-    assert_eq!(err("_x=1 echo"), assignment("_x=1"));
-    assert_eq!(err("true && a=b"), assignment("a=b"));
-    assert_eq!(err("echo $(a=b)"), assignment("a=b"));
+    assert_eq!(err("_x=1 echo"), not_supported("_x=1"));
+    assert_eq!(err("true && a=b"), not_supported("a=b"));
+    assert_eq!(err("echo $(a=b)"), not_supported("a=b"));
     // Not assignments: arguments, no valid name, quoted: commands that are not found.
     assert_eq!(run("echo a=b"), (0, "a=b\n".into()));
     assert_eq!(run("=b"), (127, "".into()));
@@ -245,7 +237,7 @@ fn quoted_assignments_refused() {
         ("x=a\\ b", "x=a"),
         ("x=\"\"", "x="),
     ] {
-        assert_eq!(err(src), assignment(token), "{src}");
+        assert_eq!(err(src), not_supported(token), "{src}");
     }
 }
 
@@ -254,7 +246,7 @@ fn unexpected_tokens() {
     assert_eq!(err("&& a"), unexpected("&&"));
     assert_eq!(err("|| a"), unexpected("||"));
     assert_eq!(err("; a"), unexpected(";"));
-    assert_eq!(err("a;;"), unsupported(";;", "case statements"));
+    assert_eq!(err("a;;"), not_supported(";;"));
     assert_eq!(err("a; ; b"), unexpected(";"));
     assert_eq!(err("a && && b"), unexpected("&&"));
     assert_eq!(err("a && ; b"), unexpected(";"));
@@ -292,17 +284,11 @@ fn unexpected_end() {
 
 #[test]
 fn lexer_errors_pass_through() {
-    assert_eq!(err("a | b"), unsupported("|", "pipes"));
+    assert_eq!(err("a | b"), not_supported("|"));
     assert_eq!(err("echo 'a"), unterminated("'"));
-    assert_eq!(
-        err("echo $x"),
-        "\"$x\" is not supported (no variables: only $$ is expanded)"
-    );
+    assert_eq!(err("echo $x"), not_supported("$x"));
     // Found before anything runs, wherever they are.
-    assert_eq!(
-        err("echo a; false || echo b | c"),
-        unsupported("|", "pipes")
-    );
+    assert_eq!(err("echo a; false || echo b | c"), not_supported("|"));
 }
 
 #[test]
@@ -371,36 +357,36 @@ fn dollars() {
 
 #[test]
 fn unsupported_syntax_is_named() {
-    for (src, tok, what) in [
-        ("a | b", "|", "pipes"),
-        ("a & b", "&", "background jobs"),
-        ("a &", "&", "background jobs"),
-        ("a > f", ">", "redirections"),
-        ("a >> f", ">", "redirections"),
-        ("a < f", "<", "redirections"),
-        ("a 2>&1", ">", "redirections"),
-        ("a>f", ">", "redirections"),
-        ("a << EOF", "<<", "here-documents"),
-        ("a ;; b", ";;", "case statements"),
-        ("echo `x`", "`", "backquote substitution"),
-        ("\"`x`\"", "`", "backquote substitution"),
-        ("ls *", "*", "globs"),
-        ("ls a*b", "*", "globs"),
-        ("ls ?", "?", "globs"),
-        ("ls a[bc]", "[", "globs"),
-        ("ls [x", "[", "globs"),
-        ("ls a[", "[", "globs"),
-        ("ls [[x", "[", "globs"),
-        ("cd ~", "~", "tilde expansion"),
-        ("cd ~/x", "~", "tilde expansion"),
-        ("echo ${x}", "${", "parameter expansion"),
-        ("echo \"${x}\"", "${", "parameter expansion"),
-        ("echo $'x'", "$'", "$'...' quoting"),
-        ("echo $((1))", "$((", "arithmetic expansion"),
-        ("$((1+1))", "$((", "arithmetic expansion"),
-        ("echo $(a | b)", "|", "pipes"),
+    for (src, tok) in [
+        ("a | b", "|"),
+        ("a & b", "&"),
+        ("a &", "&"),
+        ("a > f", ">"),
+        ("a >> f", ">"),
+        ("a < f", "<"),
+        ("a 2>&1", ">"),
+        ("a>f", ">"),
+        ("a << EOF", "<<"),
+        ("a ;; b", ";;"),
+        ("echo `x`", "`"),
+        ("\"`x`\"", "`"),
+        ("ls *", "*"),
+        ("ls a*b", "*"),
+        ("ls ?", "?"),
+        ("ls a[bc]", "["),
+        ("ls [x", "["),
+        ("ls a[", "["),
+        ("ls [[x", "["),
+        ("cd ~", "~"),
+        ("cd ~/x", "~"),
+        ("echo ${x}", "${"),
+        ("echo \"${x}\"", "${"),
+        ("echo $'x'", "$'"),
+        ("echo $((1))", "$(("),
+        ("$((1+1))", "$(("),
+        ("echo $(a | b)", "|"),
     ] {
-        assert_eq!(err(src), unsupported(tok, what), "{src}");
+        assert_eq!(err(src), not_supported(tok), "{src}");
     }
     assert_eq!(err("echo \"$('x)\""), unterminated("'"));
     for src in ["'abc", "echo a'b"] {
@@ -437,11 +423,7 @@ fn variables_are_refused() {
         ("echo $-", "$-"),
         ("$(echo $x)", "$x"),
     ] {
-        assert_eq!(
-            err(src),
-            format!("\"{name}\" is not supported (no variables: only $$ is expanded)"),
-            "{src}"
-        );
+        assert_eq!(err(src), not_supported(name), "{src}");
     }
 }
 
