@@ -157,11 +157,13 @@ const CASES: &[(&str, Setup)] = &[
     ("[ '' ] || echo empty-string", none),
     ("[ -d ] && echo lone-operator", none),
     ("[ ! ] && echo lone-bang", none),
-    ("[ '(' x ')' ] && echo parens", none),
+    (
+        "[ '(' ] && [ '(' = '(' ] && [ -n '(' ] && echo paren-strings",
+        none,
+    ),
+    ("[ ! '(' ] || [ ! ! ] || echo negated-strings", none),
     ("test -d /models && echo test-form", model),
     ("[ -d /models", none),
-    ("[ a b ]", none),
-    ("[ a = b c ]", none),
     // true / false ignore arguments
     ("true ignored args && false more || echo ok", none),
 ];

@@ -101,6 +101,42 @@ fn unsupported_syntax_names_the_token_and_runs_nothing() {
     }
 }
 
+/// `test` and `[` refuse what they do not implement (other operators, parentheses, more than
+/// simple tests) with status 2 and one line naming the word, where busybox evaluates it or
+/// words its error differently. The next command still runs.
+#[test]
+fn test_refuses_what_it_does_not_implement() {
+    let cases: &[(&str, &str)] = &[
+        ("[ -r /models ]", "-r: unknown operator"),
+        ("[ ! -x /models ]", "-x: unknown operator"),
+        ("[ 1 -eq 1 ]", "-eq: unknown operator"),
+        ("[ a -a b ]", "-a: unknown operator"),
+        ("[ a b ]", "a: unknown operator"),
+        ("[ a b c ]", "b: unknown operator"),
+        ("[ '(' x ')' ]", "(: unknown operator"),
+        ("[ '(' -n x ')' ]", "(: unknown operator"),
+        ("[ a = b c ]", "too many arguments"),
+        ("[ a = a -o b = b ]", "too many arguments"),
+        ("test -d /models -a -d /mnt", "too many arguments"),
+        ("[ a = a ] ]", "too many arguments"),
+        ("[ a = a", "missing ]"),
+    ];
+    for (script, message) in cases {
+        let o = ours(&format!("{script}; echo next"));
+        assert_eq!(text(&o.stdout), "next\n", "{script}");
+        assert_eq!(text(&o.stderr), format!("sh: {message}\n"), "{script}");
+        assert_eq!(ours(script).status.code(), Some(2), "{script}");
+    }
+    // As applets, the message names the applet.
+    let root = Root::new(&sidecar("amd64"));
+    let o = root.run("test", &["-r", "/"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(text(&o.stderr), "test: -r: unknown operator\n");
+    let o = root.run("[", &["(", "x", ")", "]"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(text(&o.stderr), "[: (: unknown operator\n");
+}
+
 #[test]
 fn invocation_errors() {
     let root = Root::new(&sidecar("amd64"));

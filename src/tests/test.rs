@@ -53,25 +53,23 @@ fn string_operators() {
 }
 
 #[test]
-fn negation_and_parentheses() {
+fn negation() {
     assert_eq!(test(&[b"!", b"a"]), 1);
     assert_eq!(test(&[b"!", b""]), 0);
     assert_eq!(test(&[b"!", b"-z", b"a"]), 0);
     assert_eq!(test(&[b"!", b"-n", b"a"]), 1);
     assert_eq!(test(&[b"!", b"!", b"a"]), 0);
+    assert_eq!(test(&[b"!", b"!"]), 1);
     assert_eq!(test(&[b"!", b"a", b"=", b"b"]), 0);
     assert_eq!(test(&[b"!", b"a", b"=", b"a"]), 1);
-    assert_eq!(test(&[b"(", b"a", b")"]), 0);
-    assert_eq!(test(&[b"(", b"", b")"]), 1);
-    assert_eq!(test(&[b"(", b"-z", b"", b")"]), 0);
-    assert_eq!(test(&[b"(", b"!", b"", b")"]), 0);
     // Errors inside a negation stay errors.
     assert_eq!(test(&[b"!", b"-x", b"a"]), 2);
+    assert_eq!(test(&[b"!", b"a", b"b"]), 2);
 }
 
 #[test]
 fn errors_are_status_2() {
-    // Known operators this build leaves out.
+    // Operators this build leaves out: an error, never a string test that happens to be true.
     for op in [
         &b"-x"[..],
         b"-r",
@@ -83,6 +81,10 @@ fn errors_are_status_2() {
         b"-t",
         b"-u",
         b"-g",
+        b"-q",
+        b"a",
+        b"=",
+        b"]",
     ] {
         assert_eq!(test(&[op, b"/"]), 2, "{}", String::from_utf8_lossy(op));
     }
@@ -95,8 +97,12 @@ fn errors_are_status_2() {
         b"-ge",
         b"-nt",
         b"-ot",
+        b"-ef",
         b"-a",
         b"-o",
+        b"<",
+        b">",
+        b"b",
     ] {
         assert_eq!(
             test(&[b"1", op, b"1"]),
@@ -105,14 +111,27 @@ fn errors_are_status_2() {
             String::from_utf8_lossy(op)
         );
     }
-    // Not operators at all.
-    assert_eq!(test(&[b"-q", b"a"]), 2);
-    assert_eq!(test(&[b"a", b"b"]), 2);
-    assert_eq!(test(&[b"a", b"b", b"c"]), 2);
+    // Four words that are not `! EXPR`, and more than four.
     assert_eq!(test(&[b"a", b"=", b"b", b"c"]), 2);
     assert_eq!(test(&[b"a", b"b", b"c", b"d"]), 2);
+    assert_eq!(test(&[b"-n", b"a", b"-a", b"b"]), 2);
     assert_eq!(test(&[b"a", b"=", b"a", b"-a", b"b", b"=", b"b"]), 2);
+    assert_eq!(test(&[b"!", b"!", b"!", b"!", b"a"]), 2);
+}
+
+#[test]
+fn parentheses_are_errors() {
+    assert_eq!(test(&[b"(", b"a", b")"]), 2);
+    assert_eq!(test(&[b"(", b"", b")"]), 2);
+    assert_eq!(test(&[b"(", b"-z", b"", b")"]), 2);
     assert_eq!(test(&[b"(", b"a", b"b"]), 2);
+    assert_eq!(test(&[b"(", b"a"]), 2);
+    assert_eq!(test(&[b"!", b"(", b"a", b")"]), 2);
+    // Still plain strings where POSIX reads them as strings.
+    assert_eq!(test(&[b"("]), 0);
+    assert_eq!(test(&[b"!", b"("]), 1);
+    assert_eq!(test(&[b"(", b"=", b"("]), 0);
+    assert_eq!(test(&[b"-n", b"("]), 0);
 }
 
 #[test]
