@@ -34,6 +34,53 @@ fn usage_errors_are_one_line_with_busybox_status() {
     }
 }
 
+/// `ls` takes one operand at most (busybox lists several, under headers): two or more are one
+/// line on stderr and status 1, with nothing listed, whatever the operands are.
+#[test]
+fn ls_refuses_several_operands() {
+    let root = Root::new(&sidecar("amd64"));
+    root.write("/models/weights.bin", b"0123456789");
+    root.write("/models/tokenizer/vocab.txt", b"a b c");
+    for script in [
+        "ls -1A /models /mnt",
+        "ls /models/weights.bin /models/tokenizer",
+        "ls -A /models /nonexistent",
+        "ls /models /models",
+        "ls -- /models ''",
+    ] {
+        let o = root.sh(script);
+        assert_eq!(o.status.code(), Some(1), "{script}");
+        assert_eq!(text(&o.stdout), "", "{script}");
+        assert_eq!(
+            text(&o.stderr),
+            "ls: only one operand is supported\n",
+            "{script}"
+        );
+    }
+    // A failing command like any other: the script goes on.
+    let o = root.sh("ls /models /mnt || echo went-on");
+    assert_eq!(
+        (o.status.code(), text(&o.stdout)),
+        (Some(0), "went-on\n".into())
+    );
+    // The same as an applet (the image's /bin/ls).
+    let o = root.run("ls", &["-A", "/models", "/mnt"]);
+    assert_eq!(
+        (o.status.code(), text(&o.stdout), text(&o.stderr)),
+        (
+            Some(1),
+            "".into(),
+            "ls: only one operand is supported\n".into()
+        )
+    );
+    // An unknown option is reported first, as busybox does.
+    let o = root.sh("ls -z /models /mnt");
+    assert_eq!(
+        (o.status.code(), text(&o.stderr)),
+        (Some(1), "ls: invalid option -- 'z'\n".into())
+    );
+}
+
 /// Unsupported syntax is a syntax error naming the token, status 2, and nothing runs.
 #[test]
 fn unsupported_syntax_names_the_token_and_runs_nothing() {

@@ -1,121 +1,76 @@
-//! `ls [-1Aa] [FILE...]`: names, one per line, sorted bytewise (the C locale), like busybox ls
-//! writing to a pipe. Files named on the command line come first, then each directory's
-//! entries (under a `DIR:` header when more than one operand was given).
+//! `ls [-1Aa] [FILE]`: a directory's entries, one per line, sorted bytewise (the C locale), like
+//! busybox ls writing to a pipe; a file's name as given. One operand at most: the sidecar only
+//! ever lists one directory, and several need headers and an order of their own.
 
 use super::options;
 use crate::args::Args;
-use crate::output::{perror, Output};
+use crate::output::{error_line, perror, Output};
 use crate::sys::{self, Errno, Stack};
 
 pub fn run(args: Args, out: &mut Output) -> i32 {
     let Some(opts) = options::parse(b"ls", args, b"1Aa", None) else {
         return 1;
     };
-    // Which directory entries to list: 2 all (-a), 1 all but . and .. (-A), 0 no hidden ones.
-    let show = if opts.has(b'a') {
-        2
-    } else {
-        opts.has(b'A') as u8
-    };
-    let operands = if opts.operands.is_empty() {
-        Args::new(b".\0")
-    } else {
-        opts.operands
-    };
-    let (mut status, mut count) = (0, 0);
-    for op in operands {
-        count += 1;
-        if let Err(e) = is_dir(op) {
-            perror(b"ls", op, e);
-            status = 1;
-        }
+    let mut operands = opts.operands;
+    let op = operands.next().unwrap_or(b".");
+    if operands.next().is_some() {
+        error_line(&[b"ls: only one operand is supported"]);
+        return 1;
     }
-    let headers = count > 1;
-    let mut first = true;
-    // Files first, then directories; operands whose stat fails are left out.
-    for dirs in [false, true] {
-        let mut index = Stack::default();
-        let all = operands.as_bytes();
-        for &at in sorted(all, &mut index, &|op| is_dir(op) == Ok(dirs)).iter() {
-            let op = name(all, at);
-            if !dirs {
-                out.line(op);
-            } else {
-                // A blank line before each directory's header but the first thing listed.
-                if headers && !first {
-                    out.write(b"\n");
-                }
-                if let Err(e) = list(op, show, headers, out) {
-                    perror(b"ls", op, e);
-                    status = 1;
-                }
-            }
-            first = false;
-        }
+    if let Err(e) = list(op, opts.has(b'a'), opts.has(b'A'), out) {
+        perror(b"ls", op, e);
+        return 1;
     }
-    status
+    0
 }
 
-/// One directory's entries, under a header if `headers`.
-fn list(dir: &[u8], show: u8, headers: bool, out: &mut Output) -> Result<(), Errno> {
+/// A directory's entries (`every`: -a, `almost`: -A), or a file's name.
+fn list(op: &[u8], every: bool, almost: bool, out: &mut Output) -> Result<(), Errno> {
     let mut names = Stack::default();
-    sys::read_dir(dir, &mut names)?;
-    if headers {
-        out.write(dir);
-        out.line(b":");
+    // Reading first: no stat for a directory, the common case.
+    if let Err(e) = sys::read_dir(op, &mut names) {
+        // Not a directory (through symlinks; a dangling one is a file): its name, if it exists.
+        // A directory that cannot be read reports read_dir's error.
+        let st = sys::stat(op, true).or_else(|_| sys::stat(op, false))?;
+        if st.is_dir() {
+            return Err(e);
+        }
+        out.line(op);
+        return Ok(());
     }
     let all = names.as_slice();
+    // The offsets of the names shown: no memory beyond them. Hidden names start with a dot;
+    // -A shows all but . and .., -a all.
     let mut index = Stack::default();
-    // Hidden names start with a dot; -A shows all but . and .., -a all.
-    let shown = |n: &[u8]| {
-        show == 2 || !matches!(n, [b'.', rest @ ..] if show == 0 || matches!(rest, [] | [b'.']))
-    };
-    for &at in sorted(all, &mut index, &shown).iter() {
-        out.line(name(all, at));
-    }
-    Ok(())
-}
-
-/// Whether an operand is a directory (through symlinks; a dangling one is a file).
-fn is_dir(op: &[u8]) -> Result<bool, Errno> {
-    let st = sys::stat(op, true).or_else(|_| sys::stat(op, false))?;
-    Ok(st.is_dir())
-}
-
-/// The offsets in `all` (NUL-terminated items) of the items `keep` accepts, in bytewise order
-/// (equal items in their order), kept in `index`: no memory beyond the offsets, and not
-/// quadratic (a selection sort took seconds of CPU for a model of thousands of files, and
-/// KServe gives a modelcar 10m CPU).
-fn sorted<'i>(all: &[u8], index: &'i mut Stack, keep: &dyn Fn(&[u8]) -> bool) -> &'i [u32] {
     let mut at = 0;
-    for item in Args::new(all) {
-        if keep(item) {
+    for n in Args::new(all) {
+        if every || !matches!(n, [b'.', rest @ ..] if !almost || matches!(rest, [] | [b'.'])) {
             index.push(&(at as u32).to_ne_bytes());
         }
-        at += item.len() + 1;
+        at += n.len() + 1;
     }
-    // Shell sort with halving gaps: short code, and far from quadratic on directory listings.
+    // Shell sort with halving gaps: short code, and not quadratic (a selection sort took seconds
+    // of CPU for a model of thousands of files, and KServe gives a modelcar 10m CPU). Entries
+    // are unique, so the order is total.
     let t = index.as_mut_words();
     let mut gap = t.len() / 2;
     while gap > 0 {
         for i in gap..t.len() {
             let mut j = i;
-            while j >= gap && before(all, t[j], t[j - gap]) {
+            while j >= gap && name(all, t[j]) < name(all, t[j - gap]) {
                 t.swap(j, j - gap);
                 j -= gap;
             }
         }
         gap /= 2;
     }
-    t
+    for &at in t.iter() {
+        out.line(name(all, at));
+    }
+    Ok(())
 }
 
-/// Bytewise order of the items at two offsets, then the order of the offsets.
-fn before(all: &[u8], a: u32, b: u32) -> bool {
-    (name(all, a), a) < (name(all, b), b)
-}
-
-/// The NUL-terminated item at offset `at`.
+/// The NUL-terminated name at offset `at`.
 fn name(all: &[u8], at: u32) -> &[u8] {
     Args::new(all.get(at as usize..).unwrap_or_default())
         .next()
