@@ -136,6 +136,8 @@ const CASES: &[(&str, Setup)] = &[
         "ln -s /models /mnt/to-models && ls -A /mnt/to-models",
         model,
     ),
+    ("ln -s /nowhere /mnt/dangling && ls /mnt/dangling", none),
+    ("ln -s /mnt/loop /mnt/loop && ls -A /mnt/loop", none),
     // (Two or more operands are refused: errors_and_limits.rs.)
     // test and [
     ("[ -d /models ] && echo dir", model),

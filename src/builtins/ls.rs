@@ -29,9 +29,9 @@ fn list(op: &[u8], every: bool, almost: bool, out: &mut Output) -> Result<(), Er
     let mut names = Stack::default();
     // Reading first: no stat for a directory, the common case.
     if let Err(e) = sys::read_dir(op, &mut names) {
-        // Not a directory (through symlinks; a dangling one is a file): its name, if it exists.
-        // A directory that cannot be read reports read_dir's error.
-        let st = sys::stat(op, true).or_else(|_| sys::stat(op, false))?;
+        // Not a directory: its name, if it exists. Like busybox, a dangling symlink is missing
+        // (coreutils would list it). A directory that cannot be read reports read_dir's error.
+        let st = sys::stat(op, true)?;
         if st.is_dir() {
             return Err(e);
         }

@@ -155,11 +155,12 @@ fn symlinks_as_operands() {
     std::os::unix::fs::symlink(t.path("missing"), t.path("dangling")).unwrap();
     std::os::unix::fs::symlink(t.path("loop"), t.path("loop")).unwrap();
     let r = root(&t);
-    // A link to a directory is followed; a link to a file, a dangling link or a loop is still a
-    // name to print.
+    // A link to a directory is followed, a link to a file is a name to print; a dangling link
+    // or a loop is an error, as in busybox.
     assert_eq!(ls(&[format!("{r}/to-dir")]), (0, "inside\n".into()));
-    for link in ["to-file", "dangling", "loop"] {
-        assert_eq!(ls(&[format!("{r}/{link}")]), (0, format!("{r}/{link}\n")));
+    assert_eq!(ls(&[format!("{r}/to-file")]), (0, format!("{r}/to-file\n")));
+    for link in ["dangling", "loop"] {
+        assert_eq!(ls(&[format!("{r}/{link}")]), (1, "".into()));
     }
     // Inside a directory, links are names like any other.
     assert_eq!(
