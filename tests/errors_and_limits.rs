@@ -151,6 +151,21 @@ fn unsupported_syntax_names_the_token_and_runs_nothing() {
 /// `test` and `[` refuse what they do not implement (other operators, parentheses, more than
 /// simple tests) with status 2 and one line naming the word, where busybox evaluates it or
 /// words its error differently. The next command still runs.
+/// busybox's echo interprets -e and -E; ours refuses them rather than half-doing them.
+#[test]
+fn echo_refuses_dash_e() {
+    for (script, letter) in [("echo -e 'a\\n'", 'e'), ("echo -nE a", 'E')] {
+        let o = ours(&format!("{script}; echo next"));
+        assert_eq!(text(&o.stdout), "next\n", "{script}");
+        assert_eq!(
+            text(&o.stderr),
+            format!("echo: invalid option -- '{letter}'\n"),
+            "{script}"
+        );
+        assert_eq!(ours(script).status.code(), Some(1), "{script}");
+    }
+}
+
 #[test]
 fn test_refuses_what_it_does_not_implement() {
     let cases: &[(&str, &str)] = &[

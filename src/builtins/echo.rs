@@ -3,7 +3,7 @@
 //! than half-done.
 
 use crate::args::Args;
-use crate::output::{error_line, Output};
+use crate::output::Output;
 
 pub fn run(mut args: Args, out: &mut Output) -> i32 {
     let mut newline = true;
@@ -31,12 +31,8 @@ pub fn run(mut args: Args, out: &mut Output) -> i32 {
             }
         }
         if refused != 0 {
-            error_line(&[
-                b"echo: option -",
-                &[refused],
-                b" is not supported (only -n)",
-            ]);
-            return 2;
+            // busybox's -e and -E are not implemented: refused like an unknown option.
+            return super::refuse(b"echo", b": invalid option -- '", &[refused]);
         }
         newline = false;
         text = args;
