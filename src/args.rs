@@ -2,7 +2,10 @@
 //!
 //! The shell builds fields in place on a stack, so this is the form they already have: no table
 //! of pointers is needed. An argument can never hold a NUL (it comes from argv, the script, or
-//! the builtins' own output), so the separator is unambiguous.
+//! the builtins' own output), so the separator is unambiguous, and each argument is a path the
+//! kernel can read where it is (`next_path`, `paths`, `path`).
+
+use crate::sys::CPath;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Args<'a>(&'a [u8]);
@@ -29,17 +32,32 @@ impl<'a> Args<'a> {
         let (rest, last) = body.split_at_checked(start)?;
         Some((last, Args(rest)))
     }
+
+    /// The next argument, as a path: its NUL follows it.
+    pub fn next_path(&mut self) -> Option<&'a CPath> {
+        let (arg, rest) = CPath::split_at_nul(self.0)?;
+        self.0 = rest;
+        Some(arg)
+    }
+
+    /// The arguments, as paths.
+    pub fn paths(mut self) -> impl Iterator<Item = &'a CPath> {
+        core::iter::from_fn(move || self.next_path())
+    }
+
+    /// `arg`, one of these arguments as the iterator gives them, as a path. (The empty path for
+    /// a slice from elsewhere: a bug, that the kernel answers with ENOENT.) For a caller that
+    /// keeps arguments as bytes, to match them against byte patterns.
+    pub fn path(self, arg: &[u8]) -> &'a CPath {
+        CPath::within(self.0, arg)
+    }
 }
 
 impl<'a> Iterator for Args<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        // Checked splits: no panicking paths (`end` is always in bounds).
-        let end = self.0.iter().position(|&b| b == 0)?;
-        let (arg, rest) = self.0.split_at_checked(end)?;
-        self.0 = rest.split_first()?.1;
-        Some(arg)
+        self.next_path().map(CPath::as_bytes)
     }
 }
 
@@ -84,6 +102,26 @@ mod tests {
         assert!(Args::new(b"").split_last().is_none());
         assert_eq!(Args::new(b"").count(), 0);
         assert_eq!(Args::new(b"\0").collect::<Vec<_>>(), [&b""[..]]);
+    }
+
+    #[test]
+    fn arguments_are_paths_followed_by_their_nul() {
+        let bytes = b"ln\0-s\0\0/x\0";
+        let a = Args::new(bytes);
+        let paths: Vec<&[u8]> = a.paths().map(CPath::as_bytes).collect();
+        assert_eq!(paths, a.collect::<Vec<_>>());
+        for (arg, path) in a.zip(a.paths()) {
+            assert_eq!(a.path(arg).as_bytes(), arg);
+            // The kernel reads the path where it is: its NUL right after it.
+            assert_eq!(arg.as_ptr(), path.as_ptr());
+            let end = path.as_ptr() as usize + path.len() - bytes.as_ptr() as usize;
+            assert_eq!(bytes[end], 0);
+        }
+        // A slice from elsewhere, or not followed by a NUL here: the empty path.
+        assert_eq!(a.path(b"ln").as_bytes(), b"");
+        assert_eq!(a.path(&bytes[..1]).as_bytes(), b"");
+        assert_eq!(a.path(&bytes[3..4]).as_bytes(), b"");
+        assert_eq!(a.path(&bytes[4..5]).as_bytes(), b"s");
     }
 
     #[test]

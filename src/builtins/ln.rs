@@ -9,24 +9,28 @@ use super::path::{basename, join};
 use crate::args::Args;
 use crate::expand::decimal;
 use crate::output::{error_line, perror, Output};
-use crate::sys::{self, Errno, PathBuf};
+use crate::sys::{self, CPath, Errno, PathBuf};
 
 pub fn run(args: Args, _out: &mut Output) -> i32 {
     let Some(opts) = options::parse(b"ln", args, b"sfn", None) else {
         return 1;
     };
-    let Some((last, rest)) = opts.operands.split_last() else {
+    let operands = opts.operands;
+    let Some((last, rest)) = operands.split_last() else {
         error_line(&[b"ln: missing file operand"]);
         return 1;
     };
-    // One operand: the link goes into the current directory, named after the target.
+    // One operand: the link goes into the current directory, named after the target (a copy,
+    // for its NUL: trailing slashes may follow the name in the argument).
+    let mut here = PathBuf::default();
     let (targets, dest) = if rest.is_empty() {
-        (opts.operands, basename(last))
+        here.push(basename(last));
+        (operands, here.as_path())
     } else {
-        (rest, last)
+        (rest, operands.path(last))
     };
     let mut status = 0;
-    for target in targets {
+    for target in targets.paths() {
         // A destination that is a directory (or, without -n, a link to one) receives the link.
         status |= if sys::stat(dest, !opts.has(b'n')).is_ok_and(|st| st.is_dir()) {
             link_in_dir(target, dest, &opts)
@@ -37,17 +41,15 @@ pub fn run(args: Args, _out: &mut Output) -> i32 {
     status
 }
 
-/// `DIR/basename(TARGET)`, in a frame of its own: its PATH_MAX buffer is not on the stack of
-/// the common case (KServe links to a new name).
-#[inline(never)]
-fn link_in_dir(target: &[u8], dir: &[u8], opts: &Options) -> i32 {
+/// `DIR/basename(TARGET)`.
+fn link_in_dir(target: &CPath, dir: &[u8], opts: &Options) -> i32 {
     let mut path = PathBuf::default();
     join(&mut path, dir, basename(target));
-    link(target, path.as_bytes(), opts)
+    link(target, path.as_path(), opts)
 }
 
 /// Makes one link; reports a failure and returns 1.
-fn link(target: &[u8], link: &[u8], opts: &Options) -> i32 {
+fn link(target: &CPath, link: &CPath, opts: &Options) -> i32 {
     // The flags are read here, not passed in: one argument instead of two at each call.
     let (symbolic, force) = (opts.has(b's'), opts.has(b'f'));
     let create: Create = if symbolic {
@@ -82,14 +84,13 @@ fn link(target: &[u8], link: &[u8], opts: &Options) -> i32 {
     0
 }
 
-type Create = fn(&[u8], &[u8]) -> Result<(), Errno>;
+type Create = fn(&CPath, &CPath) -> Result<(), Errno>;
 
 /// Replaces an existing LINK atomically: a new link under a temporary name, renamed over it.
 /// The temporary name is `DIR/.NAME.ln-PID`: beside the link, so the rename stays on one
 /// filesystem, with NAME cut to 200 bytes so that it stays within NAME_MAX (255) whatever the
 /// link's length.
-#[inline(never)]
-fn replace(create: Create, target: &[u8], link: &[u8]) -> Result<(), Errno> {
+fn replace(create: Create, target: &CPath, link: &CPath) -> Result<(), Errno> {
     let base = basename(link);
     // The link up to its last component, its directory with the slash (none for a bare name).
     let dir = link.get(..base.as_ptr() as usize - link.as_ptr() as usize);
@@ -100,7 +101,7 @@ fn replace(create: Create, target: &[u8], link: &[u8]) -> Result<(), Errno> {
     tmp.push(b".ln-");
     let mut digits = [0; 10];
     tmp.push(decimal(&mut digits, sys::getpid() as u32));
-    let tmp = tmp.as_bytes();
+    let tmp = tmp.as_path();
     // A name left by a run killed between create and rename (same pid: a container's PID 1)
     // goes first.
     let _ = sys::unlink(tmp);

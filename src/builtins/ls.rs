@@ -5,14 +5,14 @@
 use super::options;
 use crate::args::Args;
 use crate::output::{error_line, perror, Output};
-use crate::sys::{self, Errno, Stack};
+use crate::sys::{self, CPath, Errno, Stack};
 
 pub fn run(args: Args, out: &mut Output) -> i32 {
     let Some(opts) = options::parse(b"ls", args, b"1Aa", None) else {
         return 1;
     };
     let mut operands = opts.operands;
-    let op = operands.next().unwrap_or(b".");
+    let op = operands.next_path().unwrap_or(CPath::DOT);
     if operands.next().is_some() {
         error_line(&[b"ls: only one operand is supported"]);
         return 1;
@@ -25,7 +25,7 @@ pub fn run(args: Args, out: &mut Output) -> i32 {
 }
 
 /// A directory's entries (`every`: -a, `almost`: -A), or a file's name.
-fn list(op: &[u8], every: bool, almost: bool, out: &mut Output) -> Result<(), Errno> {
+fn list(op: &CPath, every: bool, almost: bool, out: &mut Output) -> Result<(), Errno> {
     let mut names = Stack::default();
     // Reading first: no stat for a directory, the common case.
     if let Err(e) = sys::read_dir(op, &mut names) {

@@ -4,7 +4,7 @@ use super::options;
 use crate::args::Args;
 use crate::errors::errno_text;
 use crate::output::{error_line, Output};
-use crate::sys;
+use crate::sys::{self, PathBuf};
 
 /// The mode without -m: 0777 (less the umask) and no chmod. Not a valid -m mode (above 07777):
 /// one number says both the mode to create with and whether to chmod.
@@ -59,8 +59,12 @@ fn make(path: &[u8], mode: u32, parents: bool) -> i32 {
             end += 1;
         }
         let last = end >= path.len();
-        // `min`: the compiler cannot see that `end` stays in bounds, and a panic path costs more.
-        let prefix = &path[..end.min(path.len())];
+        // A copy, for the NUL the kernel needs after the prefix (without -p the argument's own
+        // would do, but a second way costs more code than the copy). `min`: the compiler
+        // cannot see that `end` stays in bounds, and a panic path costs more.
+        let mut buf = PathBuf::default();
+        buf.push(&path[..end.min(path.len())]);
+        let prefix = buf.as_path();
         // Whole message heads: fewer pieces to store than `can't ` WHAT ` directory '`.
         let mut head: &[u8] = b"mkdir: can't create directory '";
         let result = match sys::mkdir(prefix, if last { mode & 0o7777 } else { 0o777 }) {

@@ -69,7 +69,7 @@ fn run(mut args: Args, out: &Output, bracket: bool) -> i32 {
                 [op, arg] => match word_index(OPERATORS, op) {
                     Some(i @ 0..=1) => arg.is_empty() == (i == 1),
                     // -L and -h (6, 7) look at the link itself.
-                    Some(i) => sys::stat(arg, i < 6).is_ok_and(|s| match i {
+                    Some(i) => sys::stat(args.path(arg), i < 6).is_ok_and(|s| match i {
                         2 => true,
                         5 => s.size > 0,
                         // -d, -f, -L, -h: the file type (S_IFMT's four bits) that nibble `i`

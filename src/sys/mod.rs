@@ -24,8 +24,6 @@ pub const EINTR: Errno = Errno(libc::EINTR);
 pub const EINVAL: Errno = Errno(libc::EINVAL);
 pub const EISDIR: Errno = Errno(libc::EISDIR);
 
-/// Paths this long or longer are refused before the kernel sees them (it would say the same).
-pub const PATH_MAX: usize = libc::PATH_MAX as usize;
 const AT_FDCWD: usize = libc::AT_FDCWD as usize;
 
 /// One system call, returning the kernel's raw result: `-errno` on failure. (No call here needs
@@ -33,7 +31,8 @@ const AT_FDCWD: usize = libc::AT_FDCWD as usize;
 /// module; a `Result<usize, Errno>` would be returned through memory on ppc64 and s390x.
 fn syscall(nr: libc::c_long, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
     // SAFETY: every caller passes arguments of the types the system call `nr` expects; pointers
-    // among them point to live buffers of the sizes the kernel will read or write.
+    // among them point to live buffers of the sizes the kernel will read or write, or for a
+    // path to bytes ending with a NUL (a `CPath`).
     unsafe { arch::modelcar_syscall(nr as isize, a, b, c, d, e) }
 }
 
@@ -58,116 +57,107 @@ fn done(r: isize) -> Result<(), Errno> {
     check(r).map(drop)
 }
 
-/// A path of less than PATH_MAX bytes, on the stack. It is not zeroed first (4 KiB of stores
-/// per use, and big frames are costly on some architectures).
-pub struct PathBuf {
-    bytes: MaybeUninit<[u8; PATH_MAX]>,
-    len: usize,
-}
+/// A path that a NUL follows in memory, so that its address goes to the kernel as it is: no
+/// copy, and no length limit but the kernel's (ENAMETOOLONG). The builtins' arguments are such
+/// paths (see `Args`); `PathBuf::as_path` makes the others. The bytes themselves hold no NUL
+/// (none can reach an argument).
+#[repr(transparent)]
+pub struct CPath([u8]);
 
-impl Default for PathBuf {
-    fn default() -> Self {
-        PathBuf {
-            bytes: MaybeUninit::uninit(),
-            len: 0,
+impl CPath {
+    /// The empty path (the kernel answers ENOENT).
+    pub const EMPTY: &'static CPath = {
+        // SAFETY: the empty slice at the start of b"\0" is followed by that NUL.
+        unsafe { CPath::new_unchecked(b"\0".split_at(0).0) }
+    };
+
+    /// ".", the working directory.
+    pub const DOT: &'static CPath = {
+        // SAFETY: the "." at the start of b".\0" is followed by that NUL.
+        unsafe { CPath::new_unchecked(b".\0".split_at(1).0) }
+    };
+
+    /// The bytes of `bytes` before its first NUL, as a path, and the bytes after that NUL; None
+    /// without a NUL.
+    pub fn split_at_nul(bytes: &[u8]) -> Option<(&CPath, &[u8])> {
+        // Checked splits: no panicking paths (`end` is always in bounds).
+        let end = bytes.iter().position(|&b| b == 0)?;
+        let (path, rest) = bytes.split_at_checked(end)?;
+        // SAFETY: `path` is followed by the NUL at `end`.
+        Some((unsafe { CPath::new_unchecked(path) }, rest.split_first()?.1))
+    }
+
+    /// `arg` as a path, if it is a slice of `bytes` that a NUL follows there; else the empty
+    /// path.
+    pub fn within<'a>(bytes: &'a [u8], arg: &[u8]) -> &'a CPath {
+        let at = (arg.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
+        match bytes.get(at..).and_then(|b| b.get(..=arg.len())) {
+            // SAFETY: the NUL matched follows `path`.
+            Some([path @ .., 0]) => unsafe { CPath::new_unchecked(path) },
+            _ => CPath::EMPTY,
         }
     }
-}
 
-impl PathBuf {
-    /// Appends `bytes`. What does not fit is dropped and the path marked too long: every system
-    /// call then fails with ENAMETOOLONG, as the kernel would for the whole path.
-    pub fn push(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if self.len < PATH_MAX {
-                // SAFETY: len < PATH_MAX, so the write is inside the array.
-                unsafe { self.bytes.as_mut_ptr().cast::<u8>().add(self.len).write(b) };
-                self.len += 1;
-            }
-        }
+    /// # Safety
+    /// A NUL must follow `bytes` in memory, and stay there while the path is borrowed.
+    const unsafe fn new_unchecked(bytes: &[u8]) -> &CPath {
+        // SAFETY: CPath is a transparent [u8], so the pointer cast keeps length and lifetime.
+        unsafe { &*(bytes as *const [u8] as *const CPath) }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        // SAFETY: the first `len` bytes were written by `push`.
-        unsafe { core::slice::from_raw_parts(self.bytes.as_ptr().cast::<u8>(), self.len) }
+        &self.0
+    }
+
+    /// The address the kernel reads the path (and its NUL) from.
+    fn addr(&self) -> usize {
+        self.0.as_ptr() as usize
     }
 }
 
-/// Paths shorter than this are copied into small buffers: a sleeping sidecar keeps every stack
-/// page it ever touched, and two PATH_MAX buffers are two pages.
-const SHORT: usize = 256;
+impl core::ops::Deref for CPath {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A path made in memory (a join, a temporary name, a prefix), in a `Stack` of its own: no
+/// PATH_MAX buffer on the process's stack (a sleeping sidecar keeps every stack page it ever
+/// touched), and no length limit but the kernel's.
+#[derive(Default)]
+pub struct PathBuf(Stack);
+
+impl PathBuf {
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.0.push(bytes);
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+
+    /// The path so far, with a NUL written after it (that a later `push` writes over).
+    pub fn as_path(&mut self) -> &CPath {
+        let len = self.0.len();
+        self.0.push(&[0]);
+        self.0.truncate(len);
+        // SAFETY: the NUL just pushed follows the bytes, and stays there while the path is
+        // borrowed (pushes need `&mut self`).
+        unsafe { CPath::new_unchecked(self.0.as_slice()) }
+    }
+}
 
 /// A system call on one path relative to the working directory: `nr(AT_FDCWD, path, a, b, c)`.
-fn at(nr: libc::c_long, path: &[u8], a: usize, b: usize, c: usize) -> isize {
-    with_paths(nr, path, None, [a, b, c])
+fn at(nr: libc::c_long, path: &CPath, a: usize, b: usize, c: usize) -> isize {
+    syscall(nr, AT_FDCWD, path.addr(), a, b, c)
 }
 
-/// A system call on two paths: `nr(AT_FDCWD, one, AT_FDCWD, two, 0)`, or for symlinkat
-/// `nr(one, AT_FDCWD, two)`.
-fn at2(nr: libc::c_long, one: &[u8], two: &[u8]) -> Result<(), Errno> {
-    done(with_paths(nr, one, Some(two), [AT_FDCWD, 0, 0]))
-}
-
-/// The system call of `at` or `at2`, with the paths copied NUL-terminated into a small buffer,
-/// or into a PATH_MAX one (in a frame of its own) when they do not fit.
-fn with_paths(nr: libc::c_long, one: &[u8], two: Option<&[u8]>, args: [usize; 3]) -> isize {
-    if one.len() < SHORT && two.map_or(0, <[u8]>::len) < SHORT {
-        let mut buf = [MaybeUninit::uninit(); 2 * SHORT];
-        return call_with_paths(nr, one, two, args, &mut buf);
-    }
-    with_long_paths(nr, one, two, args)
-}
-
-#[inline(never)]
-fn with_long_paths(nr: libc::c_long, one: &[u8], two: Option<&[u8]>, args: [usize; 3]) -> isize {
-    let mut buf = [MaybeUninit::uninit(); 2 * PATH_MAX];
-    call_with_paths(nr, one, two, args, &mut buf)
-}
-
-fn call_with_paths(
-    nr: libc::c_long,
-    one: &[u8],
-    two: Option<&[u8]>,
-    [a, b, c]: [usize; 3],
-    buf: &mut [MaybeUninit<u8>],
-) -> isize {
-    let other = two.unwrap_or_default();
-    if one.len() >= PATH_MAX || other.len() >= PATH_MAX {
-        return -(libc::ENAMETOOLONG as isize);
-    }
-    // `one` then `other`, each with its NUL (an absent second path is copied as an empty one,
-    // unused). Each path is shorter than half the buffer (see `with_paths`).
-    let first = buf.as_mut_ptr().cast::<u8>();
-    // SAFETY: the buffer has room for both paths and their NULs.
-    let second = unsafe { copy_c(first, one) };
-    // SAFETY: as above.
-    unsafe { copy_c(second, other) };
-    let first = first as usize;
-    // Two paths: `b` is the second one's address.
-    let b = if two.is_some() { second as usize } else { b };
-    // symlinkat(one, AT_FDCWD, two): its target is not resolved against a directory.
-    if nr == libc::SYS_symlinkat {
-        syscall(nr, first, a, b, c, 0)
-    } else {
-        syscall(nr, AT_FDCWD, first, a, b, c)
-    }
-}
-
-/// Copies `src` and a NUL to `dest`; returns the address past them.
-///
-/// # Safety
-/// `dest` must be valid for `src.len() + 1` bytes of writes.
-// Inlined: a separate function costs more than its two copies (measured).
-#[inline(always)]
-unsafe fn copy_c(dest: *mut u8, src: &[u8]) -> *mut u8 {
-    // SAFETY: the caller's contract.
-    unsafe {
-        for (i, &b) in src.iter().enumerate() {
-            dest.add(i).write(b);
-        }
-        dest.add(src.len()).write(0);
-        dest.add(src.len() + 1)
-    }
+/// A system call on two paths relative to the working directory:
+/// `nr(AT_FDCWD, one, AT_FDCWD, two, 0)` (no flags).
+fn at2(nr: libc::c_long, one: &CPath, two: &CPath) -> Result<(), Errno> {
+    done(syscall(nr, AT_FDCWD, one.addr(), AT_FDCWD, two.addr(), 0))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,28 +270,34 @@ pub fn write_line(fd: c_int, pieces: &[&[u8]]) {
 // ---------------------------------------------------------------------------------------------
 // Files
 
-pub fn symlink(target: &[u8], link: &[u8]) -> Result<(), Errno> {
-    at2(libc::SYS_symlinkat, target, link)
+pub fn symlink(target: &CPath, link: &CPath) -> Result<(), Errno> {
+    // The target is stored as it is, not resolved: no directory descriptor for it.
+    done(call(
+        libc::SYS_symlinkat,
+        target.addr(),
+        AT_FDCWD,
+        link.addr(),
+    ))
 }
 
-pub fn hard_link(target: &[u8], link: &[u8]) -> Result<(), Errno> {
+pub fn hard_link(target: &CPath, link: &CPath) -> Result<(), Errno> {
     at2(libc::SYS_linkat, target, link)
 }
 
-pub fn rename(from: &[u8], to: &[u8]) -> Result<(), Errno> {
+pub fn rename(from: &CPath, to: &CPath) -> Result<(), Errno> {
     at2(libc::SYS_renameat2, from, to)
 }
 
 #[inline(always)]
-pub fn unlink(path: &[u8]) -> Result<(), Errno> {
+pub fn unlink(path: &CPath) -> Result<(), Errno> {
     done(at(libc::SYS_unlinkat, path, 0, 0, 0))
 }
 
-pub fn mkdir(path: &[u8], mode: u32) -> Result<(), Errno> {
+pub fn mkdir(path: &CPath, mode: u32) -> Result<(), Errno> {
     done(at(libc::SYS_mkdirat, path, mode as usize, 0, 0))
 }
 
-pub fn chmod(path: &[u8], mode: u32) -> Result<(), Errno> {
+pub fn chmod(path: &CPath, mode: u32) -> Result<(), Errno> {
     done(at(libc::SYS_fchmodat, path, mode as usize, 0, 0))
 }
 
@@ -321,7 +317,7 @@ impl FileStat {
 /// stat (follow = true) or lstat (follow = false), through statx. The kernel's `struct statx`
 /// is 256 bytes, the same on every architecture: `stx_mode` is the u16 at byte 28 and
 /// `stx_size` the u64 at byte 40.
-pub fn stat(path: &[u8], follow: bool) -> Result<FileStat, Errno> {
+pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
     const STATX_TYPE_MODE_SIZE: usize = 0x1 | 0x2 | 0x200;
     let flags = if follow {
         0
@@ -354,7 +350,7 @@ pub fn stat(path: &[u8], follow: bool) -> Result<FileStat, Errno> {
 
 /// Appends the names in a directory to `out`, each followed by a NUL, in the order the kernel
 /// returns them, "." and ".." included.
-pub fn read_dir(path: &[u8], out: &mut Stack) -> Result<(), Errno> {
+pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
     let flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as usize;
     let fd = check(at(libc::SYS_openat, path, flags, 0, 0))?;
     let mut buf = MaybeUninit::<[u64; 512]>::uninit();

@@ -238,8 +238,8 @@ fn a_link_path_past_path_max_is_refused_not_cut() {
         readlink(&t.path("dir/model.bin")),
         Path::new("/x/model.bin")
     );
-    // One byte more: PathBuf cuts it at PATH_MAX and the kernel is never asked, so no link
-    // with a cut name (`mode`, `model.bi`) appears.
+    // One byte more: the kernel refuses the whole path (ENAMETOOLONG), so no link with a cut
+    // name (`mode`, `model.bi`) appears.
     assert_eq!(ln(&[opt("-s"), opt("/y/model.bin"), padded(0)]), 1);
     assert_eq!(ln(&[opt("-sf"), opt("/y/model.bin"), padded(0)]), 1);
     assert_eq!(t.entries("dir"), ["model.bin"]);
