@@ -7,6 +7,7 @@ mod support;
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 use support::*;
 
@@ -180,6 +181,38 @@ fn prefetch_check_matches_busybox() {
         let ok = results[0].1.contains("OK ... Prefetched and valid");
         assert_eq!(ok, *expected == 0, "{name}: message {}", results[0].1);
     }
+}
+
+/// A model directory the container's user cannot read (a random UID on OpenShift, files owned
+/// by root with mode 0700): the check fails with busybox's exact lines.
+#[test]
+fn prefetch_check_on_an_unreadable_model_matches_busybox() {
+    let script = prefetch_script("quay.io/x/y:1");
+    let mut results = Vec::new();
+    for binary in [sidecar("amd64"), busybox()] {
+        let root = Root::new(&binary);
+        root.write("/models/model.bin", b"weights");
+        std::fs::set_permissions(
+            root.path("/models"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
+        let out = Command::new("/usr/sbin/chroot")
+            .args(["--userspec=1000:1000"])
+            .arg(&root.dir)
+            .args(["/bin/sh", "-c", &script])
+            .env_clear()
+            .current_dir("/")
+            .output()
+            .unwrap();
+        results.push((out.status.code(), text(&out.stdout), text(&out.stderr)));
+    }
+    assert_eq!(results[0], results[1], "ours vs busybox");
+    assert_eq!(results[0].0, Some(1));
+    assert_eq!(
+        results[0].2,
+        "ls: can't open '/models': Permission denied\n"
+    );
 }
 
 #[test]

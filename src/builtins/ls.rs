@@ -4,8 +4,9 @@
 
 use super::options;
 use crate::args::Args;
+use crate::errors::errno_text;
 use crate::output::{error_line, perror, Output};
-use crate::sys::{self, CPath, Errno, Stack};
+use crate::sys::{self, CPath, Stack};
 
 pub fn run(args: Args, out: &mut Output) -> i32 {
     let Some(opts) = options::parse(b"ls", args, b"1Aa", None) else {
@@ -17,26 +18,27 @@ pub fn run(args: Args, out: &mut Output) -> i32 {
         error_line(&[b"ls: only one operand is supported"]);
         return 1;
     }
-    if let Err(e) = list(op, opts.has(b'a'), opts.has(b'A'), out) {
-        perror(b"ls", op, e);
-        return 1;
-    }
-    0
+    list(op, opts.has(b'a'), opts.has(b'A'), out)
 }
 
-/// A directory's entries (`every`: -a, `almost`: -A), or a file's name.
-fn list(op: &CPath, every: bool, almost: bool, out: &mut Output) -> Result<(), Errno> {
+/// A directory's entries (`every`: -a, `almost`: -A), or a file's name. Returns the status.
+fn list(op: &CPath, every: bool, almost: bool, out: &mut Output) -> i32 {
     let mut names = Stack::default();
     // Reading first: no stat for a directory, the common case.
     if let Err(e) = sys::read_dir(op, &mut names) {
         // Not a directory: its name, if it exists. Like busybox, a dangling symlink is missing
-        // (coreutils would list it). A directory that cannot be read reports read_dir's error.
-        let st = sys::stat(op, true)?;
-        if st.is_dir() {
-            return Err(e);
+        // (coreutils would list it).
+        match sys::stat(op, true) {
+            Ok(st) if !st.is_dir() => {
+                out.line(op);
+                return 0;
+            }
+            // A directory that cannot be read, in busybox's words: an unreadable model (a
+            // random UID on OpenShift) fails the prefetch check with busybox's line.
+            Ok(_) => error_line(&[b"ls: can't open '", op, b"': ", errno_text(e)]),
+            Err(e) => perror(b"ls", op, e),
         }
-        out.line(op);
-        return Ok(());
+        return 1;
     }
     let all = names.as_slice();
     // The offsets of the names shown: no memory beyond them. Hidden names start with a dot;
@@ -67,7 +69,7 @@ fn list(op: &CPath, every: bool, almost: bool, out: &mut Output) -> Result<(), E
     for &at in t.iter() {
         out.line(name(all, at));
     }
-    Ok(())
+    0
 }
 
 /// The NUL-terminated name at offset `at`.
