@@ -24,6 +24,9 @@ fn sigterm_and_sigint_exit_0_during_sleep() {
             SIDECAR,
             "until [ -f /mnt/never ]; do sleep 1; done",
             "sleep 5; sleep 5",
+            // Past 584 years a sleep is forever (it used to be an invalid number).
+            "sleep 99999999999999999999",
+            "sleep 213504d 1s",
         ] {
             let root = Root::new(&sidecar("amd64"));
             let mut child = root.spawn_sh(script);

@@ -3,14 +3,10 @@ use crate::testutil::run_builtin;
 
 const S: u128 = 1_000_000_000;
 
-/// The duration in nanoseconds, checking that `Duration::Time` keeps its nanoseconds below a
-/// second.
+/// The duration in nanoseconds (a finite one).
 fn nanos(arg: &str) -> u128 {
     match parse(arg.as_bytes()) {
-        Some(Duration::Time(secs, n)) => {
-            assert!((n as u64) < NANOS, "{arg:?}: {n} nanoseconds");
-            secs as u128 * S + n as u128
-        }
+        Some(n) if n != FOREVER => n as u128,
         other => panic!("{arg:?}: {other:?}"),
     }
 }
@@ -54,7 +50,7 @@ fn infinity_any_case() {
     for arg in [
         "inf", "INF", "Inf", "infinity", "INFINITY", "Infinity", "iNfInItY",
     ] {
-        assert_eq!(parse(arg.as_bytes()), Some(Duration::Forever), "{arg}");
+        assert_eq!(parse(arg.as_bytes()), Some(FOREVER), "{arg}");
     }
 }
 
@@ -71,23 +67,23 @@ fn invalid() {
 }
 
 #[test]
-fn overflow() {
-    // The largest whole part accepted has 19 digits: it fits in u64 seconds.
-    let max = "9".repeat(19);
-    assert_eq!(nanos(&max), 9_999_999_999_999_999_999 * S);
-    assert_eq!(
-        parse(max.as_bytes()),
-        Some(Duration::Time(9_999_999_999_999_999_999, 0))
-    );
-    // In days it does not (u128 nanoseconds did): the seconds saturate.
-    match parse(format!("{max}.999999999d").as_bytes()) {
-        Some(Duration::Time(secs, n)) => assert!(secs == u64::MAX && (n as u64) < NANOS),
-        other => panic!("{other:?}"),
+fn overflow_saturates_to_forever() {
+    // u64 nanoseconds hold 584 years: the largest finite sleep.
+    assert_eq!(nanos("18446744073"), 18_446_744_073 * S);
+    assert_eq!(nanos("18446744073.709551614"), FOREVER as u128 - 1);
+    // Past it, whatever the unit or the number of digits: forever, never wrapped.
+    for arg in [
+        "18446744073.709551615".to_string(),
+        "18446744074".to_string(),
+        "213504d".to_string(),
+        "9".repeat(20),
+        format!("{}.999999999d", "9".repeat(19)),
+        "9".repeat(100),
+        format!("{}.5", "9".repeat(100)),
+    ] {
+        assert_eq!(parse(arg.as_bytes()), Some(FOREVER), "{arg}");
     }
-    // Longer numbers are refused rather than wrapped.
-    assert_eq!(parse("9".repeat(20).as_bytes()), None);
-    assert_eq!(parse(format!("{}d", "9".repeat(20)).as_bytes()), None);
-    assert_eq!(parse("9".repeat(100).as_bytes()), None);
+    assert_eq!(nanos("213503d"), 213_503 * 86_400 * S);
     // A long fraction is fine: it is truncated.
     assert_eq!(nanos(&format!("1.{}", "0".repeat(1000))), S);
 }
@@ -109,31 +105,12 @@ fn run_refuses_bad_operands_before_sleeping() {
 }
 
 #[test]
-fn seconds_and_nanoseconds_split() {
-    assert_eq!(parse(b"1.5"), Some(Duration::Time(1, 500_000_000)));
-    assert_eq!(parse(b".000000001"), Some(Duration::Time(0, 1)));
-    // A fraction of a larger unit carries into the seconds.
-    assert_eq!(parse(b"0.5m"), Some(Duration::Time(30, 0)));
-    assert_eq!(parse(b".000000001d"), Some(Duration::Time(0, 86_400)));
-    assert_eq!(parse(b"1.000000001d"), Some(Duration::Time(86_400, 86_400)));
-    assert_eq!(
-        parse(b"0.999999999d"),
-        Some(Duration::Time(86_399, 999_913_600))
-    );
-    assert_eq!(parse(b"1.25h"), Some(Duration::Time(4_500, 0)));
-}
-
-#[test]
-fn days_saturate_only_past_u64_seconds() {
-    let most = u64::MAX / 86_400;
-    assert_eq!(
-        parse(format!("{most}d").as_bytes()),
-        Some(Duration::Time(most * 86_400, 0))
-    );
-    assert_eq!(
-        parse(format!("{}d", most + 1).as_bytes()),
-        Some(Duration::Time(u64::MAX, 0))
-    );
+fn fractions_of_larger_units() {
+    assert_eq!(nanos("0.5m"), 30 * S);
+    assert_eq!(nanos(".000000001d"), 86_400);
+    assert_eq!(nanos("1.000000001d"), 86_400 * S + 86_400);
+    assert_eq!(nanos("0.999999999d"), 86_399 * S + 999_913_600);
+    assert_eq!(nanos("1.25h"), 4_500 * S);
 }
 
 /// run() sums its operands: nanoseconds past a second must carry into the seconds (the kernel
