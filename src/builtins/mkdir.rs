@@ -49,21 +49,24 @@ fn parse_octal_mode(text: &[u8]) -> Option<u32> {
 /// busybox's algorithm: with -p, make each prefix ending after a run of slashes, accepting
 /// existing directories; the message names the prefix that failed. Returns the exit status.
 fn make(path: &[u8], mode: u32, parents: bool) -> i32 {
-    let mut end = 0;
+    // A copy, for the NUL the kernel needs after the prefix (without -p the argument's own
+    // would do, but a second way costs more code than the copy). Each prefix extends the one
+    // before: the bytes go in one by one as the scan passes them (no index arithmetic).
+    let mut buf = PathBuf::default();
+    let mut rest = path;
     loop {
         // Without -p the whole path; with -p past leading non-slashes, then the run of
         // slashes after them: one loop that stops at the first non-slash after a slash.
         let mut slash = false;
-        while end < path.len() && (!parents || path[end] == b'/' || !slash) {
-            slash |= path[end] == b'/';
-            end += 1;
+        while let [c, after @ ..] = rest {
+            if parents && *c != b'/' && slash {
+                break;
+            }
+            slash |= *c == b'/';
+            buf.push(core::slice::from_ref(c));
+            rest = after;
         }
-        let last = end >= path.len();
-        // A copy, for the NUL the kernel needs after the prefix (without -p the argument's own
-        // would do, but a second way costs more code than the copy). `min`: the compiler
-        // cannot see that `end` stays in bounds, and a panic path costs more.
-        let mut buf = PathBuf::default();
-        buf.push(&path[..end.min(path.len())]);
+        let last = rest.is_empty();
         let prefix = buf.as_path();
         // Whole message heads: fewer pieces to store than `can't ` WHAT ` directory '`.
         let mut head: &[u8] = b"mkdir: can't create directory '";
