@@ -7,7 +7,8 @@ use crate::output::{error_line, Output};
 use crate::sys::{self, PathBuf};
 
 /// The mode without -m: 0777 (less the umask) and no chmod. Not a valid -m mode (above 07777):
-/// one number says both the mode to create with and whether to chmod.
+/// one number says both the mode to create with and whether to chmod. mkdir(2) keeps only the
+/// permission and sticky bits of a mode, so it goes to the kernel as it is.
 const NO_MODE: u32 = 0o10777;
 
 pub fn run(args: Args, _out: &mut Output) -> i32 {
@@ -57,12 +58,13 @@ fn make(path: &[u8], mode: u32, parents: bool) -> i32 {
     loop {
         // Without -p the whole path; with -p past leading non-slashes, then the run of
         // slashes after them: one loop that stops at the first non-slash after a slash.
+        // `slash` only with -p: without it no byte ends the scan.
         let mut slash = false;
         while let [c, after @ ..] = rest {
-            if parents && *c != b'/' && slash {
+            if slash & (*c != b'/') {
                 break;
             }
-            slash |= *c == b'/';
+            slash = parents & (*c == b'/');
             buf.push(core::slice::from_ref(c));
             rest = after;
         }
@@ -70,7 +72,7 @@ fn make(path: &[u8], mode: u32, parents: bool) -> i32 {
         let prefix = buf.as_path();
         // Whole message heads: fewer pieces to store than `can't ` WHAT ` directory '`.
         let mut head: &[u8] = b"mkdir: can't create directory '";
-        let result = match sys::mkdir(prefix, if last { mode & 0o7777 } else { 0o777 }) {
+        let result = match sys::mkdir(prefix, if last { mode } else { 0o777 }) {
             // The umask must not change an explicit -m.
             Ok(()) if last && mode != NO_MODE => {
                 head = b"mkdir: can't set permissions of directory '";
