@@ -25,10 +25,11 @@ const FILE_TYPES: u32 = 0xAA08_4000;
 /// Both applets: status 0 (true), 1 (false), or 2 after one message `NAME: WORD MESSAGE` (all
 /// errors share that one call).
 fn run(mut args: Args, out: &Output, bracket: bool) -> i32 {
+    // The name with its ": ", one piece fewer for the message.
     let name: &[u8] = match (out.in_shell, bracket) {
-        (true, _) => b"sh",
-        (_, true) => b"[",
-        _ => b"test",
+        (true, _) => b"sh: ",
+        (_, true) => b"[: ",
+        _ => b"test: ",
     };
     const TOO_MANY: (&[u8], &[u8]) = (b"", b"too many arguments");
     let (word, message): (&[u8], &[u8]) = 'error: {
@@ -86,7 +87,7 @@ fn run(mut args: Args, out: &Output, bracket: bool) -> i32 {
         };
         (op, b": unknown operator")
     };
-    error_line(&[name, b": ", word, message]);
+    error_line(&[name, word, message]);
     2
 }
 
