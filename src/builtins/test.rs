@@ -24,7 +24,7 @@ const FILE_TYPES: u32 = 0xAA08_4000;
 
 /// Both applets: status 0 (true), 1 (false), or 2 after one message `NAME: WORD MESSAGE` (all
 /// errors share that one call).
-fn run(mut args: Args, out: &Output, bracket: bool) -> i32 {
+fn run(args: Args, out: &Output, bracket: bool) -> i32 {
     // The name with its ": ", one piece fewer for the message.
     let name: &[u8] = match (out.in_shell, bracket) {
         (true, _) => b"sh: ",
@@ -33,21 +33,26 @@ fn run(mut args: Args, out: &Output, bracket: bool) -> i32 {
     };
     const TOO_MANY: (&[u8], &[u8]) = (b"", b"too many arguments");
     let (word, message): (&[u8], &[u8]) = 'error: {
-        if bracket {
-            match args.split_last() {
-                Some((b"]", rest)) => args = rest,
-                _ => break 'error (b"", b"missing ]"),
-            }
-        }
-        // More than four arguments is always "too many".
-        let mut slots: [&[u8]; 4] = [b""; 4];
+        // The first five words (four, and `[`'s "]"); the count and the last word go on past
+        // them. More than four words to evaluate is always "too many".
+        let mut slots: [&[u8]; 5] = [b""; 5];
         let mut n = 0;
+        let mut last: &[u8] = b"";
         for arg in args {
-            if n == slots.len() {
-                break 'error TOO_MANY;
+            if let Some(slot) = slots.get_mut(n) {
+                *slot = arg;
             }
-            slots[n] = arg;
+            last = arg;
             n += 1;
+        }
+        if bracket {
+            if last != b"]" {
+                break 'error (b"", b"missing ]");
+            }
+            n -= 1;
+        }
+        if n > 4 {
+            break 'error TOO_MANY;
         }
         // Negations peel off in a loop: `negated` says how the rest counts.
         let mut a = &slots[..n];

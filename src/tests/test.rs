@@ -145,6 +145,11 @@ fn bracket_needs_closing_bracket() {
     assert_eq!(bracket(&[b"a"]), 2);
     assert_eq!(bracket(&[b"a", b"]", b"x"]), 2);
     assert_eq!(bracket(&[b"-n", b"a", b"] "]), 2);
+    // The "]" is looked for past the fourth word, and before the count is judged.
+    assert_eq!(bracket(&[b"a", b"b", b"c", b"d", b"e"]), 2);
+    assert_eq!(bracket(&[b"a", b"b", b"c", b"d", b"e", b"]"]), 2);
+    assert_eq!(bracket(&[b"!", b"!", b"!", b"a", b"]"]), 1);
+    assert_eq!(bracket(&[b"]", b"]"]), 0);
     // In the shell too.
     assert_eq!(bracket_in_shell(&[b"x"]), 2);
     assert_eq!(bracket_in_shell(&[b"x", b"]"]), 0);
