@@ -5,7 +5,7 @@
 
 use crate::args::{word_index, Args};
 use crate::output::{error_line, Output};
-use crate::sys;
+use crate::sys::{self, CPath};
 
 pub fn run_test(args: Args, out: &mut Output) -> i32 {
     run(args, out, false)
@@ -37,19 +37,23 @@ fn run(args: Args, out: &Output, bracket: bool) -> i32 {
         // them. More than four words to evaluate is always "too many".
         let mut slots: [&[u8]; 5] = [b""; 5];
         let mut n = 0;
-        let mut last: &[u8] = b"";
-        for arg in args {
+        // The last two words as paths: a unary operator's operand is the last word evaluated
+        // (before a "]"), and as a path the kernel can read it in place.
+        let (mut before, mut last) = (CPath::EMPTY, CPath::EMPTY);
+        for arg in args.paths() {
             if let Some(slot) = slots.get_mut(n) {
                 *slot = arg;
             }
-            last = arg;
+            (before, last) = (last, arg);
             n += 1;
         }
+        let mut operand = last;
         if bracket {
-            if last != b"]" {
+            if last.as_bytes() != b"]" {
                 break 'error (b"", b"missing ]");
             }
             n -= 1;
+            operand = before;
         }
         if n > 4 {
             break 'error TOO_MANY;
@@ -74,8 +78,8 @@ fn run(args: Args, out: &Output, bracket: bool) -> i32 {
                 [b"(", ..] => break b"(",
                 [op, arg] => match word_index(OPERATORS, op) {
                     Some(i @ 0..=1) => arg.is_empty() == (i == 1),
-                    // -L and -h (6, 7) look at the link itself.
-                    Some(i) => sys::stat(args.path(arg), i < 6).is_ok_and(|s| match i {
+                    // `operand` is `arg` as a path. -L and -h (6, 7) look at the link itself.
+                    Some(i) => sys::stat(operand, i < 6).is_ok_and(|s| match i {
                         2 => true,
                         5 => s.size > 0,
                         // -d, -f, -L, -h: the file type (S_IFMT's four bits) that nibble `i`

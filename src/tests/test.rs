@@ -206,6 +206,8 @@ fn files_dirs_and_symlinks() {
     // Negated and through a trailing slash.
     assert_eq!(test(&[b"!", b"-e", bytes(&missing)]), 0);
     assert_eq!(test(&[b"!", b"-d", bytes(&dir)]), 1);
+    assert_eq!(bracket(&[b"!", b"!", b"-d", bytes(&dir), b"]"]), 0);
+    assert_eq!(bracket(&[b"!", b"-f", bytes(&dir), b"]"]), 0);
     let mut dir_slash = bytes(&dir).to_vec();
     dir_slash.push(b'/');
     assert_eq!(test(&[b"-d", &dir_slash]), 0);
