@@ -90,17 +90,24 @@ impl<'s> Shell<'s> {
         };
     }
 
-    /// The word at the current position, if it is plain unquoted text (reserved words are
-    /// recognised only when written plainly).
-    pub fn plain_word(&self) -> Option<&'s [u8]> {
+    /// The unquoted start of the word at the current position: up to a blank, an operator, a
+    /// quote or a `$`.
+    pub fn plain_start(&self) -> &'s [u8] {
         let rest = &self.src[self.pos..];
         let end = rest
             .iter()
             .position(|&b| ends_word(b) || matches!(b, b'\'' | b'"' | b'\\' | b'$' | b'`'))
             .unwrap_or(rest.len());
-        match rest.get(end) {
-            Some(&b) if !ends_word(b) => None,
-            _ => Some(&rest[..end]),
+        &rest[..end]
+    }
+
+    /// The word at the current position, if it is plain unquoted text (reserved words are
+    /// recognised only when written plainly).
+    pub fn plain_word(&self) -> Option<&'s [u8]> {
+        let word = self.plain_start();
+        match self.byte_at(self.pos + word.len()) {
+            Some(b) if !ends_word(b) => None,
+            _ => Some(word),
         }
     }
 

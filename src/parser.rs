@@ -14,7 +14,7 @@
 use crate::args::word_index;
 use crate::error::{self, Fail};
 use crate::exec::Shell;
-use crate::lexer::{ends_word, Token};
+use crate::lexer::Token;
 
 /// How deeply subshells, loops and `$(...)` may nest: far beyond any real script, well within
 /// the stack.
@@ -56,7 +56,7 @@ impl<'s> Shell<'s> {
     fn unexpected(&mut self) {
         let t = self.peek();
         if t == Token::End {
-            self.fail(b"", &error::UNEXPECTED_END);
+            self.fail(b"unexpected end of script", &error::PLAIN);
         } else {
             self.fail(self.token_name(t), &error::UNEXPECTED);
         }
@@ -176,7 +176,7 @@ impl<'s> Shell<'s> {
     /// `linebreak list` one level deeper.
     pub fn nested_list(&mut self) -> i32 {
         if self.depth == MAX_NESTING {
-            self.fail(b"", &error::TOO_DEEP);
+            self.fail(b"nested too deeply", &error::PLAIN);
             return 0;
         }
         self.depth += 1;
@@ -223,13 +223,9 @@ impl<'s> Shell<'s> {
     fn simple(&mut self) -> i32 {
         // `NAME=...` is an assignment whatever follows the `=` (`x='y'`, `x=$(...)`): only the
         // unquoted start of the word decides.
-        let rest = &self.src[self.pos..];
-        let plain = rest
-            .iter()
-            .position(|&b| ends_word(b) || matches!(b, b'\'' | b'"' | b'\\' | b'$'))
-            .unwrap_or(rest.len());
-        if is_assignment(&rest[..plain]) {
-            self.fail(&rest[..plain], &error::NOT_SUPPORTED);
+        let plain = self.plain_start();
+        if is_assignment(plain) {
+            self.fail(plain, &error::NOT_SUPPORTED);
             return 0;
         }
         let mark = self.fields.len();

@@ -125,8 +125,8 @@ pub fn run_script(argv0: &[u8], script: &[u8]) -> i32 {
         }
         Err(_) => {
             if let Some(e) = shell.error {
-                let [a, b, c, d, e] = e.pieces();
-                error_line(&[argv0, b": syntax error: ", a, b, c, d, e]);
+                let [lead, token, tail] = e.pieces();
+                error_line(&[argv0, b": syntax error: ", lead, token, tail]);
             }
             2
         }
