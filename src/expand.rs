@@ -121,9 +121,10 @@ impl<'s> Shell<'s> {
     /// At a `$`: `$$`, `$(...)`, a lone `$`, or an unsupported expansion.
     fn dollar(&mut self, w: &mut Word, quoted: bool, substitution_status: &mut Option<i32>) {
         let at = self.pos;
+        // Most cases take the `$` and the byte after it; an error moves to the end anyway.
+        self.pos += 2;
         let len = match (self.byte_at(at + 1), self.byte_at(at + 2)) {
             (Some(b'$'), _) => {
-                self.pos += 2;
                 let mut digits = [0u8; 10];
                 let text = decimal(&mut digits, self.pid as u32);
                 self.literal(w, text);
@@ -131,9 +132,7 @@ impl<'s> Shell<'s> {
             }
             (Some(b'('), Some(b'(')) => 3,
             (Some(b'('), _) => {
-                self.pos += 2;
-                let status = self.substitution(w, quoted);
-                *substitution_status = Some(status);
+                *substitution_status = Some(self.substitution(w, quoted));
                 return;
             }
             (Some(b'{'), _) => 2,
@@ -155,7 +154,7 @@ impl<'s> Shell<'s> {
             }
             // `$` before anything else is a literal dollar sign.
             _ => {
-                self.pos += 1;
+                self.pos = at + 1;
                 self.literal(w, b"$");
                 return;
             }
