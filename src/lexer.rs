@@ -41,9 +41,6 @@ impl<'s> Shell<'s> {
     pub fn peek(&mut self) -> Token {
         loop {
             let Some(b) = self.byte_at(self.pos) else {
-                if self.substitutions > 0 {
-                    self.fail(b"$(", &error::UNTERMINATED);
-                }
                 return Token::End;
             };
             let doubled = self.byte_at(self.pos + 1) == Some(b);

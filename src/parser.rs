@@ -52,10 +52,13 @@ impl<'s> Shell<'s> {
         Some(status)
     }
 
-    /// Records the token at hand (`peek` is idempotent) as unexpected.
+    /// Records the token at hand (`peek` is idempotent) as unexpected. Inside `$(...)` the end
+    /// of the script can only be this error: the `$(` is unterminated.
     fn unexpected(&mut self) {
         let t = self.peek();
-        if t == Token::End {
+        if t == Token::End && self.substitutions > 0 {
+            self.fail(b"$(", &error::UNTERMINATED);
+        } else if t == Token::End {
             self.fail(b"unexpected end of script", &error::PLAIN);
         } else {
             self.fail(self.token_name(t), &error::UNEXPECTED);
