@@ -107,20 +107,6 @@ impl<'s> Shell<'s> {
             _ => Some(word),
         }
     }
-
-    /// How a token is named in an "unexpected" error.
-    pub fn token_name(&self, token: Token) -> &'s [u8] {
-        match token {
-            Token::Word => self.plain_word().unwrap_or(b"word"),
-            Token::AndIf => b"&&",
-            Token::OrIf => b"||",
-            Token::Semi => b";",
-            Token::Newline => b"newline",
-            Token::LParen => b"(",
-            Token::RParen => b")",
-            Token::End => b"end of script",
-        }
-    }
 }
 
 #[cfg(test)]

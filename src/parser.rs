@@ -56,13 +56,21 @@ impl<'s> Shell<'s> {
     /// of the script can only be this error: the `$(` is unterminated.
     fn unexpected(&mut self) {
         let t = self.peek();
-        if t == Token::End && self.substitutions > 0 {
-            self.fail(b"$(", &error::UNTERMINATED);
-        } else if t == Token::End {
-            self.fail(b"unexpected end of script", &error::PLAIN);
-        } else {
-            self.fail(self.token_name(t), &error::UNEXPECTED);
-        }
+        let at = self.pos;
+        let name: &[u8] = match t {
+            Token::End if self.substitutions > 0 => {
+                return self.fail(b"$(", &error::UNTERMINATED);
+            }
+            Token::End => return self.fail(b"unexpected end of script", &error::PLAIN),
+            Token::Word => self.plain_word().unwrap_or(b"word"),
+            Token::Newline => b"newline",
+            // An operator is named as it is written (`fail` moves on anyway).
+            _ => {
+                self.advance(t);
+                self.src.get(at..self.pos).unwrap_or_default()
+            }
+        };
+        self.fail(name, &error::UNEXPECTED);
     }
 
     /// Skips newlines; returns the token that follows.
