@@ -44,22 +44,27 @@ impl<'s> Shell<'s> {
             let at = self.pos;
             self.pos += 1;
             let next = self.byte_at(self.pos);
-            // Backquotes, tilde expansion and globs are refused by the byte at hand: one `fail`
-            // call for them all.
-            match b {
+            // Backquotes, tilde expansion and globs are refused by the byte at hand.
+            if b == b'`'
+                || (b == b'~' && at == start)
+                || (matches!(b, b'*' | b'?') && !in_double_quotes)
+            {
+                return self.fail(&self.src[at..self.pos], &error::NOT_SUPPORTED);
+            }
+            // The bytes this piece adds to the word, added by one call.
+            let text: &[u8] = match b {
+                // Quotes add nothing, but make the word exist even if it stays empty.
                 b'"' => {
                     in_double_quotes = !in_double_quotes;
-                    w.exists = true;
-                    continue;
+                    b""
                 }
                 b'\'' if !in_double_quotes => {
-                    let rest = &self.src[self.pos..];
+                    let rest = self.src.get(self.pos..).unwrap_or_default();
                     let Some(close) = rest.iter().position(|&c| c == b'\'') else {
                         return self.fail(b"'", &error::UNTERMINATED);
                     };
-                    self.literal(&mut w, &rest[..close]);
                     self.pos += close + 1;
-                    continue;
+                    &rest[..close]
                 }
                 // Line continuation: both bytes vanish.
                 b'\\' if next == Some(b'\n') => {
@@ -73,25 +78,20 @@ impl<'s> Shell<'s> {
                         && (!in_double_quotes
                             || matches!(next, Some(b'$' | b'`' | b'"' | b'\\'))) =>
                 {
-                    self.literal(&mut w, &self.src[self.pos..self.pos + 1]);
                     self.pos += 1;
-                    continue;
+                    &self.src[at + 1..self.pos]
                 }
                 b'$' => {
                     self.pos = at;
                     self.dollar(&mut w, in_double_quotes, substitution_status);
                     continue;
                 }
-                b'`' => {}
-                b'~' if at == start => {}
-                b'*' | b'?' if !in_double_quotes => {}
                 _ => {
                     bracket |= b == b'[' && !in_double_quotes;
-                    self.literal(&mut w, &self.src[at..self.pos]);
-                    continue;
+                    &self.src[at..self.pos]
                 }
-            }
-            return self.fail(&self.src[at..self.pos], &error::NOT_SUPPORTED);
+            };
+            self.literal(&mut w, text);
         }
         // An unquoted `[` is a glob bracket unless the word is the `[` command itself.
         // (`[[` too: the parser refuses it by name, as bash's test command.)
