@@ -14,7 +14,7 @@ fn is_ifs(b: u8) -> bool {
 }
 
 /// The word being read: whether its current field exists yet (an empty quoted string makes a
-/// field; an empty unquoted `$(...)` result does not), and the status of its last `$(...)`.
+/// field; an empty unquoted `$(...)` result does not).
 struct Word {
     emit: bool,
     exists: bool,
@@ -30,6 +30,7 @@ impl<'s> Shell<'s> {
             exists: false,
         };
         let (mut bracket, mut in_double_quotes) = (false, false);
+        let mut digits = [0u8; 10];
         // One loop for both contexts: outside quotes and inside "...".
         loop {
             let Some(b) = self.byte_at(self.pos) else {
@@ -44,12 +45,19 @@ impl<'s> Shell<'s> {
             let at = self.pos;
             self.pos += 1;
             let next = self.byte_at(self.pos);
-            // Backquotes, tilde expansion and globs are refused by the byte at hand.
-            if b == b'`'
-                || (b == b'~' && at == start)
-                || (matches!(b, b'*' | b'?') && !in_double_quotes)
-            {
-                return self.fail(&self.src[at..self.pos], &error::NOT_SUPPORTED);
+            // Backquotes, tilde expansion and globs are refused by the byte at hand; expansions
+            // other than `$$` and `$(...)` by their first bytes.
+            let refused = match b {
+                b'$' => self.expansion_len(at, in_double_quotes),
+                b'`' => 1,
+                b'~' if at == start => 1,
+                b'*' | b'?' if !in_double_quotes => 1,
+                _ => 0,
+            };
+            if refused > 0 {
+                // (`get`: the bytes are there, this only spares a panic path.)
+                let name = self.src.get(at..at + refused).unwrap_or_default();
+                return self.fail(name, &error::NOT_SUPPORTED);
             }
             // The bytes this piece adds to the word, added by one call.
             let text: &[u8] = match b {
@@ -81,9 +89,14 @@ impl<'s> Shell<'s> {
                     self.pos += 1;
                     &self.src[at + 1..self.pos]
                 }
-                b'$' => {
-                    self.pos = at;
-                    self.dollar(&mut w, in_double_quotes, substitution_status);
+                b'$' if next == Some(b'$') => {
+                    self.pos += 1;
+                    decimal(&mut digits, self.pid as u32)
+                }
+                // (`$((` was refused above.)
+                b'$' if next == Some(b'(') => {
+                    self.pos += 1;
+                    *substitution_status = Some(self.substitution(&mut w, in_double_quotes));
                     continue;
                 }
                 _ => {
@@ -118,52 +131,29 @@ impl<'s> Shell<'s> {
         w.exists = false;
     }
 
-    /// At a `$`: `$$`, `$(...)`, a lone `$`, or an unsupported expansion.
-    fn dollar(&mut self, w: &mut Word, quoted: bool, substitution_status: &mut Option<i32>) {
-        let at = self.pos;
-        // Most cases take the `$` and the byte after it; an error moves to the end anyway.
-        self.pos += 2;
-        let len = match (self.byte_at(at + 1), self.byte_at(at + 2)) {
-            (Some(b'$'), _) => {
-                let mut digits = [0u8; 10];
-                let text = decimal(&mut digits, self.pid as u32);
-                self.literal(w, text);
-                return;
-            }
-            (Some(b'('), Some(b'(')) => 3,
-            (Some(b'('), _) => {
-                *substitution_status = Some(self.substitution(w, quoted));
-                return;
-            }
-            (Some(b'{'), _) => 2,
-            (Some(b'\''), _) if !quoted => 2,
-            (Some(c), _) if c.is_ascii_alphabetic() || c == b'_' => {
-                let mut len = 2;
-                while self
-                    .byte_at(at + len)
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
-                {
-                    len += 1;
-                }
-                len
-            }
-            (Some(c), _)
-                if c.is_ascii_digit() || matches!(c, b'?' | b'#' | b'@' | b'*' | b'!' | b'-') =>
-            {
-                2
-            }
-            // `$` before anything else is a literal dollar sign.
-            _ => {
-                self.pos = at + 1;
-                self.literal(w, b"$");
-                return;
-            }
+    /// The length of the unsupported expansion at the `$` at `at` (`$HOME`, `${`, `$((`, `$?`...),
+    /// or 0: `$$`, `$(...)` and a `$` before anything else (a literal dollar sign).
+    fn expansion_len(&self, at: usize, quoted: bool) -> usize {
+        let Some(c) = self.byte_at(at + 1) else {
+            return 0;
         };
-        // (`get`: the bytes are there, this only spares a panic path.)
-        self.fail(
-            self.src.get(at..at + len).unwrap_or_default(),
-            &error::NOT_SUPPORTED,
-        );
+        let mut len = 2;
+        if c.is_ascii_alphabetic() || c == b'_' {
+            while self
+                .byte_at(at + len)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+            {
+                len += 1;
+            }
+        } else if c == b'(' && self.byte_at(at + 2) == Some(b'(') {
+            len = 3;
+        } else if !(c.is_ascii_digit()
+            || matches!(c, b'{' | b'?' | b'#' | b'@' | b'*' | b'!' | b'-')
+            || (c == b'\'' && !quoted))
+        {
+            len = 0;
+        }
+        len
     }
 
     /// `$(...)` after its `$(`: runs the list with its output captured and adds that output,
