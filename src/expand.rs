@@ -192,19 +192,20 @@ impl<'s> Shell<'s> {
             w.exists = true;
             return;
         }
-        if text.iter().any(|b| matches!(b, b'*' | b'?' | b'[')) {
-            // Pathname expansion of the result would need globbing: refuse, never guess.
-            error_line(&[
-                self.arg0,
-                b": \"",
-                text,
-                b"\": globs in an unquoted $(...) are not supported (quote it)",
-            ]);
-            self.exit = Some(2);
-            w.emit = false;
-            return;
-        }
         for &b in text {
+            if matches!(b, b'*' | b'?' | b'[') {
+                // Pathname expansion of the result would need globbing: refuse, never guess. (The
+                // fields added so far are dropped: the command does not run.)
+                error_line(&[
+                    self.arg0,
+                    b": \"",
+                    text,
+                    b"\": globs in an unquoted $(...) are not supported (quote it)",
+                ]);
+                self.exit = Some(2);
+                w.emit = false;
+                return;
+            }
             // A blank ends the field at hand, if there is one (each field ends with a NUL).
             let blank = is_ifs(b);
             if !blank || w.exists {
