@@ -1,10 +1,9 @@
 //! Syntax errors: each names the token it stopped at. The shell exits with status 2 on them,
 //! as POSIX shells do, before running anything.
 //!
-//! The parser's functions return `Result<_, Fail>`, a one-bit error that costs nothing to pass
-//! up; the error itself is recorded once, in `Shell::error`, where it happened. Its message is
-//! `LEAD "TOKEN"TAIL` (no quotes when there is no token): the token is a slice of the script or
-//! a static string, so no memory is needed.
+//! The error is recorded once, in `Shell::error`, where it happened; the parser then simply
+//! returns (see parser.rs). Its message is `LEAD TOKEN TAIL`: the token is a slice of the script
+//! or a static string, so no memory is needed.
 
 /// A syntax error was recorded in `Shell::error`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,13 +24,10 @@ pub struct SyntaxError<'s> {
 
 impl SyntaxError<'_> {
     /// The message's pieces, to be written after `sh: syntax error: `.
-    pub fn pieces(&self) -> [&[u8]; 5] {
-        let quote: &[u8] = if self.token.is_empty() { b"" } else { b"\"" };
+    pub fn pieces(&self) -> [&[u8]; 3] {
         [
             self.message.lead.as_bytes(),
-            quote,
             self.token,
-            quote,
             self.message.tail.as_bytes(),
         ]
     }
@@ -48,7 +44,8 @@ impl SyntaxError<'_> {
 }
 
 // Unsupported syntax of every kind shares one message: the token names what was refused
-// (`"|"`, `"$HOME"`, `"~"`...), and a reason for each kind cost ~1 KB per binary.
+// (`"|"`, `"$HOME"`, `"~"`...), and a reason for each kind cost ~1 KB per binary. The quotes
+// around the token are part of the text: the messages without a token have none.
 macro_rules! messages {
     ($($name:ident = $lead:literal TOKEN $tail:literal;)*) => {
         $(pub static $name: Message = Message { lead: $lead, tail: $tail };)*
@@ -56,9 +53,9 @@ macro_rules! messages {
 }
 
 messages! {
-    UNEXPECTED = "unexpected " TOKEN "";
-    UNTERMINATED = "unterminated " TOKEN "";
-    UNEXPECTED_END = "unexpected end of script" TOKEN "";
-    TOO_DEEP = "nested too deeply" TOKEN "";
-    NOT_SUPPORTED = "" TOKEN " is not supported";
+    UNEXPECTED = "unexpected \"" TOKEN "\"";
+    UNTERMINATED = "unterminated \"" TOKEN "\"";
+    // For a whole message without a token, given as the token.
+    PLAIN = "" TOKEN "";
+    NOT_SUPPORTED = "\"" TOKEN "\" is not supported";
 }

@@ -111,10 +111,8 @@ impl<'s> Shell<'s> {
             if !bad {
                 return status;
             }
-        } else if let Some(builtin) = builtins::find(name) {
-            self.out.begin();
-            let status = builtin(args, &mut self.out);
-            return self.out.finish(name, status);
+        } else if let Some(status) = run_builtin(name, args, &mut self.out) {
+            return status;
         } else {
             what = name;
             why = b": not found";
@@ -128,6 +126,15 @@ impl<'s> Shell<'s> {
         error_line(&[self.arg0, b": ", what, why]);
         status
     }
+}
+
+/// Runs the builtin `name`, if there is one, and writes its output: its status. For both the
+/// shell and the applets.
+pub fn run_builtin(name: &[u8], args: Args, out: &mut Output) -> Option<i32> {
+    let builtin = builtins::find(name)?;
+    out.begin();
+    let status = builtin(args, out);
+    Some(out.finish(name, status))
 }
 
 #[cfg(test)]

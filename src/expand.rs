@@ -14,7 +14,7 @@ fn is_ifs(b: u8) -> bool {
 }
 
 /// The word being read: whether its current field exists yet (an empty quoted string makes a
-/// field; an empty unquoted `$(...)` result does not), and the status of its last `$(...)`.
+/// field; an empty unquoted `$(...)` result does not).
 struct Word {
     emit: bool,
     exists: bool,
@@ -30,6 +30,7 @@ impl<'s> Shell<'s> {
             exists: false,
         };
         let (mut bracket, mut in_double_quotes) = (false, false);
+        let mut digits = [0u8; 10];
         // One loop for both contexts: outside quotes and inside "...".
         loop {
             let Some(b) = self.byte_at(self.pos) else {
@@ -44,22 +45,34 @@ impl<'s> Shell<'s> {
             let at = self.pos;
             self.pos += 1;
             let next = self.byte_at(self.pos);
-            // Backquotes, tilde expansion and globs are refused by the byte at hand: one `fail`
-            // call for them all.
-            match b {
+            // Backquotes, tilde expansion and globs are refused by the byte at hand; expansions
+            // other than `$$` and `$(...)` by their first bytes.
+            let refused = match b {
+                b'$' => self.expansion_len(at, in_double_quotes),
+                b'`' => 1,
+                b'~' if at == start => 1,
+                b'*' | b'?' if !in_double_quotes => 1,
+                _ => 0,
+            };
+            if refused > 0 {
+                // (`get`: the bytes are there, this only spares a panic path.)
+                let name = self.src.get(at..at + refused).unwrap_or_default();
+                return self.fail(name, &error::NOT_SUPPORTED);
+            }
+            // The bytes this piece adds to the word, added by one call.
+            let text: &[u8] = match b {
+                // Quotes add nothing, but make the word exist even if it stays empty.
                 b'"' => {
                     in_double_quotes = !in_double_quotes;
-                    w.exists = true;
-                    continue;
+                    b""
                 }
                 b'\'' if !in_double_quotes => {
-                    let rest = &self.src[self.pos..];
+                    let rest = self.src.get(self.pos..).unwrap_or_default();
                     let Some(close) = rest.iter().position(|&c| c == b'\'') else {
                         return self.fail(b"'", &error::UNTERMINATED);
                     };
-                    self.literal(&mut w, &rest[..close]);
                     self.pos += close + 1;
-                    continue;
+                    &rest[..close]
                 }
                 // Line continuation: both bytes vanish.
                 b'\\' if next == Some(b'\n') => {
@@ -73,25 +86,25 @@ impl<'s> Shell<'s> {
                         && (!in_double_quotes
                             || matches!(next, Some(b'$' | b'`' | b'"' | b'\\'))) =>
                 {
-                    self.literal(&mut w, &self.src[self.pos..self.pos + 1]);
                     self.pos += 1;
+                    &self.src[at + 1..self.pos]
+                }
+                b'$' if next == Some(b'$') => {
+                    self.pos += 1;
+                    decimal(&mut digits, self.pid as u32)
+                }
+                // (`$((` was refused above.)
+                b'$' if next == Some(b'(') => {
+                    self.pos += 1;
+                    *substitution_status = Some(self.substitution(&mut w, in_double_quotes));
                     continue;
                 }
-                b'$' => {
-                    self.pos = at;
-                    self.dollar(&mut w, in_double_quotes, substitution_status);
-                    continue;
-                }
-                b'`' => {}
-                b'~' if at == start => {}
-                b'*' | b'?' if !in_double_quotes => {}
                 _ => {
                     bracket |= b == b'[' && !in_double_quotes;
-                    self.literal(&mut w, &self.src[at..self.pos]);
-                    continue;
+                    &self.src[at..self.pos]
                 }
-            }
-            return self.fail(&self.src[at..self.pos], &error::NOT_SUPPORTED);
+            };
+            self.literal(&mut w, text);
         }
         // An unquoted `[` is a glob bracket unless the word is the `[` command itself.
         // (`[[` too: the parser refuses it by name, as bash's test command.)
@@ -118,53 +131,29 @@ impl<'s> Shell<'s> {
         w.exists = false;
     }
 
-    /// At a `$`: `$$`, `$(...)`, a lone `$`, or an unsupported expansion.
-    fn dollar(&mut self, w: &mut Word, quoted: bool, substitution_status: &mut Option<i32>) {
-        let at = self.pos;
-        let len = match (self.byte_at(at + 1), self.byte_at(at + 2)) {
-            (Some(b'$'), _) => {
-                self.pos += 2;
-                let mut digits = [0u8; 10];
-                let text = decimal(&mut digits, self.pid as u32);
-                self.literal(w, text);
-                return;
-            }
-            (Some(b'('), Some(b'(')) => 3,
-            (Some(b'('), _) => {
-                self.pos += 2;
-                let status = self.substitution(w, quoted);
-                *substitution_status = Some(status);
-                return;
-            }
-            (Some(b'{'), _) => 2,
-            (Some(b'\''), _) if !quoted => 2,
-            (Some(c), _) if c.is_ascii_alphabetic() || c == b'_' => {
-                let mut len = 2;
-                while self
-                    .byte_at(at + len)
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
-                {
-                    len += 1;
-                }
-                len
-            }
-            (Some(c), _)
-                if c.is_ascii_digit() || matches!(c, b'?' | b'#' | b'@' | b'*' | b'!' | b'-') =>
-            {
-                2
-            }
-            // `$` before anything else is a literal dollar sign.
-            _ => {
-                self.pos += 1;
-                self.literal(w, b"$");
-                return;
-            }
+    /// The length of the unsupported expansion at the `$` at `at` (`$HOME`, `${`, `$((`, `$?`...),
+    /// or 0: `$$`, `$(...)` and a `$` before anything else (a literal dollar sign).
+    fn expansion_len(&self, at: usize, quoted: bool) -> usize {
+        let Some(c) = self.byte_at(at + 1) else {
+            return 0;
         };
-        // (`get`: the bytes are there, this only spares a panic path.)
-        self.fail(
-            self.src.get(at..at + len).unwrap_or_default(),
-            &error::NOT_SUPPORTED,
-        );
+        let mut len = 2;
+        if c.is_ascii_alphabetic() || c == b'_' {
+            while self
+                .byte_at(at + len)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+            {
+                len += 1;
+            }
+        } else if c == b'(' && self.byte_at(at + 2) == Some(b'(') {
+            len = 3;
+        } else if !(c.is_ascii_digit()
+            || matches!(c, b'{' | b'?' | b'#' | b'@' | b'*' | b'!' | b'-')
+            || (c == b'\'' && !quoted))
+        {
+            len = 0;
+        }
+        len
     }
 
     /// `$(...)` after its `$(`: runs the list with its output captured and adds that output,
@@ -203,19 +192,20 @@ impl<'s> Shell<'s> {
             w.exists = true;
             return;
         }
-        if text.iter().any(|b| matches!(b, b'*' | b'?' | b'[')) {
-            // Pathname expansion of the result would need globbing: refuse, never guess.
-            error_line(&[
-                self.arg0,
-                b": \"",
-                text,
-                b"\": globs in an unquoted $(...) are not supported (quote it)",
-            ]);
-            self.exit = Some(2);
-            w.emit = false;
-            return;
-        }
         for &b in text {
+            if matches!(b, b'*' | b'?' | b'[') {
+                // Pathname expansion of the result would need globbing: refuse, never guess. (The
+                // fields added so far are dropped: the command does not run.)
+                error_line(&[
+                    self.arg0,
+                    b": \"",
+                    text,
+                    b"\": globs in an unquoted $(...) are not supported (quote it)",
+                ]);
+                self.exit = Some(2);
+                w.emit = false;
+                return;
+            }
             // A blank ends the field at hand, if there is one (each field ends with a NUL).
             let blank = is_ifs(b);
             if !blank || w.exists {

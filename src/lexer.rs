@@ -41,9 +41,6 @@ impl<'s> Shell<'s> {
     pub fn peek(&mut self) -> Token {
         loop {
             let Some(b) = self.byte_at(self.pos) else {
-                if self.substitutions > 0 {
-                    self.fail(b"$(", &error::UNTERMINATED);
-                }
                 return Token::End;
             };
             let doubled = self.byte_at(self.pos + 1) == Some(b);
@@ -90,31 +87,24 @@ impl<'s> Shell<'s> {
         };
     }
 
-    /// The word at the current position, if it is plain unquoted text (reserved words are
-    /// recognised only when written plainly).
-    pub fn plain_word(&self) -> Option<&'s [u8]> {
+    /// The unquoted start of the word at the current position: up to a blank, an operator, a
+    /// quote or a `$`.
+    pub fn plain_start(&self) -> &'s [u8] {
         let rest = &self.src[self.pos..];
         let end = rest
             .iter()
             .position(|&b| ends_word(b) || matches!(b, b'\'' | b'"' | b'\\' | b'$' | b'`'))
             .unwrap_or(rest.len());
-        match rest.get(end) {
-            Some(&b) if !ends_word(b) => None,
-            _ => Some(&rest[..end]),
-        }
+        &rest[..end]
     }
 
-    /// How a token is named in an "unexpected" error.
-    pub fn token_name(&self, token: Token) -> &'s [u8] {
-        match token {
-            Token::Word => self.plain_word().unwrap_or(b"word"),
-            Token::AndIf => b"&&",
-            Token::OrIf => b"||",
-            Token::Semi => b";",
-            Token::Newline => b"newline",
-            Token::LParen => b"(",
-            Token::RParen => b")",
-            Token::End => b"end of script",
+    /// The word at the current position, if it is plain unquoted text (reserved words are
+    /// recognised only when written plainly).
+    pub fn plain_word(&self) -> Option<&'s [u8]> {
+        let word = self.plain_start();
+        match self.byte_at(self.pos + word.len()) {
+            Some(b) if !ends_word(b) => None,
+            _ => Some(word),
         }
     }
 }

@@ -14,7 +14,7 @@
 use crate::args::word_index;
 use crate::error::{self, Fail};
 use crate::exec::Shell;
-use crate::lexer::{ends_word, Token};
+use crate::lexer::Token;
 
 /// How deeply subshells, loops and `$(...)` may nest: far beyond any real script, well within
 /// the stack.
@@ -52,14 +52,25 @@ impl<'s> Shell<'s> {
         Some(status)
     }
 
-    /// Records the token at hand (`peek` is idempotent) as unexpected.
+    /// Records the token at hand (`peek` is idempotent) as unexpected. Inside `$(...)` the end
+    /// of the script can only be this error: the `$(` is unterminated.
     fn unexpected(&mut self) {
         let t = self.peek();
-        if t == Token::End {
-            self.fail(b"", &error::UNEXPECTED_END);
-        } else {
-            self.fail(self.token_name(t), &error::UNEXPECTED);
-        }
+        let at = self.pos;
+        let name: &[u8] = match t {
+            Token::End if self.substitutions > 0 => {
+                return self.fail(b"$(", &error::UNTERMINATED);
+            }
+            Token::End => return self.fail(b"unexpected end of script", &error::PLAIN),
+            Token::Word => self.plain_word().unwrap_or(b"word"),
+            Token::Newline => b"newline",
+            // An operator is named as it is written (`fail` moves on anyway).
+            _ => {
+                self.advance(t);
+                self.src.get(at..self.pos).unwrap_or_default()
+            }
+        };
+        self.fail(name, &error::UNEXPECTED);
     }
 
     /// Skips newlines; returns the token that follows.
@@ -176,7 +187,7 @@ impl<'s> Shell<'s> {
     /// `linebreak list` one level deeper.
     pub fn nested_list(&mut self) -> i32 {
         if self.depth == MAX_NESTING {
-            self.fail(b"", &error::TOO_DEEP);
+            self.fail(b"nested too deeply", &error::PLAIN);
             return 0;
         }
         self.depth += 1;
@@ -223,13 +234,9 @@ impl<'s> Shell<'s> {
     fn simple(&mut self) -> i32 {
         // `NAME=...` is an assignment whatever follows the `=` (`x='y'`, `x=$(...)`): only the
         // unquoted start of the word decides.
-        let rest = &self.src[self.pos..];
-        let plain = rest
-            .iter()
-            .position(|&b| ends_word(b) || matches!(b, b'\'' | b'"' | b'\\' | b'$'))
-            .unwrap_or(rest.len());
-        if is_assignment(&rest[..plain]) {
-            self.fail(&rest[..plain], &error::NOT_SUPPORTED);
+        let plain = self.plain_start();
+        if is_assignment(plain) {
+            self.fail(plain, &error::NOT_SUPPORTED);
             return 0;
         }
         let mark = self.fields.len();

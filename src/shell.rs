@@ -2,7 +2,7 @@
 
 use crate::args::{word_index, Args};
 use crate::builtins;
-use crate::exec::Shell;
+use crate::exec::{run_builtin, Shell};
 use crate::output::{error_line, Output};
 use crate::sys::{self, Argv, Stack};
 use core::mem::ManuallyDrop;
@@ -52,7 +52,8 @@ pub fn dispatch(argv: Argv) -> i32 {
     if word == Some(3) {
         return sh(argv0, args);
     }
-    let Some(builtin) = builtins::find(name) else {
+    let mut out = ManuallyDrop::new(Output::default());
+    let Some(status) = run_builtin(name, args, &mut out) else {
         error_line(&[
             b"modelcar-base: ",
             name,
@@ -62,9 +63,7 @@ pub fn dispatch(argv: Argv) -> i32 {
         ]);
         return 127;
     };
-    let mut out = ManuallyDrop::new(Output::default());
-    let status = builtin(args, &mut out);
-    out.finish(name, status)
+    status
 }
 
 /// The applet argv[0] names: its last component, without the '-' of a login shell.
@@ -125,8 +124,8 @@ pub fn run_script(argv0: &[u8], script: &[u8]) -> i32 {
         }
         Err(_) => {
             if let Some(e) = shell.error {
-                let [a, b, c, d, e] = e.pieces();
-                error_line(&[argv0, b": syntax error: ", a, b, c, d, e]);
+                let [lead, token, tail] = e.pieces();
+                error_line(&[argv0, b": syntax error: ", lead, token, tail]);
             }
             2
         }

@@ -220,6 +220,8 @@ fn substitution_statuses() {
 fn substitution_results_with_glob_characters_are_refused() {
     assert_eq!(sh("echo $(echo '*'); echo no"), (2, "".into()));
     assert_eq!(sh("echo a$(echo 'x?')b"), (2, "".into()));
+    // Fields split off before the glob character do not run either.
+    assert_eq!(sh("echo $(echo 'ok x y*'); echo no"), (2, "".into()));
     assert_eq!(sh("echo $(echo '[')"), (2, "".into()));
     assert_eq!(sh("echo $(echo '[') || echo no\necho no"), (2, "".into()));
     assert_eq!(

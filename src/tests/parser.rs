@@ -236,6 +236,8 @@ fn quoted_assignments_refused() {
         ("x=$(echo a)", "x="),
         ("x=a\\ b", "x=a"),
         ("x=\"\"", "x="),
+        // Backquotes end the plain start too (they used to be kept in the token).
+        ("x=a`b`", "x=a"),
     ] {
         assert_eq!(err(src), not_supported(token), "{src}");
     }
