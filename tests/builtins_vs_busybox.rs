@@ -62,6 +62,12 @@ const CASES: &[(&str, Setup)] = &[
     ("echo \"$(echo one; echo two)\"", none),
     ("echo \"$(false)\" && echo ok", none),
     ("$(false) || echo empty-command-status", none),
+    // A bare `exit` sees `$?` from before its own words' `$(...)`.
+    ("false; exit $(true)", none),
+    ("true; exit $(exit 3)", none),
+    ("false; exit $(true) $(false)", none),
+    ("false; (exit $(true)) || echo inner", none),
+    ("true; $(exit 3) $(true) || echo last", none),
     ("echo \"$(exit 7)\"; echo after", none),
     ("echo \"$(ls -A /models)\"", model),
     ("[ \"$(ls -A /models)\" ] && echo nonempty", model),
