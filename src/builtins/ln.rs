@@ -20,43 +20,32 @@ pub fn run(args: Args, _out: &mut Output) -> i32 {
         error_line(&[b"ln: missing file operand"]);
         return 1;
     };
-    // One operand: the link goes into the current directory, named after the target (a copy,
-    // for its NUL: trailing slashes may follow the name in the argument).
-    let mut here = PathBuf::default();
+    // One operand: the link goes into the current directory, named after the target.
     let (targets, dest) = if rest.is_empty() {
-        here.push(basename(last));
-        (operands, here.as_path())
+        (operands, basename(last))
     } else {
-        (rest, operands.path(last))
+        (rest, last)
     };
     let mut status = 0;
     for target in targets.paths() {
-        // A destination that is a directory (or, without -n, a link to one) receives the link.
-        status |= if sys::stat(dest, !opts.has(b'n')).is_ok_and(|st| st.is_dir()) {
-            link_in_dir(target, dest, &opts)
-        } else {
-            link(target, dest, &opts)
-        };
+        status |= link(target, dest, &opts);
     }
     status
 }
 
-/// `DIR/basename(TARGET)`.
-fn link_in_dir(target: &CPath, dir: &[u8], opts: &Options) -> i32 {
-    let mut path = PathBuf::default();
-    join(&mut path, dir, basename(target));
-    link(target, path.as_path(), opts)
-}
-
-/// Makes one link; reports a failure and returns 1.
-fn link(target: &CPath, link: &CPath, opts: &Options) -> i32 {
-    // The flags are read here, not passed in: one argument instead of two at each call.
+/// Makes one link to `target` at `dest`, or in it if it is a directory (or, without -n, a link
+/// to one); reports a failure and returns 1.
+fn link(target: &CPath, dest: &[u8], opts: &Options) -> i32 {
+    // The flags are read here, not passed in: one argument instead of three at each call.
     let (symbolic, force) = (opts.has(b's'), opts.has(b'f'));
-    let create: Create = if symbolic {
-        sys::symlink
-    } else {
-        sys::hard_link
-    };
+    // A copy of `dest`, for its NUL (a basename may have trailing slashes after it), and for
+    // the name to join to it.
+    let mut path = PathBuf::default();
+    path.push(dest);
+    if sys::stat(path.as_path(), !opts.has(b'n')).is_ok_and(|st| st.is_dir()) {
+        join(&mut path, basename(target));
+    }
+    let link = path.as_path();
     // A hard link needs its target: name the missing target, as busybox does.
     let missing = if symbolic {
         None
@@ -66,14 +55,14 @@ fn link(target: &CPath, link: &CPath, opts: &Options) -> i32 {
     // One message for every failure: only the name differs.
     let (name, result) = match missing {
         Some(e) => (target, Err(e)),
-        None if !force => (link, create(target, link)),
+        None if !force => (link, create(symbolic, target, link)),
         None => (
             link,
             match sys::stat(link, false) {
                 // Replacing a directory is not what -f does: report it as busybox does.
                 Ok(st) if st.is_dir() => Err(sys::EEXIST),
-                Ok(_) => replace(create, target, link),
-                Err(_) => create(target, link),
+                Ok(_) => replace(symbolic, target, link),
+                Err(_) => create(symbolic, target, link),
             },
         ),
     };
@@ -84,13 +73,21 @@ fn link(target: &CPath, link: &CPath, opts: &Options) -> i32 {
     0
 }
 
-type Create = fn(&CPath, &CPath) -> Result<(), Errno>;
+/// Makes a symbolic or a hard link. A function, not a pointer to one of the two: an indirect
+/// call costs more (ppc64 most of all).
+fn create(symbolic: bool, target: &CPath, link: &CPath) -> Result<(), Errno> {
+    if symbolic {
+        sys::symlink(target, link)
+    } else {
+        sys::hard_link(target, link)
+    }
+}
 
 /// Replaces an existing LINK atomically: a new link under a temporary name, renamed over it.
 /// The temporary name is `DIR/.NAME.ln-PID`: beside the link, so the rename stays on one
 /// filesystem, with NAME cut to 200 bytes so that it stays within NAME_MAX (255) whatever the
 /// link's length.
-fn replace(create: Create, target: &CPath, link: &CPath) -> Result<(), Errno> {
+fn replace(symbolic: bool, target: &CPath, link: &CPath) -> Result<(), Errno> {
     let base = basename(link);
     // The link up to its last component, its directory with the slash (none for a bare name).
     let dir = link.get(..base.as_ptr() as usize - link.as_ptr() as usize);
@@ -105,7 +102,7 @@ fn replace(create: Create, target: &CPath, link: &CPath) -> Result<(), Errno> {
     // A name left by a run killed between create and rename (same pid: a container's PID 1)
     // goes first.
     let _ = sys::unlink(tmp);
-    create(target, tmp)?;
+    create(symbolic, target, tmp)?;
     let renamed = sys::rename(tmp, link);
     // rename() between two names of one inode succeeds and leaves both: drop the temporary
     // (and after a failed rename, clean up).

@@ -23,12 +23,10 @@ fn trim_trailing_slashes(mut path: &[u8]) -> &[u8] {
     path
 }
 
-/// Appends `dir/name` to `path`, without doubling a slash. Leading slashes of the name are
-/// dropped, as busybox's concat_path_file does. The caller owns the buffer: a PathBuf returned
-/// by value is copied (4 KiB) on the way out.
-pub fn join(path: &mut PathBuf, dir: &[u8], mut name: &[u8]) {
-    path.push(dir);
-    if !matches!(dir, [.., b'/']) {
+/// Appends `/name` to the directory in `path`, without doubling a slash. Leading slashes of
+/// the name are dropped, as busybox's concat_path_file does.
+pub fn join(path: &mut PathBuf, mut name: &[u8]) {
+    if !matches!(path.as_bytes(), [.., b'/']) {
         path.push(b"/");
     }
     while let [b'/', rest @ ..] = name {

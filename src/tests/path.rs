@@ -3,10 +3,11 @@ use crate::sys;
 
 const PATH_MAX: usize = libc::PATH_MAX as usize;
 
-/// `join` into a new PathBuf.
+/// `dir` joined with `name` in a new PathBuf.
 fn join_buf(dir: &[u8], name: &[u8]) -> sys::PathBuf {
     let mut p = sys::PathBuf::default();
-    super::join(&mut p, dir, name);
+    p.push(dir);
+    super::join(&mut p, name);
     p
 }
 
