@@ -2,7 +2,8 @@
 //!
 //! With -f an existing LINK is replaced atomically: the new link is made under a temporary name
 //! in the same directory and renamed over the old one, so the path never disappears (a serving
-//! container reading `/mnt/models` during a sidecar restart never sees it missing).
+//! container reading `/mnt/models` during a sidecar restart never sees it missing). A name that
+//! cannot be replaced (a directory, say) is reported as busybox reports it: it exists.
 
 use super::options::{self, Options};
 use super::path::{basename, join};
@@ -55,16 +56,16 @@ fn link(target: &CPath, dest: &[u8], opts: &Options) -> i32 {
     // One message for every failure: only the name differs.
     let (name, result) = match missing {
         Some(e) => (target, Err(e)),
-        None if !force => (link, create(symbolic, target, link)),
-        None => (
-            link,
-            match sys::stat(link, false) {
-                // Replacing a directory is not what -f does: report it as busybox does.
-                Ok(st) if st.is_dir() => Err(sys::EEXIST),
-                Ok(_) => replace(symbolic, target, link),
-                Err(_) => create(symbolic, target, link),
-            },
-        ),
+        None => (link, {
+            let made = create(symbolic, target, link);
+            // -f replaces what is there (the link is made first: nothing to replace is the
+            // common case).
+            if force && made == Err(sys::EEXIST) {
+                replace(symbolic, target, link)
+            } else {
+                made
+            }
+        }),
     };
     if let Err(e) = result {
         perror(b"ln", name, e);
@@ -103,7 +104,10 @@ fn replace(symbolic: bool, target: &CPath, link: &CPath) -> Result<(), Errno> {
     // goes first.
     let _ = sys::unlink(tmp);
     create(symbolic, target, tmp)?;
-    let renamed = sys::rename(tmp, link);
+    // The rename fails when the name cannot be replaced: a directory (EISDIR), a name with a
+    // trailing slash (ENOTDIR), a sticky directory's entry of another user (EPERM). Busybox,
+    // whose -f is an unlink whose failure goes unreported, then says the link exists.
+    let renamed = sys::rename(tmp, link).map_err(|_| sys::EEXIST);
     // rename() between two names of one inode succeeds and leaves both: drop the temporary
     // (and after a failed rename, clean up).
     let _ = sys::unlink(tmp);

@@ -118,6 +118,14 @@ fn force_never_replaces_a_directory() {
     assert_eq!(ln(&[opt("-sf"), opt("/x/model"), t.bytes("dir")]), 1);
     assert!(t.path("dir/model").is_dir());
     assert_eq!(t.entries("dir"), ["model"]);
+    // A file named with a trailing slash cannot be replaced either (the rename is refused,
+    // reported as busybox does, "File exists"), and no temporary is left behind.
+    fs::write(t.path("file"), b"x").unwrap();
+    let mut file_slash = t.bytes("file");
+    file_slash.push(b'/');
+    assert_eq!(ln(&[opt("-sf"), opt("/x"), file_slash]), 1);
+    assert_eq!(fs::read(t.path("file")).unwrap(), b"x");
+    assert_eq!(t.entries(""), ["dir", "file"]);
 }
 
 #[test]
