@@ -59,7 +59,7 @@ fn list(op: &CPath, every: bool, almost: bool, out: &mut Output) -> i32 {
     while gap > 0 {
         for i in gap..t.len() {
             let mut j = i;
-            while j >= gap && name(all, t[j]) < name(all, t[j - gap]) {
+            while j >= gap && before(all, t[j], t[j - gap]) {
                 t.swap(j, j - gap);
                 j -= gap;
             }
@@ -70,6 +70,18 @@ fn list(op: &CPath, every: bool, almost: bool, out: &mut Output) -> i32 {
         out.line(name(all, at));
     }
     0
+}
+
+/// Whether the name at offset `a` sorts before the one at `b`: bytewise, as slices compare,
+/// since a name's NUL is below every byte of a longer one. Names are unique, so one differs.
+fn before(all: &[u8], a: u32, b: u32) -> bool {
+    let at = |i: u32| all.iter().skip(i as usize);
+    for (x, y) in at(a).zip(at(b)) {
+        if x != y || *x == 0 {
+            return x < y;
+        }
+    }
+    false
 }
 
 /// The NUL-terminated name at offset `at`.
