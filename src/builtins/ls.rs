@@ -5,7 +5,7 @@
 use super::options;
 use crate::args::Args;
 use crate::errors::errno_text;
-use crate::output::{error_line, perror, Output};
+use crate::output::{error_line, Output};
 use crate::sys::{self, CPath, Stack};
 
 pub fn run(args: Args, out: &mut Output) -> i32 {
@@ -27,17 +27,18 @@ fn list(op: &CPath, every: bool, almost: bool, out: &mut Output) -> i32 {
     // Reading first: no stat for a directory, the common case.
     if let Err(e) = sys::read_dir(op, &mut names) {
         // Not a directory: its name, if it exists. Like busybox, a dangling symlink is missing
-        // (coreutils would list it).
-        match sys::stat(op, true) {
+        // (coreutils would list it). Errors share one message call: `ls: OP: strerror`, or for
+        // a directory that cannot be read busybox's words (an unreadable model, a random UID on
+        // OpenShift, fails the prefetch check with busybox's line).
+        let (head, tail, e) = match sys::stat(op, true) {
             Ok(st) if !st.is_dir() => {
                 out.line(op);
                 return 0;
             }
-            // A directory that cannot be read, in busybox's words: an unreadable model (a
-            // random UID on OpenShift) fails the prefetch check with busybox's line.
-            Ok(_) => error_line(&[b"ls: can't open '", op, b"': ", errno_text(e)]),
-            Err(e) => perror(b"ls", op, e),
-        }
+            Ok(_) => (&b"ls: can't open '"[..], &b"': "[..], e),
+            Err(e) => (&b"ls: "[..], &b": "[..], e),
+        };
+        error_line(&[head, op, tail, errno_text(e)]);
         return 1;
     }
     let all = names.as_slice();
