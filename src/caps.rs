@@ -12,10 +12,6 @@ use crate::sys;
 /// Warnings read `modelcar-base: warning: WHAT: strerror`: perror's shape.
 const WARNING: &[u8] = b"modelcar-base: warning";
 
-const CAP_SETPCAP: u64 = 1 << 8;
-const PR_CAP_AMBIENT: i32 = 47;
-const PR_CAP_AMBIENT_CLEAR_ALL: u64 = 4;
-
 /// Drops all capabilities once per process: `dropped` remembers it (a field of the process's
 /// `Output`, not a static: a writable data segment would cost the sleeping sidecar a page).
 /// Failures are reported on stderr and are not fatal: the model may still be readable (same
@@ -29,17 +25,13 @@ pub fn drop_all_once(dropped: &mut bool) {
         Ok(set) => set,
         Err(e) => return perror(WARNING, b"reading capabilities", e),
     };
-    // Ambient capabilities would survive an exec; there is none, but leave nothing behind.
-    let _ = sys::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL);
     if permitted != 0 {
-        if permitted & CAP_SETPCAP != 0 {
-            // The bounding set can only shrink while CAP_SETPCAP is still held: do it first.
-            for cap in 0..64 {
-                if sys::prctl(libc::PR_CAPBSET_DROP, cap) == Err(sys::EINVAL) {
-                    break; // past the kernel's last capability
-                }
-            }
+        // The bounding set can only shrink while CAP_SETPCAP is still held: first. Without it,
+        // or past the kernel's last capability, a drop fails harmlessly.
+        for cap in 0..64 {
+            let _ = sys::prctl(libc::PR_CAPBSET_DROP, cap);
         }
+        // The ambient set goes too: the kernel keeps only what stays permitted and inheritable.
         if let Err(e) = sys::clear_capabilities() {
             perror(WARNING, b"dropping capabilities", e);
         }
