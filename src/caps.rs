@@ -21,11 +21,10 @@ pub fn drop_all_once(dropped: &mut bool) {
         return;
     }
     *dropped = true;
-    let permitted = match sys::permitted_capabilities() {
-        Ok(set) => set,
-        Err(e) => return perror(WARNING, b"reading capabilities", e),
-    };
-    if permitted != 0 {
+    // Nothing to drop is the common case for a non-root sidecar: no capset, which could be
+    // refused (seccomp) and warn for nothing. Sets that cannot be read are dropped anyway: a
+    // failure then shows as one to drop them.
+    if sys::permitted_capabilities() != Ok(0) {
         // The bounding set can only shrink while CAP_SETPCAP is still held: first. Without it,
         // or past the kernel's last capability, a drop fails harmlessly.
         for cap in 0..64 {
