@@ -1,7 +1,8 @@
 //! `sleep DURATION...`: the sum of the durations; each is `infinity`/`inf`, or a decimal number
 //! (fractions allowed) with an optional s, m, h or d suffix. Durations are counted in
 //! nanoseconds in a u64: a total of 584 years or more is forever, as for busybox and coreutils
-//! (whose floating-point seconds are as good as forever there).
+//! (whose floating-point seconds are as good as forever there). Forever is the longest sleep
+//! the kernel takes (292 years), as busybox's LONG_MAX seconds are.
 //!
 //! Sleeping is where the sidecar spends its life, so this is where it gives up its capabilities
 //! first (see caps.rs). SIGTERM ends it through the handler in signals.rs.
@@ -29,9 +30,7 @@ pub fn run(args: Args, out: &mut Output) -> i32 {
         total = total.saturating_add(nanos);
     }
     caps::drop_all_once(&mut out.capabilities_dropped);
-    if total == FOREVER {
-        sys::pause_forever();
-    }
+    // Forever too is one nanosleep: of 2^64 - 1 nanoseconds, that the kernel caps at 292 years.
     sys::sleep(total / NANOS, (total % NANOS) as u32);
     0
 }
