@@ -51,26 +51,26 @@ pub fn parse(arg: &[u8]) -> Option<u64> {
         (b'd', rest) => (rest, 86400),
         _ => (arg, 1),
     };
-    // Digits past the ninth after the dot cannot change a sleep: their scale is 0.
-    let (mut nanos, mut scale, mut after_dot, mut digits) = (0u64, NANOS, false, 0);
+    // Each digit counts `scale` nanoseconds, after multiplying what came before by `base`: 10
+    // before the dot, 1 after it, where the scale shrinks instead. Digits past the ninth after
+    // the dot cannot change a sleep: their scale is 0.
+    let (mut nanos, mut scale, mut base) = (0u64, NANOS, 10);
     for &c in number {
         let d = c.wrapping_sub(b'0') as u64;
-        if c == b'.' && !after_dot {
-            after_dot = true;
+        if c == b'.' && base == 10 {
+            base = 1;
             continue;
         }
         if d > 9 {
             return None;
         }
-        digits += 1;
-        if after_dot {
+        if base == 1 {
             scale /= 10;
-            nanos = nanos.saturating_add(d * scale);
-        } else {
-            nanos = nanos.saturating_mul(10).saturating_add(d * NANOS);
         }
+        nanos = nanos.saturating_mul(base).saturating_add(d * scale);
     }
-    (digits > 0).then(|| nanos.saturating_mul(unit))
+    // Every byte is a digit but the one dot: there must be a digit.
+    (number.len() > (base == 1) as usize).then(|| nanos.saturating_mul(unit))
 }
 
 #[cfg(test)]
