@@ -63,9 +63,9 @@ core::arch::global_asm!(
 #[no_mangle]
 extern "C" fn modelcar_start(sp: *const usize) -> ! {
     // SAFETY: `_start` passes the stack pointer the kernel gave it, untouched.
-    let argv = unsafe { super::Argv::from_entry_stack(sp) };
+    let args = unsafe { super::args_at_entry(sp) };
     crate::signals::install();
-    super::exit(crate::shell::dispatch(argv))
+    super::exit(crate::shell::dispatch(crate::args::Args::new(args)))
 }
 
 #[panic_handler]

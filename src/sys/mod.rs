@@ -186,49 +186,27 @@ pub fn getpid() -> i32 {
     call(libc::SYS_getpid, 0, 0, 0) as i32
 }
 
-/// The arguments the kernel put on the initial stack: `argc`, then `argv[0..argc]`.
-#[derive(Clone, Copy)]
-pub struct Argv {
-    argc: usize,
-    argv: *const *const u8,
-}
-
-impl Argv {
-    /// # Safety
-    /// `sp` must be the stack pointer the kernel handed to the entry point.
-    pub unsafe fn from_entry_stack(sp: *const usize) -> Argv {
-        // SAFETY: at entry the stack holds argc, then argc pointers (the caller's contract).
-        unsafe {
-            Argv {
-                argc: *sp,
-                argv: sp.add(1).cast(),
-            }
+/// The process's arguments, as the kernel left them at the entry point: each followed by its
+/// NUL, one after another from argv[0] on (the block /proc/PID/cmdline shows). That is the form
+/// `Args` takes, so they are used where they are: no copy.
+///
+/// # Safety
+/// `sp` must be the stack pointer the kernel handed to the entry point.
+pub unsafe fn args_at_entry(sp: *const usize) -> &'static [u8] {
+    // SAFETY: at entry the stack holds argc, then argc pointers to the argument strings, which
+    // the kernel copied in order and back to back, each with its NUL; they live (unchanged:
+    // nothing here writes to them) as long as the process.
+    unsafe {
+        let argc = *sp;
+        if argc == 0 {
+            return &[];
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.argc
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.argc == 0
-    }
-
-    /// Argument `i` without its NUL.
-    pub fn get(&self, i: usize) -> Option<&'static [u8]> {
-        if i >= self.argc {
-            return None;
+        let argv = sp.add(1).cast::<*const u8>();
+        let (first, mut end) = (*argv, *argv.add(argc - 1));
+        while *end != 0 {
+            end = end.add(1);
         }
-        // SAFETY: i < argc, so argv[i] is a NUL-terminated string the kernel placed on the
-        // stack, which lives (unchanged: nothing here writes to it) as long as the process.
-        unsafe {
-            let s = *self.argv.add(i);
-            let mut n = 0;
-            while *s.add(n) != 0 {
-                n += 1;
-            }
-            Some(core::slice::from_raw_parts(s, n))
-        }
+        core::slice::from_raw_parts(first, end as usize + 1 - first as usize)
     }
 }
 
