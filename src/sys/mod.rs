@@ -149,9 +149,10 @@ impl PathBuf {
     }
 }
 
-/// A system call on one path relative to the working directory: `nr(AT_FDCWD, path, a, b, c)`.
-fn at(nr: libc::c_long, path: &CPath, a: usize, b: usize, c: usize) -> isize {
-    syscall(nr, AT_FDCWD, path.addr(), a, b, c)
+/// A system call on one path relative to the working directory: `nr(AT_FDCWD, path, a)` (and
+/// a fourth argument of 0: openat's mode).
+fn at(nr: libc::c_long, path: &CPath, a: usize) -> isize {
+    call(nr, AT_FDCWD, path.addr(), a)
 }
 
 /// A system call on two paths relative to the working directory:
@@ -268,15 +269,15 @@ pub fn rename(from: &CPath, to: &CPath) -> Result<(), Errno> {
 
 #[inline(always)]
 pub fn unlink(path: &CPath) -> Result<(), Errno> {
-    done(at(libc::SYS_unlinkat, path, 0, 0, 0))
+    done(at(libc::SYS_unlinkat, path, 0))
 }
 
 pub fn mkdir(path: &CPath, mode: u32) -> Result<(), Errno> {
-    done(at(libc::SYS_mkdirat, path, mode as usize, 0, 0))
+    done(at(libc::SYS_mkdirat, path, mode as usize))
 }
 
 pub fn chmod(path: &CPath, mode: u32) -> Result<(), Errno> {
-    done(at(libc::SYS_fchmodat, path, mode as usize, 0, 0))
+    done(at(libc::SYS_fchmodat, path, mode as usize))
 }
 
 /// The part of a file's status the builtins need.
@@ -306,9 +307,10 @@ pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
     let mut buf = [MaybeUninit::<u64>::uninit(); 32];
     buf[3].write(0);
     buf[5].write(0);
-    done(at(
+    done(syscall(
         libc::SYS_statx,
-        path,
+        AT_FDCWD,
+        path.addr(),
         flags,
         STATX_TYPE_MODE_SIZE,
         buf.as_mut_ptr() as usize,
@@ -330,7 +332,7 @@ pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
 /// returns them, "." and ".." included.
 pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
     let flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as usize;
-    let fd = check(at(libc::SYS_openat, path, flags, 0, 0))?;
+    let fd = check(at(libc::SYS_openat, path, flags))?;
     let mut buf = MaybeUninit::<[u64; 512]>::uninit();
     let result = loop {
         let r = call(libc::SYS_getdents64, fd, buf.as_mut_ptr() as usize, 4096);
