@@ -395,27 +395,28 @@ pub fn pause_forever() -> ! {
 // ---------------------------------------------------------------------------------------------
 // Signals
 
-/// Runs `handler` on `sig`, and unblocks it in case the parent left it blocked (the mask
-/// survives exec). The handler must not return: x86_64 needs a restorer to return through, and
-/// there is none (the handler's own address is given to satisfy the kernel). One signal a call:
-/// smaller than a loop over a slice of them.
-pub fn on_signal(sig: c_int, handler: extern "C" fn(c_int) -> !) {
+/// Runs `handler` on signals `a` and `b`, and unblocks them in case the parent left them
+/// blocked (the mask survives exec). The handler must not return: x86_64 needs a restorer to
+/// return through, and there is none (the handler's own address is given to satisfy the kernel).
+pub fn on_signals(a: c_int, b: c_int, handler: extern "C" fn(c_int) -> !) {
     const SA_RESTORER: usize = 0x0400_0000;
     // The kernel's struct sigaction: handler, flags, restorer, mask (one 64-bit word).
     let action = [handler as usize, SA_RESTORER, handler as usize, 0];
-    let mask: u64 = 1 << (sig - 1);
-    syscall(
-        libc::SYS_rt_sigaction,
-        sig as usize,
-        action.as_ptr() as usize,
-        0,
-        8,
-        0,
-    );
+    for sig in [a, b] {
+        syscall(
+            libc::SYS_rt_sigaction,
+            sig as usize,
+            action.as_ptr() as usize,
+            0,
+            8,
+            0,
+        );
+    }
+    let set: u64 = 1 << (a - 1) | 1 << (b - 1);
     syscall(
         libc::SYS_rt_sigprocmask,
         libc::SIG_UNBLOCK as usize,
-        &mask as *const u64 as usize,
+        &set as *const u64 as usize,
         0,
         8,
         0,
