@@ -2,16 +2,19 @@
 //! `modelcar_syscall(nr, a1, a2, a3, a4, a5)` returns the kernel's raw result (`-errno` on
 //! failure); the kernel's sixth argument is always 0 (only mmap's offset needs one).
 //! `modelcar_syscall3(nr, a1, a2, a3)` is the same with `a4 = a5 = 0`, for the many calls with
-//! three arguments or fewer: a second entry point costs less than a wrapper function. No libc is
-//! linked: the kernel ABI is the same whatever libc a target names, so one small function per
-//! architecture replaces libc's wrappers, its `errno` and its thread setup.
+//! three arguments or fewer, and `modelcar_syscall4(nr, a1, a2, a3, a4)` with `a5 = 0`, for
+//! those with four (s390x passes `a5` in memory): an entry point costs less than a wrapper
+//! function. No libc is linked: the kernel ABI is the same whatever libc a target names, so one
+//! small function per architecture replaces libc's wrappers, its `errno` and its thread setup.
 
 #[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
     ".globl modelcar_syscall",
     ".globl modelcar_syscall3",
+    ".globl modelcar_syscall4",
     "modelcar_syscall3:",
     "xor r8d, r8d",
+    "modelcar_syscall4:",
     "xor r9d, r9d",
     ".type modelcar_syscall, @function",
     "modelcar_syscall:",
@@ -30,8 +33,10 @@ core::arch::global_asm!(
 core::arch::global_asm!(
     ".globl modelcar_syscall",
     ".globl modelcar_syscall3",
+    ".globl modelcar_syscall4",
     "modelcar_syscall3:",
     "mov x4, xzr",
+    "modelcar_syscall4:",
     "mov x5, xzr",
     ".type modelcar_syscall, %function",
     "modelcar_syscall:",
@@ -52,8 +57,10 @@ core::arch::global_asm!(
 core::arch::global_asm!(
     ".globl modelcar_syscall",
     ".globl modelcar_syscall3",
+    ".globl modelcar_syscall4",
     "modelcar_syscall3:",
     "li 7, 0",
+    "modelcar_syscall4:",
     "li 8, 0",
     ".type modelcar_syscall, @function",
     "modelcar_syscall:",
@@ -72,7 +79,7 @@ core::arch::global_asm!(
 );
 
 // s390x: r6 and r7 carry arguments 5 and 6 but are callee-saved; argument 6 of the C call is
-// on the stack above the 160-byte register save area. Both entries meet with the kernel's
+// on the stack above the 160-byte register save area. The entries meet with the kernel's
 // fourth and fifth arguments in r6 and r7.
 #[cfg(target_arch = "s390x")]
 core::arch::global_asm!(
@@ -80,6 +87,11 @@ core::arch::global_asm!(
     "modelcar_syscall3:",
     "stmg %r6, %r7, 48(%r15)",
     "lghi %r6, 0",
+    "j 2f",
+    ".globl modelcar_syscall4",
+    "modelcar_syscall4:",
+    "stmg %r6, %r7, 48(%r15)",
+    "2:",
     "lghi %r7, 0",
     "j 1f",
     ".globl modelcar_syscall",
@@ -110,4 +122,5 @@ extern "C" {
         a5: usize,
     ) -> isize;
     pub fn modelcar_syscall3(nr: isize, a1: usize, a2: usize, a3: usize) -> isize;
+    pub fn modelcar_syscall4(nr: isize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize;
 }

@@ -42,6 +42,12 @@ fn call(nr: libc::c_long, a: usize, b: usize, c: usize) -> isize {
     unsafe { arch::modelcar_syscall3(nr as isize, a, b, c) }
 }
 
+/// `syscall(nr, a, b, c, d, 0)`: on s390x the fifth argument of `syscall` goes on the stack.
+fn call4(nr: libc::c_long, a: usize, b: usize, c: usize, d: usize) -> isize {
+    // SAFETY: as for `syscall`.
+    unsafe { arch::modelcar_syscall4(nr as isize, a, b, c, d) }
+}
+
 /// A raw result as a `Result`. Every result of the calls made here other than `-errno` is a
 /// count, a descriptor or a user-space address: none is negative.
 fn check(r: isize) -> Result<usize, Errno> {
@@ -158,7 +164,7 @@ fn at(nr: libc::c_long, path: &CPath, a: usize) -> isize {
 /// A system call on two paths relative to the working directory:
 /// `nr(AT_FDCWD, one, AT_FDCWD, two, 0)` (no flags).
 fn at2(nr: libc::c_long, one: &CPath, two: &CPath) -> Result<(), Errno> {
-    done(syscall(nr, AT_FDCWD, one.addr(), AT_FDCWD, two.addr(), 0))
+    done(call4(nr, AT_FDCWD, one.addr(), AT_FDCWD, two.addr()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -403,23 +409,21 @@ pub fn on_signals(a: c_int, b: c_int, handler: extern "C" fn(c_int) -> !) {
     // The kernel's struct sigaction: handler, flags, restorer, mask (one 64-bit word).
     let action = [handler as usize, SA_RESTORER, handler as usize, 0];
     for sig in [a, b] {
-        syscall(
+        call4(
             libc::SYS_rt_sigaction,
             sig as usize,
             action.as_ptr() as usize,
             0,
             8,
-            0,
         );
     }
     let set: u64 = 1 << (a - 1) | 1 << (b - 1);
-    syscall(
+    call4(
         libc::SYS_rt_sigprocmask,
         libc::SIG_UNBLOCK as usize,
         &set as *const u64 as usize,
         0,
         8,
-        0,
     );
 }
 
