@@ -352,7 +352,11 @@ pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
         let mut off = 0;
         while off + 19 < n {
             let reclen = u16::from_ne_bytes([bytes[off + 16], bytes[off + 17]]) as usize;
-            let name = &bytes[off + 19..off + reclen];
+            // Checked: the kernel's records are whole, but a slice index would bring a
+            // panicking path.
+            let Some(name) = bytes.get(off + 19..off + reclen) else {
+                break;
+            };
             // The name with the NUL the kernel always ends it with (padding may follow).
             let end = name
                 .iter()
