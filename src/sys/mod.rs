@@ -227,9 +227,8 @@ pub fn write_all(fd: c_int, bytes: &[u8]) -> Result<(), Errno> {
         let r = call(libc::SYS_write, fd as usize, at, left);
         if r >= 0 {
             // The kernel writes at most `left` bytes.
-            let n = (r as usize).min(left);
-            at += n;
-            left -= n;
+            at += r as usize;
+            left -= r as usize;
         } else if r != -(libc::EINTR as isize) {
             return done(r);
         }
