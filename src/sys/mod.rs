@@ -220,18 +220,16 @@ pub unsafe fn args_at_entry(sp: *const usize) -> &'static [u8] {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-/// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+/// Writes all of `bytes` to `fd`, retrying short writes. No EINTR can come back: the only
+/// signal handlers (`on_signals`) never return, and the kernel restarts a write that a stop
+/// signal interrupted.
 pub fn write_all(fd: c_int, bytes: &[u8]) -> Result<(), Errno> {
     let (mut at, mut left) = (bytes.as_ptr() as usize, bytes.len());
     while left > 0 {
-        let r = call(libc::SYS_write, fd as usize, at, left);
-        if r >= 0 {
-            // The kernel writes at most `left` bytes.
-            at += r as usize;
-            left -= r as usize;
-        } else if r != -(libc::EINTR as isize) {
-            return done(r);
-        }
+        let r = check(call(libc::SYS_write, fd as usize, at, left))?;
+        // The kernel writes at most `left` bytes.
+        at += r;
+        left -= r;
     }
     Ok(())
 }
