@@ -283,16 +283,23 @@ pub fn chmod(path: &CPath, mode: u32) -> Result<(), Errno> {
     done(at(libc::SYS_fchmodat, path, mode as usize))
 }
 
-/// The part of a file's status the builtins need.
+/// The part of a file's status the builtins need: its mode (16 bits), and bit 16 set if its
+/// size is not 0. One word: a `Result` of it comes back in registers, not through memory.
 #[derive(Clone, Copy, Debug)]
-pub struct FileStat {
-    pub mode: u32,
-    pub size: u64,
-}
+pub struct FileStat(u32);
 
 impl FileStat {
+    /// The type and permission bits, as `st_mode`.
+    pub fn mode(&self) -> u32 {
+        self.0 & 0xffff
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 >> 16 == 0
+    }
+
     pub fn is_dir(&self) -> bool {
-        self.mode & libc::S_IFMT == libc::S_IFDIR
+        self.0 & libc::S_IFMT == libc::S_IFDIR
     }
 }
 
@@ -319,16 +326,15 @@ pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
         buf.as_mut_ptr() as usize,
     ))?;
     // SAFETY: words 3 and 5 were written above, and maybe again by the kernel.
-    let (mode, size) = unsafe { (buf[3].assume_init(), buf[5].assume_init()) };
-    Ok(FileStat {
-        mode: (mode
-            >> if cfg!(target_endian = "little") {
-                32
-            } else {
-                16
-            }) as u16 as u32,
-        size,
-    })
+    let (word, size) = unsafe { (buf[3].assume_init(), buf[5].assume_init()) };
+    // Word 3 is bytes 24 to 31: stx_gid, stx_mode, padding.
+    const MODE_SHIFT: u32 = if cfg!(target_endian = "little") {
+        32
+    } else {
+        16
+    };
+    let mode = (word >> MODE_SHIFT) as u16 as u32;
+    Ok(FileStat(mode | ((size != 0) as u32) << 16))
 }
 
 /// Appends the names in a directory to `out`, each followed by a NUL, in the order the kernel
