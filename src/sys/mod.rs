@@ -115,6 +115,13 @@ impl CPath {
         &self.0
     }
 
+    /// `path.map(CPath::as_bytes)` as a plain cast, so that a function returning it is a jump
+    /// to one returning `path` (a `map` makes a new `None`).
+    pub fn option_bytes(path: Option<&CPath>) -> Option<&[u8]> {
+        // SAFETY: CPath is a transparent [u8], so both options have the same layout.
+        unsafe { core::mem::transmute::<Option<&CPath>, Option<&[u8]>>(path) }
+    }
+
     /// The address the kernel reads the path (and its NUL) from.
     fn addr(&self) -> usize {
         self.0.as_ptr() as usize
