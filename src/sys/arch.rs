@@ -52,31 +52,67 @@ core::arch::global_asm!(
 );
 
 // powerpc64: the kernel flags an error in CR0.SO and returns a positive errno; negate it so that
-// every architecture reports errors the same way.
+// every architecture reports errors the same way. Rust functions rather than `global_asm!`: a
+// call to a function the compiler sees defined, and not changing the TOC pointer, needs no
+// `nop` after it (the slot for restoring that pointer), 4 bytes at each of some 30 calls.
 #[cfg(target_arch = "powerpc64")]
-core::arch::global_asm!(
-    ".globl modelcar_syscall",
-    ".globl modelcar_syscall3",
-    ".globl modelcar_syscall4",
-    "modelcar_syscall3:",
-    "li 7, 0",
-    "modelcar_syscall4:",
-    "li 8, 0",
-    ".type modelcar_syscall, @function",
-    "modelcar_syscall:",
-    "mr 0, 3",
-    "mr 3, 4",
-    "mr 4, 5",
-    "mr 5, 6",
-    "mr 6, 7",
-    "mr 7, 8",
-    "li 8, 0",
-    "sc",
-    "bns+ 1f",
-    "neg 3, 3",
-    "1:",
-    "blr",
-);
+#[inline(never)]
+pub unsafe extern "C" fn modelcar_syscall(
+    nr: isize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+) -> isize {
+    let r: isize;
+    // SAFETY: the system call instruction with the caller's arguments (the caller's contract);
+    // the kernel changes r0 and r3 to r12, CR0, CTR and XER.
+    unsafe {
+        core::arch::asm!(
+            "sc",
+            "bns+ 1f",
+            "neg 3, 3",
+            "1:",
+            inlateout("r0") nr => _,
+            inlateout("r3") a1 => r,
+            inlateout("r4") a2 => _,
+            inlateout("r5") a3 => _,
+            inlateout("r6") a4 => _,
+            inlateout("r7") a5 => _,
+            inlateout("r8") 0usize => _,
+            out("r9") _,
+            out("r10") _,
+            out("r11") _,
+            out("r12") _,
+            out("cr0") _,
+            out("ctr") _,
+            out("xer") _,
+            options(nostack),
+        );
+    }
+    r
+}
+
+#[cfg(target_arch = "powerpc64")]
+#[inline(never)]
+pub unsafe extern "C" fn modelcar_syscall4(
+    nr: isize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { modelcar_syscall(nr, a1, a2, a3, a4, 0) }
+}
+
+#[cfg(target_arch = "powerpc64")]
+#[inline(never)]
+pub unsafe extern "C" fn modelcar_syscall3(nr: isize, a1: usize, a2: usize, a3: usize) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { modelcar_syscall(nr, a1, a2, a3, 0, 0) }
+}
 
 // s390x: r6 and r7 carry arguments 5 and 6 but are callee-saved; argument 6 of the C call is
 // on the stack above the 160-byte register save area. The entries meet with the kernel's
@@ -112,6 +148,7 @@ core::arch::global_asm!(
     "br %r14",
 );
 
+#[cfg(not(target_arch = "powerpc64"))]
 extern "C" {
     pub fn modelcar_syscall(
         nr: isize,
