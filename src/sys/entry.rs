@@ -31,7 +31,8 @@ core::arch::global_asm!(
     "brk #0",
 );
 
-// The kernel sets r12 to the entry address (ELFv2): the TOC pointer is computed from it.
+// The kernel sets r12 to the entry address (ELFv2): the TOC pointer is computed from it. No
+// `nop` after the call: it never returns, so there is no TOC pointer to restore.
 #[cfg(target_arch = "powerpc64")]
 core::arch::global_asm!(
     ".globl _start",
@@ -43,7 +44,6 @@ core::arch::global_asm!(
     "li 0, 0",
     "stdu 0, -32(1)",
     "bl modelcar_start",
-    "nop",
     "trap",
 );
 
