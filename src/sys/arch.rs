@@ -54,17 +54,15 @@ core::arch::global_asm!(
 // powerpc64: the kernel flags an error in CR0.SO and returns a positive errno; negate it so that
 // every architecture reports errors the same way. Rust functions rather than `global_asm!`: a
 // call to a function the compiler sees defined, and not changing the TOC pointer, needs no
-// `nop` after it (the slot for restoring that pointer), 4 bytes at each of some 30 calls.
+// `nop` after it (the slot for restoring that pointer), 4 bytes at each of some 30 calls. The
+// inner functions take the number last: the arguments then arrive in r3 to r7, where the kernel
+// takes them; `modelcar_syscall3` & co, inlined, only reorder.
+
+/// # Safety
+/// As for `modelcar_syscall`.
 #[cfg(target_arch = "powerpc64")]
 #[inline(never)]
-pub unsafe extern "C" fn modelcar_syscall(
-    nr: isize,
-    a1: usize,
-    a2: usize,
-    a3: usize,
-    a4: usize,
-    a5: usize,
-) -> isize {
+unsafe extern "C" fn sc(a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, nr: isize) -> isize {
     let r: isize;
     // SAFETY: the system call instruction with the caller's arguments (the caller's contract);
     // the kernel changes r0 and r3 to r12, CR0, CTR and XER.
@@ -94,24 +92,56 @@ pub unsafe extern "C" fn modelcar_syscall(
     r
 }
 
+/// # Safety
+/// As for `modelcar_syscall`.
 #[cfg(target_arch = "powerpc64")]
 #[inline(never)]
-pub unsafe extern "C" fn modelcar_syscall4(
+unsafe extern "C" fn sc4(a1: usize, a2: usize, a3: usize, a4: usize, nr: isize) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { sc(a1, a2, a3, a4, 0, nr) }
+}
+
+/// # Safety
+/// As for `modelcar_syscall`.
+#[cfg(target_arch = "powerpc64")]
+#[inline(never)]
+unsafe extern "C" fn sc3(a1: usize, a2: usize, a3: usize, nr: isize) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { sc(a1, a2, a3, 0, 0, nr) }
+}
+
+/// # Safety
+/// The arguments must be what the system call `nr` expects.
+#[cfg(target_arch = "powerpc64")]
+#[inline(always)]
+pub unsafe fn modelcar_syscall(
     nr: isize,
     a1: usize,
     a2: usize,
     a3: usize,
     a4: usize,
+    a5: usize,
 ) -> isize {
     // SAFETY: the caller's contract.
-    unsafe { modelcar_syscall(nr, a1, a2, a3, a4, 0) }
+    unsafe { sc(a1, a2, a3, a4, a5, nr) }
 }
 
+/// # Safety
+/// As for `modelcar_syscall`.
 #[cfg(target_arch = "powerpc64")]
-#[inline(never)]
-pub unsafe extern "C" fn modelcar_syscall3(nr: isize, a1: usize, a2: usize, a3: usize) -> isize {
+#[inline(always)]
+pub unsafe fn modelcar_syscall4(nr: isize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize {
     // SAFETY: the caller's contract.
-    unsafe { modelcar_syscall(nr, a1, a2, a3, 0, 0) }
+    unsafe { sc4(a1, a2, a3, a4, nr) }
+}
+
+/// # Safety
+/// As for `modelcar_syscall`.
+#[cfg(target_arch = "powerpc64")]
+#[inline(always)]
+pub unsafe fn modelcar_syscall3(nr: isize, a1: usize, a2: usize, a3: usize) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { sc3(a1, a2, a3, nr) }
 }
 
 // s390x: r6 and r7 carry arguments 5 and 6 but are callee-saved; argument 6 of the C call is
