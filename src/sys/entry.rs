@@ -123,16 +123,9 @@ pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
 /// # Safety
 /// As C's memcmp.
 #[no_mangle]
-#[inline(never)]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    for i in 0..n {
-        // SAFETY: the caller's contract: both valid for n bytes.
-        let (x, y) = unsafe { (a.add(i).read_volatile(), b.add(i).read_volatile()) };
-        if x != y {
-            return x as i32 - y as i32;
-        }
-    }
-    0
+    // SAFETY: the same contract.
+    unsafe { compare(a, b, n) }
 }
 
 /// # Safety
@@ -141,7 +134,23 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     // bcmp only tells equal from different: memcmp's answer does.
     // SAFETY: the same contract.
-    unsafe { memcmp(a, b, n) }
+    unsafe { compare(a, b, n) }
+}
+
+/// memcmp, for both entries: a private function, that each can jump to.
+///
+/// # Safety
+/// As C's memcmp.
+#[inline(never)]
+unsafe extern "C" fn compare(a: *const u8, b: *const u8, n: usize) -> i32 {
+    for i in 0..n {
+        // SAFETY: the caller's contract: both valid for n bytes.
+        let (x, y) = unsafe { (a.add(i).read_volatile(), b.add(i).read_volatile()) };
+        if x != y {
+            return x as i32 - y as i32;
+        }
+    }
+    0
 }
 
 /// # Safety
