@@ -57,7 +57,7 @@ impl<'a> Iterator for Args<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        self.next_path().map(CPath::as_bytes)
+        CPath::option_bytes(self.next_path())
     }
 }
 

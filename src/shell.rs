@@ -4,7 +4,7 @@ use crate::args::{word_index, Args};
 use crate::builtins;
 use crate::exec::{run_builtin, Shell};
 use crate::output::{error_line, Output};
-use crate::sys::{self, Argv, Stack};
+use crate::sys;
 use core::mem::ManuallyDrop;
 
 const VERSION: &str = concat!("modelcar-base ", env!("CARGO_PKG_VERSION"), "\n");
@@ -23,15 +23,7 @@ true, false. Anything else is an error. SIGTERM and SIGINT exit 0 at once.
 );
 
 /// Runs the program named by argv[0] (or argv[1] after `modelcar-base`) and returns its status.
-pub fn dispatch(argv: Argv) -> i32 {
-    // All of argv, as builtins take their arguments: each one followed by a NUL. Never dropped:
-    // the process exits with the status returned, and the kernel frees it then.
-    let mut list = ManuallyDrop::new(Stack::default());
-    for i in 0..argv.len() {
-        list.push(argv.get(i).unwrap_or_default());
-        list.push(&[0]);
-    }
-    let mut args = Args::new(list.as_slice());
+pub fn dispatch(mut args: Args<'static>) -> i32 {
     let mut argv0 = args.next().unwrap_or(b"modelcar-base");
     let mut name = applet_name(argv0);
     // One lookup both for argv[0] and for what follows `modelcar-base`: only the latter may

@@ -11,6 +11,5 @@ extern "C" fn exit_now(_sig: core::ffi::c_int) -> ! {
 }
 
 pub fn install() {
-    sys::on_signal(libc::SIGTERM, exit_now);
-    sys::on_signal(libc::SIGINT, exit_now);
+    sys::on_signals(libc::SIGTERM, libc::SIGINT, exit_now);
 }

@@ -81,10 +81,10 @@ fn run(args: Args, out: &Output, bracket: bool) -> i32 {
                     // `operand` is `arg` as a path. -L and -h (6, 7) look at the link itself.
                     Some(i) => sys::stat(operand, i < 6).is_ok_and(|s| match i {
                         2 => true,
-                        5 => s.size > 0,
+                        5 => !s.is_empty(),
                         // -d, -f, -L, -h: the file type (S_IFMT's four bits) that nibble `i`
                         // of a table holds, a shift rather than a jump table.
-                        _ => s.mode >> 12 & 15 == FILE_TYPES >> (i * 4) & 15,
+                        _ => s.mode() >> 12 & 15 == FILE_TYPES >> (i * 4) & 15,
                     }),
                     None => break op,
                 },

@@ -31,7 +31,8 @@ core::arch::global_asm!(
     "brk #0",
 );
 
-// The kernel sets r12 to the entry address (ELFv2): the TOC pointer is computed from it.
+// The kernel sets r12 to the entry address (ELFv2): the TOC pointer is computed from it. No
+// `nop` after the call: it never returns, so there is no TOC pointer to restore.
 #[cfg(target_arch = "powerpc64")]
 core::arch::global_asm!(
     ".globl _start",
@@ -43,7 +44,6 @@ core::arch::global_asm!(
     "li 0, 0",
     "stdu 0, -32(1)",
     "bl modelcar_start",
-    "nop",
     "trap",
 );
 
@@ -63,9 +63,9 @@ core::arch::global_asm!(
 #[no_mangle]
 extern "C" fn modelcar_start(sp: *const usize) -> ! {
     // SAFETY: `_start` passes the stack pointer the kernel gave it, untouched.
-    let argv = unsafe { super::Argv::from_entry_stack(sp) };
+    let args = unsafe { super::args_at_entry(sp) };
     crate::signals::install();
-    super::exit(crate::shell::dispatch(argv))
+    super::exit(crate::shell::dispatch(crate::args::Args::new(args)))
 }
 
 #[panic_handler]
@@ -124,24 +124,30 @@ pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
 /// As C's memcmp.
 #[no_mangle]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    for i in 0..n {
-        // SAFETY: the caller's contract: both valid for n bytes.
-        let (x, y) = unsafe { (a.add(i).read_volatile(), b.add(i).read_volatile()) };
-        if x != y {
-            return x as i32 - y as i32;
-        }
-    }
-    0
+    // SAFETY: the same contract.
+    unsafe { compare(a, b, n) }
 }
 
 /// # Safety
 /// As C's bcmp.
 #[no_mangle]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    // bcmp only tells equal from different: memcmp's answer does.
+    // SAFETY: the same contract.
+    unsafe { compare(a, b, n) }
+}
+
+/// memcmp, for both entries: a private function, that each can jump to.
+///
+/// # Safety
+/// As C's memcmp.
+#[inline(never)]
+unsafe extern "C" fn compare(a: *const u8, b: *const u8, n: usize) -> i32 {
     for i in 0..n {
         // SAFETY: the caller's contract: both valid for n bytes.
-        if unsafe { a.add(i).read_volatile() != b.add(i).read_volatile() } {
-            return 1;
+        let (x, y) = unsafe { (a.add(i).read_volatile(), b.add(i).read_volatile()) };
+        if x != y {
+            return x as i32 - y as i32;
         }
     }
     0

@@ -42,6 +42,12 @@ fn call(nr: libc::c_long, a: usize, b: usize, c: usize) -> isize {
     unsafe { arch::modelcar_syscall3(nr as isize, a, b, c) }
 }
 
+/// `syscall(nr, a, b, c, d, 0)`: on s390x the fifth argument of `syscall` goes on the stack.
+fn call4(nr: libc::c_long, a: usize, b: usize, c: usize, d: usize) -> isize {
+    // SAFETY: as for `syscall`.
+    unsafe { arch::modelcar_syscall4(nr as isize, a, b, c, d) }
+}
+
 /// A raw result as a `Result`. Every result of the calls made here other than `-errno` is a
 /// count, a descriptor or a user-space address: none is negative.
 fn check(r: isize) -> Result<usize, Errno> {
@@ -109,6 +115,13 @@ impl CPath {
         &self.0
     }
 
+    /// `path.map(CPath::as_bytes)` as a plain cast, so that a function returning it is a jump
+    /// to one returning `path` (a `map` makes a new `None`).
+    pub fn option_bytes(path: Option<&CPath>) -> Option<&[u8]> {
+        // SAFETY: CPath is a transparent [u8], so both options have the same layout.
+        unsafe { core::mem::transmute::<Option<&CPath>, Option<&[u8]>>(path) }
+    }
+
     /// The address the kernel reads the path (and its NUL) from.
     fn addr(&self) -> usize {
         self.0.as_ptr() as usize
@@ -149,15 +162,16 @@ impl PathBuf {
     }
 }
 
-/// A system call on one path relative to the working directory: `nr(AT_FDCWD, path, a, b, c)`.
-fn at(nr: libc::c_long, path: &CPath, a: usize, b: usize, c: usize) -> isize {
-    syscall(nr, AT_FDCWD, path.addr(), a, b, c)
+/// A system call on one path relative to the working directory: `nr(AT_FDCWD, path, a)` (and
+/// a fourth argument of 0: openat's mode).
+fn at(nr: libc::c_long, path: &CPath, a: usize) -> isize {
+    call(nr, AT_FDCWD, path.addr(), a)
 }
 
 /// A system call on two paths relative to the working directory:
 /// `nr(AT_FDCWD, one, AT_FDCWD, two, 0)` (no flags).
 fn at2(nr: libc::c_long, one: &CPath, two: &CPath) -> Result<(), Errno> {
-    done(syscall(nr, AT_FDCWD, one.addr(), AT_FDCWD, two.addr(), 0))
+    done(call4(nr, AT_FDCWD, one.addr(), AT_FDCWD, two.addr()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,68 +200,44 @@ pub fn getpid() -> i32 {
     call(libc::SYS_getpid, 0, 0, 0) as i32
 }
 
-/// The arguments the kernel put on the initial stack: `argc`, then `argv[0..argc]`.
-#[derive(Clone, Copy)]
-pub struct Argv {
-    argc: usize,
-    argv: *const *const u8,
-}
-
-impl Argv {
-    /// # Safety
-    /// `sp` must be the stack pointer the kernel handed to the entry point.
-    pub unsafe fn from_entry_stack(sp: *const usize) -> Argv {
-        // SAFETY: at entry the stack holds argc, then argc pointers (the caller's contract).
-        unsafe {
-            Argv {
-                argc: *sp,
-                argv: sp.add(1).cast(),
-            }
+/// The process's arguments, as the kernel left them at the entry point: each followed by its
+/// NUL, one after another from argv[0] on (the block /proc/PID/cmdline shows). That is the form
+/// `Args` takes, so they are used where they are: no copy.
+///
+/// # Safety
+/// `sp` must be the stack pointer the kernel handed to the entry point.
+pub unsafe fn args_at_entry(sp: *const usize) -> &'static [u8] {
+    // SAFETY: at entry the stack holds argc, then argc pointers to the argument strings, which
+    // the kernel copied in order and back to back, each with its NUL; they live (unchanged:
+    // nothing here writes to them) as long as the process.
+    unsafe {
+        let argc = *sp;
+        if argc == 0 {
+            return &[];
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.argc
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.argc == 0
-    }
-
-    /// Argument `i` without its NUL.
-    pub fn get(&self, i: usize) -> Option<&'static [u8]> {
-        if i >= self.argc {
-            return None;
+        let argv = sp.add(1).cast::<*const u8>();
+        let (first, mut end) = (*argv, *argv.add(argc - 1));
+        // Volatile: a plain loop becomes a call to `strlen`, then its only caller.
+        while end.read_volatile() != 0 {
+            end = end.add(1);
         }
-        // SAFETY: i < argc, so argv[i] is a NUL-terminated string the kernel placed on the
-        // stack, which lives (unchanged: nothing here writes to it) as long as the process.
-        unsafe {
-            let s = *self.argv.add(i);
-            let mut n = 0;
-            while *s.add(n) != 0 {
-                n += 1;
-            }
-            Some(core::slice::from_raw_parts(s, n))
-        }
+        core::slice::from_raw_parts(first, end as usize + 1 - first as usize)
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Output
 
-/// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+/// Writes all of `bytes` to `fd`, retrying short writes. No EINTR can come back: the only
+/// signal handlers (`on_signals`) never return, and the kernel restarts a write that a stop
+/// signal interrupted.
 pub fn write_all(fd: c_int, bytes: &[u8]) -> Result<(), Errno> {
     let (mut at, mut left) = (bytes.as_ptr() as usize, bytes.len());
     while left > 0 {
-        let r = call(libc::SYS_write, fd as usize, at, left);
-        if r >= 0 {
-            // The kernel writes at most `left` bytes.
-            let n = (r as usize).min(left);
-            at += n;
-            left -= n;
-        } else if r != -(libc::EINTR as isize) {
-            return done(r);
-        }
+        let r = check(call(libc::SYS_write, fd as usize, at, left))?;
+        // The kernel writes at most `left` bytes.
+        at += r;
+        left -= r;
     }
     Ok(())
 }
@@ -290,27 +280,34 @@ pub fn rename(from: &CPath, to: &CPath) -> Result<(), Errno> {
 
 #[inline(always)]
 pub fn unlink(path: &CPath) -> Result<(), Errno> {
-    done(at(libc::SYS_unlinkat, path, 0, 0, 0))
+    done(at(libc::SYS_unlinkat, path, 0))
 }
 
 pub fn mkdir(path: &CPath, mode: u32) -> Result<(), Errno> {
-    done(at(libc::SYS_mkdirat, path, mode as usize, 0, 0))
+    done(at(libc::SYS_mkdirat, path, mode as usize))
 }
 
 pub fn chmod(path: &CPath, mode: u32) -> Result<(), Errno> {
-    done(at(libc::SYS_fchmodat, path, mode as usize, 0, 0))
+    done(at(libc::SYS_fchmodat, path, mode as usize))
 }
 
-/// The part of a file's status the builtins need.
+/// The part of a file's status the builtins need: its mode (16 bits), and bit 16 set if its
+/// size is not 0. One word: a `Result` of it comes back in registers, not through memory.
 #[derive(Clone, Copy, Debug)]
-pub struct FileStat {
-    pub mode: u32,
-    pub size: u64,
-}
+pub struct FileStat(u32);
 
 impl FileStat {
+    /// The type and permission bits, as `st_mode`.
+    pub fn mode(&self) -> u32 {
+        self.0 & 0xffff
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 >> 16 == 0
+    }
+
     pub fn is_dir(&self) -> bool {
-        self.mode & libc::S_IFMT == libc::S_IFDIR
+        self.0 & libc::S_IFMT == libc::S_IFDIR
     }
 }
 
@@ -328,31 +325,31 @@ pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
     let mut buf = [MaybeUninit::<u64>::uninit(); 32];
     buf[3].write(0);
     buf[5].write(0);
-    done(at(
+    done(syscall(
         libc::SYS_statx,
-        path,
+        AT_FDCWD,
+        path.addr(),
         flags,
         STATX_TYPE_MODE_SIZE,
         buf.as_mut_ptr() as usize,
     ))?;
     // SAFETY: words 3 and 5 were written above, and maybe again by the kernel.
-    let (mode, size) = unsafe { (buf[3].assume_init(), buf[5].assume_init()) };
-    Ok(FileStat {
-        mode: (mode
-            >> if cfg!(target_endian = "little") {
-                32
-            } else {
-                16
-            }) as u16 as u32,
-        size,
-    })
+    let (word, size) = unsafe { (buf[3].assume_init(), buf[5].assume_init()) };
+    // Word 3 is bytes 24 to 31: stx_gid, stx_mode, padding.
+    const MODE_SHIFT: u32 = if cfg!(target_endian = "little") {
+        32
+    } else {
+        16
+    };
+    let mode = (word >> MODE_SHIFT) as u16 as u32;
+    Ok(FileStat(mode | ((size != 0) as u32) << 16))
 }
 
 /// Appends the names in a directory to `out`, each followed by a NUL, in the order the kernel
 /// returns them, "." and ".." included.
 pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
     let flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as usize;
-    let fd = check(at(libc::SYS_openat, path, flags, 0, 0))?;
+    let fd = check(at(libc::SYS_openat, path, flags))?;
     let mut buf = MaybeUninit::<[u64; 512]>::uninit();
     let result = loop {
         let r = call(libc::SYS_getdents64, fd, buf.as_mut_ptr() as usize, 4096);
@@ -366,7 +363,11 @@ pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
         let mut off = 0;
         while off + 19 < n {
             let reclen = u16::from_ne_bytes([bytes[off + 16], bytes[off + 17]]) as usize;
-            let name = &bytes[off + 19..off + reclen];
+            // Checked: the kernel's records are whole, but a slice index would bring a
+            // panicking path.
+            let Some(name) = bytes.get(off + 19..off + reclen) else {
+                break;
+            };
             // The name with the NUL the kernel always ends it with (padding may follow).
             let end = name
                 .iter()
@@ -415,30 +416,29 @@ pub fn pause_forever() -> ! {
 // ---------------------------------------------------------------------------------------------
 // Signals
 
-/// Runs `handler` on `sig`, and unblocks it in case the parent left it blocked (the mask
-/// survives exec). The handler must not return: x86_64 needs a restorer to return through, and
-/// there is none (the handler's own address is given to satisfy the kernel). One signal a call:
-/// smaller than a loop over a slice of them.
-pub fn on_signal(sig: c_int, handler: extern "C" fn(c_int) -> !) {
+/// Runs `handler` on signals `a` and `b`, and unblocks them in case the parent left them
+/// blocked (the mask survives exec). The handler must not return: x86_64 needs a restorer to
+/// return through, and there is none (the handler's own address is given to satisfy the kernel).
+pub fn on_signals(a: c_int, b: c_int, handler: extern "C" fn(c_int) -> !) {
     const SA_RESTORER: usize = 0x0400_0000;
     // The kernel's struct sigaction: handler, flags, restorer, mask (one 64-bit word).
     let action = [handler as usize, SA_RESTORER, handler as usize, 0];
-    let mask: u64 = 1 << (sig - 1);
-    syscall(
-        libc::SYS_rt_sigaction,
-        sig as usize,
-        action.as_ptr() as usize,
-        0,
-        8,
-        0,
-    );
-    syscall(
+    for sig in [a, b] {
+        call4(
+            libc::SYS_rt_sigaction,
+            sig as usize,
+            action.as_ptr() as usize,
+            0,
+            8,
+        );
+    }
+    let set: u64 = 1 << (a - 1) | 1 << (b - 1);
+    call4(
         libc::SYS_rt_sigprocmask,
         libc::SIG_UNBLOCK as usize,
-        &mask as *const u64 as usize,
+        &set as *const u64 as usize,
         0,
         8,
-        0,
     );
 }
 
