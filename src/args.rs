@@ -44,13 +44,6 @@ impl<'a> Args<'a> {
     pub fn paths(mut self) -> impl Iterator<Item = &'a CPath> {
         core::iter::from_fn(move || self.next_path())
     }
-
-    /// `arg`, one of these arguments as the iterator gives them, as a path. (The empty path for
-    /// a slice from elsewhere: a bug, that the kernel answers with ENOENT.) For a caller that
-    /// keeps arguments as bytes, to match them against byte patterns.
-    pub fn path(self, arg: &[u8]) -> &'a CPath {
-        CPath::within(self.0, arg)
-    }
 }
 
 impl<'a> Iterator for Args<'a> {
@@ -111,17 +104,11 @@ mod tests {
         let paths: Vec<&[u8]> = a.paths().map(CPath::as_bytes).collect();
         assert_eq!(paths, a.collect::<Vec<_>>());
         for (arg, path) in a.zip(a.paths()) {
-            assert_eq!(a.path(arg).as_bytes(), arg);
             // The kernel reads the path where it is: its NUL right after it.
             assert_eq!(arg.as_ptr(), path.as_ptr());
             let end = path.as_ptr() as usize + path.len() - bytes.as_ptr() as usize;
             assert_eq!(bytes[end], 0);
         }
-        // A slice from elsewhere, or not followed by a NUL here: the empty path.
-        assert_eq!(a.path(b"ln").as_bytes(), b"");
-        assert_eq!(a.path(&bytes[..1]).as_bytes(), b"");
-        assert_eq!(a.path(&bytes[3..4]).as_bytes(), b"");
-        assert_eq!(a.path(&bytes[4..5]).as_bytes(), b"s");
     }
 
     #[test]

@@ -93,17 +93,6 @@ impl CPath {
         Some((unsafe { CPath::new_unchecked(path) }, rest.split_first()?.1))
     }
 
-    /// `arg` as a path, if it is a slice of `bytes` that a NUL follows there; else the empty
-    /// path.
-    pub fn within<'a>(bytes: &'a [u8], arg: &[u8]) -> &'a CPath {
-        let at = (arg.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
-        match bytes.get(at..).and_then(|b| b.get(..=arg.len())) {
-            // SAFETY: the NUL matched follows `path`.
-            Some([path @ .., 0]) => unsafe { CPath::new_unchecked(path) },
-            _ => CPath::EMPTY,
-        }
-    }
-
     /// # Safety
     /// A NUL must follow `bytes` in memory, and stay there while the path is borrowed.
     const unsafe fn new_unchecked(bytes: &[u8]) -> &CPath {
@@ -177,7 +166,7 @@ fn at2(nr: libc::c_long, one: &CPath, two: &CPath) -> Result<(), Errno> {
 // ---------------------------------------------------------------------------------------------
 // Process
 
-// Inlined into its few callers, as `getpid`, `unlink`, `pause_forever` and `prctl` are: each
+// Inlined into its few callers, as `getpid`, `unlink` and `prctl` are: each
 // call is barely more than a wrapper's entry and exit (ppc64 most of all). Measured smaller.
 #[inline(always)]
 pub fn exit(status: i32) -> ! {
@@ -396,20 +385,6 @@ pub fn sleep(secs: u64, nanos: u32) {
     ) == -(libc::EINTR as isize)
     {
         req = rem;
-    }
-}
-
-/// Waits for a signal, forever (the SIGTERM/SIGINT handlers exit the process).
-#[inline(always)]
-pub fn pause_forever() -> ! {
-    let no_signals_blocked = 0u64;
-    loop {
-        call(
-            libc::SYS_rt_sigsuspend,
-            &no_signals_blocked as *const u64 as usize,
-            8,
-            0,
-        );
     }
 }
 
