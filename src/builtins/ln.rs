@@ -5,18 +5,17 @@
 //! container reading `/mnt/models` during a sidecar restart never sees it missing). A name that
 //! cannot be replaced (a directory, say) is reported as busybox reports it: it exists.
 
-use super::options::{self, Options};
+use super::options::{self, Flags};
 use super::path::{basename, join};
 use crate::args::Args;
 use crate::expand::decimal;
 use crate::output::{error_line, perror, Output};
 use crate::sys::{self, CPath, Errno, PathBuf};
 
-pub fn run(args: Args, _out: &mut Output) -> i32 {
-    let Some(opts) = options::parse(b"ln", args, b"sfn", None) else {
+pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
+    let Some(opts) = options::parse(b"ln", &mut operands, b"sfn", None) else {
         return 1;
     };
-    let operands = opts.operands;
     let Some((last, rest)) = operands.split_last() else {
         error_line(&[b"ln: missing file operand"]);
         return 1;
@@ -29,14 +28,14 @@ pub fn run(args: Args, _out: &mut Output) -> i32 {
     };
     let mut status = 0;
     for target in targets.paths() {
-        status |= link(target, dest, &opts);
+        status |= link(target, dest, opts);
     }
     status
 }
 
 /// Makes one link to `target` at `dest`, or in it if it is a directory (or, without -n, a link
 /// to one); reports a failure and returns 1.
-fn link(target: &CPath, dest: &[u8], opts: &Options) -> i32 {
+fn link(target: &CPath, dest: &[u8], opts: Flags) -> i32 {
     // The flags are read here, not passed in: one argument instead of three at each call.
     let (symbolic, force) = (opts.has(b's'), opts.has(b'f'));
     // A copy of `dest`, for its NUL (a basename may have trailing slashes after it), and for

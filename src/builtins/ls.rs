@@ -8,11 +8,10 @@ use crate::errors::errno_text;
 use crate::output::{error_line, Output};
 use crate::sys::{self, CPath, Stack};
 
-pub fn run(args: Args, out: &mut Output) -> i32 {
-    let Some(opts) = options::parse(b"ls", args, b"1Aa", None) else {
+pub fn run(mut operands: Args, out: &mut Output) -> i32 {
+    let Some(opts) = options::parse(b"ls", &mut operands, b"1Aa", None) else {
         return 1;
     };
-    let mut operands = opts.operands;
     let op = operands.next_path().unwrap_or(CPath::DOT);
     if operands.next().is_some() {
         error_line(&[b"ls: only one operand is supported"]);

@@ -11,25 +11,26 @@ use crate::sys::{self, PathBuf};
 /// permission and sticky bits of a mode, so it goes to the kernel as it is.
 const NO_MODE: u32 = 0o10777;
 
-pub fn run(args: Args, _out: &mut Output) -> i32 {
-    let Some(opts) = options::parse(b"mkdir", args, b"p", Some(b'm')) else {
+pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
+    let mut value = None;
+    let Some(opts) = options::parse(b"mkdir", &mut operands, b"p", Some((b'm', &mut value))) else {
         return 1;
     };
     let mut mode = NO_MODE;
-    if let Some(text) = opts.value {
+    if let Some(text) = value {
         let Some(m) = parse_octal_mode(text) else {
             // Octal only: symbolic modes (u+x) are refused, not guessed.
             return super::refuse(b"mkdir", b": invalid mode '", text);
         };
         mode = m;
     }
-    if opts.operands.is_empty() {
+    if operands.is_empty() {
         error_line(&[b"mkdir: missing operand"]);
         return 1;
     }
     let parents = opts.has(b'p');
     let mut status = 0;
-    for dir in opts.operands {
+    for dir in operands {
         status |= make(dir, mode, parents);
     }
     status

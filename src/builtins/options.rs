@@ -1,42 +1,39 @@
 //! Short-option parsing shared by the builtins: `-sf`, `-s -f`, `-m 755`, `-m755`, `--`.
 
 use crate::args::Args;
+use core::num::NonZeroU64;
 
-pub struct Options<'a> {
-    /// The flags given: bit `letter % 64` for each. Indexed by the letter itself, `has` is one
-    /// bit test wherever it is inlined (a u128 indexed by the byte would need a library call to
-    /// shift). Exact for a builtin's own letters as long as no two of them are 64 apart (`1` and
-    /// `q` would be): true of `sfn`, `p` and `1Aa`.
-    seen: u64,
-    /// The value of the one option that takes a value, if given.
-    pub value: Option<&'a [u8]>,
-    pub operands: Args<'a>,
-}
+/// The flags given: bit `letter % 64` for each. Indexed by the letter itself, `has` is one bit
+/// test wherever it is inlined (a u128 indexed by the byte would need a library call to shift).
+/// Exact for a builtin's own letters as long as no two of them are 64 apart (`1` and `q` would
+/// be): true of `sfn`, `p` and `1Aa`. Bit 63 (`?`, no builtin's letter) is always set: never
+/// zero, `Option<Flags>` is one register, not a struct returned through memory.
+#[derive(Clone, Copy)]
+pub struct Flags(NonZeroU64);
 
-impl Options<'_> {
+impl Flags {
     #[inline]
-    pub fn has(&self, letter: u8) -> bool {
-        self.seen >> (letter & 63) & 1 != 0
+    pub fn has(self, letter: u8) -> bool {
+        self.0.get() >> (letter & 63) & 1 != 0
     }
 }
 
-/// Parses leading options. `letters` are the flags; `valued` the one letter taking a value.
-/// On a bad option it prints `NAME: invalid option -- 'X'` and returns None.
+/// Parses leading options. `letters` are the flags; `valued` the one letter taking a value and
+/// where its value goes, if given. `args` is left at the operands. On a bad option it prints
+/// `NAME: invalid option -- 'X'` and returns None. The flags come back in a register and the
+/// rest in place: a returned struct of flags, value and operands went through memory, and each
+/// caller copied it out again.
 pub fn parse<'a>(
     name: &[u8],
-    args: Args<'a>,
+    args: &mut Args<'a>,
     letters: &'static [u8],
-    valued: Option<u8>,
-) -> Option<Options<'a>> {
-    let mut opts = Options {
-        seen: 0,
-        value: None,
-        operands: args,
-    };
-    let mut rest = args;
+    mut valued: Option<(u8, &mut Option<&'a [u8]>)>,
+) -> Option<Flags> {
+    let mut seen = 1 << 63;
+    let mut rest = *args;
     while let Some(arg) = rest.next() {
         if arg == b"--" {
-            opts.operands = rest;
+            *args = rest;
             break;
         }
         // Slice patterns rather than indexes: no bounds checks to panic.
@@ -50,15 +47,15 @@ pub fn parse<'a>(
         while let [c, after @ ..] = flags {
             flags = after;
             // One message call for both errors: only the middle differs.
-            let problem: &[u8] = if Some(*c) == valued {
+            let problem: &[u8] = if let Some((_, value)) = valued.as_mut().filter(|v| v.0 == *c) {
                 // The rest of the argument is the value, or else the next argument.
-                let value = if after.is_empty() {
+                let given = if after.is_empty() {
                     rest.next()
                 } else {
                     Some(after)
                 };
-                if value.is_some() {
-                    opts.value = value;
+                if given.is_some() {
+                    **value = given;
                     break;
                 }
                 b": option requires an argument -- '"
@@ -67,7 +64,7 @@ pub fn parse<'a>(
                 #[allow(clippy::manual_contains)]
                 let allowed = letters.iter().any(|l| l == c);
                 if allowed {
-                    opts.seen |= 1 << (c & 63);
+                    seen |= 1 << (c & 63);
                     continue;
                 }
                 b": invalid option -- '"
@@ -75,9 +72,9 @@ pub fn parse<'a>(
             super::refuse(name, problem, core::slice::from_ref(c));
             return None;
         }
-        opts.operands = rest;
+        *args = rest;
     }
-    Some(opts)
+    NonZeroU64::new(seen).map(Flags)
 }
 
 #[cfg(test)]

@@ -1,7 +1,45 @@
 use super::*;
 use crate::testutil::args;
 
-fn ops(o: &Options<'_>) -> Vec<String> {
+/// What `parse` gives (the flags, the value it stored, the arguments it left), as one value.
+struct Parsed<'a> {
+    flags: Flags,
+    value: Option<&'a [u8]>,
+    operands: Args<'a>,
+}
+
+impl Parsed<'_> {
+    fn has(&self, letter: u8) -> bool {
+        self.flags.has(letter)
+    }
+}
+
+fn parsed<'a>(
+    name: &[u8],
+    args: Args<'a>,
+    letters: &'static [u8],
+    valued: Option<u8>,
+) -> Option<Parsed<'a>> {
+    let (mut operands, mut value) = (args, None);
+    let flags = parse(
+        name,
+        &mut operands,
+        letters,
+        valued.map(|l| (l, &mut value)),
+    )?;
+    Some(Parsed {
+        flags,
+        value,
+        operands,
+    })
+}
+
+#[test]
+fn flags_fit_one_register() {
+    assert_eq!(size_of::<Option<Flags>>(), size_of::<u64>());
+}
+
+fn ops(o: &Parsed<'_>) -> Vec<String> {
     o.operands
         .map(|a| String::from_utf8(a.to_vec()).unwrap())
         .collect()
@@ -10,7 +48,7 @@ fn ops(o: &Options<'_>) -> Vec<String> {
 #[test]
 fn combined_flags() {
     let a = args(&["-sf", "t", "l"]);
-    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
+    let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(o.has(b's') && o.has(b'f') && !o.has(b'n'));
     assert_eq!(o.value, None);
     assert_eq!(ops(&o), ["t", "l"]);
@@ -19,19 +57,19 @@ fn combined_flags() {
 #[test]
 fn separate_flags() {
     let a = args(&["-s", "-f", "-n", "t", "l"]);
-    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
+    let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(o.has(b's') && o.has(b'f') && o.has(b'n'));
     assert_eq!(ops(&o), ["t", "l"]);
     // Repeated flags are fine.
     let a = args(&["-ss", "-s", "t"]);
-    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
+    let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(o.has(b's') && !o.has(b'f'));
 }
 
 #[test]
 fn has_is_false_for_letters_not_allowed() {
     let a = args(&["-p"]);
-    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
+    let o = parsed(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert!(o.has(b'p'));
     assert!(!o.has(b'm'));
     assert!(!o.has(b'x'));
@@ -40,7 +78,7 @@ fn has_is_false_for_letters_not_allowed() {
 #[test]
 fn value_as_next_argument() {
     let a = args(&["-m", "755", "d"]);
-    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
+    let o = parsed(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert_eq!(o.value, Some(&b"755"[..]));
     assert!(!o.has(b'p'));
     assert_eq!(ops(&o), ["d"]);
@@ -49,12 +87,12 @@ fn value_as_next_argument() {
 #[test]
 fn value_attached() {
     let a = args(&["-m755", "d"]);
-    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
+    let o = parsed(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert_eq!(o.value, Some(&b"755"[..]));
     assert_eq!(ops(&o), ["d"]);
     // Everything after the letter is the value, even option letters.
     let a = args(&["-mp", "d"]);
-    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
+    let o = parsed(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert_eq!(o.value, Some(&b"p"[..]));
     assert!(!o.has(b'p'));
 }
@@ -62,17 +100,17 @@ fn value_attached() {
 #[test]
 fn flag_then_value() {
     let a = args(&["-pm", "750", "a", "b"]);
-    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
+    let o = parsed(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert!(o.has(b'p'));
     assert_eq!(o.value, Some(&b"750"[..]));
     assert_eq!(ops(&o), ["a", "b"]);
     let a = args(&["-pm750", "a"]);
-    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
+    let o = parsed(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert!(o.has(b'p'));
     assert_eq!(o.value, Some(&b"750"[..]));
     assert_eq!(ops(&o), ["a"]);
     let a = args(&["-m", "700", "-p", "a"]);
-    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
+    let o = parsed(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert!(o.has(b'p'));
     assert_eq!(o.value, Some(&b"700"[..]));
     assert_eq!(ops(&o), ["a"]);
@@ -81,50 +119,50 @@ fn flag_then_value() {
 #[test]
 fn value_may_look_like_an_option() {
     let a = args(&["-m", "-p", "d"]);
-    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
+    let o = parsed(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert_eq!(o.value, Some(&b"-p"[..]));
     assert!(!o.has(b'p'));
     assert_eq!(ops(&o), ["d"]);
     // The last value given wins.
     let a = args(&["-m1", "-m", "2", "d"]);
-    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
+    let o = parsed(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert_eq!(o.value, Some(&b"2"[..]));
 }
 
 #[test]
 fn double_dash_ends_options() {
     let a = args(&["-s", "--", "-f", "l"]);
-    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
+    let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(o.has(b's') && !o.has(b'f'));
     assert_eq!(ops(&o), ["-f", "l"]);
     let a = args(&["--"]);
-    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
+    let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(o.operands.is_empty());
     let a = args(&["--", "--"]);
-    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
+    let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert_eq!(ops(&o), ["--"]);
 }
 
 #[test]
 fn first_operand_ends_options() {
     let a = args(&["t", "-s", "l"]);
-    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
+    let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(!o.has(b's'));
     assert_eq!(ops(&o), ["t", "-s", "l"]);
     // A lone dash is an operand.
     let a = args(&["-", "-s"]);
-    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
+    let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(!o.has(b's'));
     assert_eq!(ops(&o), ["-", "-s"]);
     // An empty argument is an operand.
     let a = args(&["", "-s"]);
-    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
+    let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert_eq!(ops(&o), ["", "-s"]);
 }
 
 #[test]
 fn no_arguments() {
-    let o = parse(b"ln", Args::new(b""), b"sfn", None).unwrap();
+    let o = parsed(b"ln", Args::new(b""), b"sfn", None).unwrap();
     assert!(o.operands.is_empty());
     assert!(!o.has(b's'));
     assert_eq!(o.value, None);
@@ -141,13 +179,13 @@ fn invalid_option() {
     ] {
         let a = args(list);
         assert!(
-            parse(b"ln", Args::new(&a), b"sfn", None).is_none(),
+            parsed(b"ln", Args::new(&a), b"sfn", None).is_none(),
             "{list:?}"
         );
     }
     // A value letter is invalid for a builtin without one.
     let a = args(&["-m", "7"]);
-    assert!(parse(b"ln", Args::new(&a), b"sfn", None).is_none());
+    assert!(parsed(b"ln", Args::new(&a), b"sfn", None).is_none());
 }
 
 #[test]
@@ -155,7 +193,7 @@ fn missing_value() {
     for list in [&["-m"][..], &["-pm"], &["-p", "-m"]] {
         let a = args(list);
         assert!(
-            parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).is_none(),
+            parsed(b"mkdir", Args::new(&a), b"p", Some(b'm')).is_none(),
             "{list:?}"
         );
     }
@@ -164,7 +202,7 @@ fn missing_value() {
 #[test]
 fn eight_letters_fit() {
     let a = args(&["-abcdefgh", "x"]);
-    let o = parse(b"t", Args::new(&a), b"abcdefgh", None).unwrap();
+    let o = parsed(b"t", Args::new(&a), b"abcdefgh", None).unwrap();
     assert!(b"abcdefgh".iter().all(|&l| o.has(l)));
     assert_eq!(ops(&o), ["x"]);
 }
@@ -173,14 +211,14 @@ fn eight_letters_fit() {
 fn operands_are_the_rest_of_the_args() {
     // Empty operands and an empty value are kept as they are.
     let a = args(&["-m", "", "-p", "", "d"]);
-    let o = parse(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
+    let o = parsed(b"mkdir", Args::new(&a), b"p", Some(b'm')).unwrap();
     assert_eq!(o.value, Some(&b""[..]));
     assert!(o.has(b'p'));
     assert_eq!(ops(&o), ["", "d"]);
     assert_eq!(o.operands.count(), 2);
     // Operands are a view of the same bytes: split_last works on them as on any Args.
     let a = args(&["-s", "t1", "t2", "dir"]);
-    let o = parse(b"ln", Args::new(&a), b"sfn", None).unwrap();
+    let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
     let (last, rest) = o.operands.split_last().unwrap();
     assert_eq!(last, b"dir");
     assert_eq!(rest.collect::<Vec<_>>(), [&b"t1"[..], b"t2"]);
