@@ -59,9 +59,16 @@ fn list(op: &CPath, every: bool, almost: bool, out: &mut Output) -> i32 {
     while gap > 0 {
         for i in gap..t.len() {
             let mut j = i;
-            while j >= gap && before(all, t[j], t[j - gap]) {
-                t.swap(j, j - gap);
-                j -= gap;
+            while let Some(k) = j.checked_sub(gap) {
+                // `get`: no bounds-check panic path (both are in range).
+                let (Some(&x), Some(&y)) = (t.get(j), t.get(k)) else {
+                    break;
+                };
+                if !before(all, x, y) {
+                    break;
+                }
+                t.swap(j, k);
+                j = k;
             }
         }
         gap /= 2;
