@@ -53,22 +53,26 @@ fn parse_octal_mode(text: &[u8]) -> Option<u32> {
 fn make(path: &[u8], mode: u32, parents: bool) -> i32 {
     // A copy, for the NUL the kernel needs after the prefix (without -p the argument's own
     // would do, but a second way costs more code than the copy). Each prefix extends the one
-    // before: the bytes go in one by one as the scan passes them (no index arithmetic).
+    // before: the part the scan passed goes in with one push (a push per byte kept a call in
+    // the scan loop).
     let mut buf = PathBuf::default();
     let mut rest = path;
     loop {
         // Without -p the whole path; with -p past leading non-slashes, then the run of
-        // slashes after them: one loop that stops at the first non-slash after a slash.
-        // `slash` only with -p: without it no byte ends the scan.
+        // slashes after them: one scan that stops at the first non-slash after a slash.
+        // `slash` only with -p: without it no byte ends the scan. The split cannot fail
+        // (`get`-style: no panic path); if it did, the empty rest would end the loop.
         let mut slash = false;
-        while let [c, after @ ..] = rest {
-            if slash & (*c != b'/') {
-                break;
-            }
-            slash = parents & (*c == b'/');
-            buf.push(core::slice::from_ref(c));
-            rest = after;
-        }
+        let end = rest.iter().position(|&c| {
+            let stop = slash & (c != b'/');
+            slash = parents & (c == b'/');
+            stop
+        });
+        let (part, after) = rest
+            .split_at_checked(end.unwrap_or(rest.len()))
+            .unwrap_or_default();
+        buf.push(part);
+        rest = after;
         let last = rest.is_empty();
         let prefix = buf.as_path();
         // Whole message heads: fewer pieces to store than `can't ` WHAT ` directory '`.
