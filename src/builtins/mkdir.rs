@@ -13,7 +13,9 @@ const NO_MODE: u32 = 0o10777;
 
 pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
     let mut value = None;
-    let Some(opts) = options::parse(b"mkdir", &mut operands, b"p", Some((b'm', &mut value))) else {
+    // One flag letter: the other two places NULs, never an option letter.
+    let Some(opts) = options::parse(b"mkdir", &mut operands, b"p\0\0", Some((b'm', &mut value)))
+    else {
         return 1;
     };
     let mut mode = NO_MODE;

@@ -18,7 +18,9 @@ impl Flags {
     }
 }
 
-/// Parses leading options. `letters` are the flags; `valued` the one letter taking a value and
+/// Parses leading options. `letters` are the flags, exactly three (filled up with NULs, which no
+/// argument holds): an array is one pointer, not a pointer and a length, and with the other
+/// arguments that keeps all of them in registers. `valued` is the one letter taking a value and
 /// where its value goes, if given. `args` is left at the operands. On a bad option it prints
 /// `NAME: invalid option -- 'X'` and returns None. The flags come back in a register and the
 /// rest in place: a returned struct of flags, value and operands went through memory, and each
@@ -26,7 +28,7 @@ impl Flags {
 pub fn parse<'a>(
     name: &[u8],
     args: &mut Args<'a>,
-    letters: &'static [u8],
+    letters: &'static [u8; 3],
     mut valued: Option<(u8, &mut Option<&'a [u8]>)>,
 ) -> Option<Flags> {
     let mut seen = 1 << 63;
