@@ -65,7 +65,9 @@ pub fn parse(arg: &[u8]) -> Option<u64> {
             return None;
         }
         if base == 1 {
-            scale /= 10;
+            // scale / 10 as a multiplication by 2^35 / 10 (rounded up), exact below 2^32: no
+            // divide instruction (s390x's takes a register pair, which went through memory).
+            scale = (scale * 0xCCCC_CCCD) >> 35;
         }
         nanos = nanos.saturating_mul(base).saturating_add(d * scale);
     }
