@@ -9,7 +9,7 @@ use super::options::{self, Flags};
 use super::path::{basename, join};
 use crate::args::Args;
 use crate::expand::decimal;
-use crate::output::{error_line, perror, Output};
+use crate::output::{perror, Output};
 use crate::sys::{self, CPath, Errno, PathBuf};
 
 pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
@@ -17,8 +17,7 @@ pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
         return 1;
     };
     let Some((last, rest)) = operands.split_last() else {
-        error_line(&[b"ln: missing file operand"]);
-        return 1;
+        return super::usage(b"ln: missing file operand");
     };
     // One operand: the link goes into the current directory, named after the target.
     let (targets, dest) = if rest.is_empty() {

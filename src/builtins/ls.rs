@@ -14,8 +14,7 @@ pub fn run(mut operands: Args, out: &mut Output) -> i32 {
     };
     let op = operands.next_path().unwrap_or(CPath::DOT);
     if operands.next().is_some() {
-        error_line(&[b"ls: only one operand is supported"]);
-        return 1;
+        return super::usage(b"ls: only one operand is supported");
     }
     list(op, opts.has(b'a'), opts.has(b'A'), out)
 }

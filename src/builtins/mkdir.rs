@@ -27,8 +27,7 @@ pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
         mode = m;
     }
     if operands.is_empty() {
-        error_line(&[b"mkdir: missing operand"]);
-        return 1;
+        return super::usage(b"mkdir: missing operand");
     }
     let parents = opts.has(b'p');
     let mut status = 0;

@@ -39,6 +39,13 @@ fn refuse(name: &[u8], problem: &[u8], word: &[u8]) -> i32 {
     1
 }
 
+/// A whole message line on standard error, and status 1: a usage error. The message goes as
+/// one slice, not an array of one piece stored beside it at each call.
+fn usage(message: &'static [u8]) -> i32 {
+    crate::output::error_line(&[message]);
+    1
+}
+
 pub fn find(name: &[u8]) -> Option<Builtin> {
     // `get`: no bounds-check panic path (the index is always in range).
     crate::args::word_index(NAMES, name).and_then(|i| BUILTINS.get(i).copied())

@@ -9,7 +9,7 @@
 
 use crate::args::Args;
 use crate::caps;
-use crate::output::{error_line, Output};
+use crate::output::Output;
 use crate::sys;
 
 const NANOS: u64 = 1_000_000_000;
@@ -19,8 +19,7 @@ pub const FOREVER: u64 = u64::MAX;
 
 pub fn run(args: Args, out: &mut Output) -> i32 {
     if args.is_empty() {
-        error_line(&[b"sleep: missing operand"]);
-        return 1;
+        return super::usage(b"sleep: missing operand");
     }
     let mut total = 0u64;
     for arg in args {
