@@ -6,8 +6,15 @@ use crate::sys::PathBuf;
 pub fn basename(path: &[u8]) -> &[u8] {
     let trimmed = trim_trailing_slashes(path);
     // After the last slash; only slashes (the root itself) leave nothing after it.
-    match trimmed.iter().rposition(|&c| c == b'/') {
-        Some(i) if i + 1 < trimmed.len() => trimmed.get(i + 1..).unwrap_or_default(),
+    let mut dir = trimmed;
+    while let [head @ .., last] = dir {
+        if *last == b'/' {
+            break;
+        }
+        dir = head;
+    }
+    match trimmed.get(dir.len()..) {
+        Some(name) if !name.is_empty() => name,
         _ => trimmed,
     }
 }
