@@ -32,27 +32,32 @@ pub fn parse<'a>(
     mut valued: Option<(u8, &mut Option<&'a [u8]>)>,
 ) -> Option<Flags> {
     let mut seen = 1 << 63;
-    let mut rest = *args;
-    while let Some(arg) = rest.next() {
-        if arg == b"--" {
-            *args = rest;
-            break;
-        }
-        // Slice patterns rather than indexes: no bounds checks to panic.
-        let [b'-', flags @ ..] = arg else {
+    // Each argument is taken from `args` itself (no copy to write back), and put back if it
+    // turns out to be the first operand.
+    loop {
+        let before = *args;
+        let Some(arg) = args.next() else {
             break;
         };
-        if flags.is_empty() {
+        if arg == b"--" {
             break;
         }
-        let mut flags = flags;
+        // Slice patterns rather than indexes: no bounds checks to panic. A lone `-` is an
+        // operand.
+        let mut flags = match arg {
+            [b'-', flags @ ..] if !flags.is_empty() => flags,
+            _ => {
+                *args = before;
+                break;
+            }
+        };
         while let [c, after @ ..] = flags {
             flags = after;
             // One message call for both errors: only the middle differs.
             let problem: &[u8] = if let Some((_, value)) = valued.as_mut().filter(|v| v.0 == *c) {
                 // The rest of the argument is the value, or else the next argument.
                 let given = if after.is_empty() {
-                    rest.next()
+                    args.next()
                 } else {
                     Some(after)
                 };
@@ -74,7 +79,6 @@ pub fn parse<'a>(
             super::refuse(name, problem, core::slice::from_ref(c));
             return None;
         }
-        *args = rest;
     }
     NonZeroU64::new(seen).map(Flags)
 }
