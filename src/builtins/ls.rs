@@ -28,15 +28,24 @@ fn list(op: &CPath, every: bool, almost: bool, out: &mut Output) -> i32 {
         // (coreutils would list it). Errors share one message call: `ls: OP: strerror`, or for
         // a directory that cannot be read busybox's words (an unreadable model, a random UID on
         // OpenShift, fails the prefetch check with busybox's line).
-        let (head, tail, e) = match sys::stat(op, true) {
+        // The short form is the long one without its quotes: `ls: ` starts the head, `: ` ends
+        // the tail, so only a length and a start differ.
+        let (quoted, e) = match sys::stat(op, true) {
             Ok(st) if !st.is_dir() => {
                 out.line(op);
                 return 0;
             }
-            Ok(_) => (&b"ls: can't open '"[..], &b"': "[..], e),
-            Err(e) => (&b"ls: "[..], &b": "[..], e),
+            Ok(_) => (true, e),
+            Err(e) => (false, e),
         };
-        error_line(&[head, op, tail, errno_text(e)]);
+        let head = b"ls: can't open '".get(..if quoted { 16 } else { 4 });
+        let tail = b"': ".get(!quoted as usize..);
+        error_line(&[
+            head.unwrap_or_default(),
+            op,
+            tail.unwrap_or_default(),
+            errno_text(e),
+        ]);
         return 1;
     }
     let all = names.as_slice();
