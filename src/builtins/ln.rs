@@ -35,8 +35,8 @@ pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
 /// Makes one link to `target` at `dest`, or in it if it is a directory (or, without -n, a link
 /// to one); reports a failure and returns 1.
 fn link(target: &CPath, dest: &[u8], opts: Flags) -> i32 {
-    // The flags are read here, not passed in: one argument instead of three at each call.
-    let (symbolic, force) = (opts.has(b's'), opts.has(b'f'));
+    // The flags are read where used, from the one register that holds them all (read up
+    // front, they were kept in memory across the calls).
     // A copy of `dest`, for its NUL (a basename may have trailing slashes after it), and for
     // the name to join to it.
     let mut path = PathBuf::default();
@@ -46,7 +46,7 @@ fn link(target: &CPath, dest: &[u8], opts: Flags) -> i32 {
     }
     let link = path.as_path();
     // A hard link needs its target: name the missing target, as busybox does.
-    let missing = if symbolic {
+    let missing = if opts.has(b's') {
         None
     } else {
         sys::stat(target, false).err()
@@ -55,11 +55,11 @@ fn link(target: &CPath, dest: &[u8], opts: Flags) -> i32 {
     let (name, result) = match missing {
         Some(e) => (target, Err(e)),
         None => (link, {
-            let made = create(symbolic, target, link);
+            let made = create(opts, target, link);
             // -f replaces what is there (the link is made first: nothing to replace is the
             // common case).
-            if force && made == Err(sys::EEXIST) {
-                replace(symbolic, target, link)
+            if opts.has(b'f') && made == Err(sys::EEXIST) {
+                replace(opts, target, link)
             } else {
                 made
             }
@@ -72,10 +72,10 @@ fn link(target: &CPath, dest: &[u8], opts: Flags) -> i32 {
     0
 }
 
-/// Makes a symbolic or a hard link. A function, not a pointer to one of the two: an indirect
-/// call costs more (ppc64 most of all).
-fn create(symbolic: bool, target: &CPath, link: &CPath) -> Result<(), Errno> {
-    if symbolic {
+/// Makes a symbolic link with -s, else a hard link. A function, not a pointer to one of the
+/// two: an indirect call costs more (ppc64 most of all).
+fn create(opts: Flags, target: &CPath, link: &CPath) -> Result<(), Errno> {
+    if opts.has(b's') {
         sys::symlink(target, link)
     } else {
         sys::hard_link(target, link)
@@ -86,7 +86,7 @@ fn create(symbolic: bool, target: &CPath, link: &CPath) -> Result<(), Errno> {
 /// The temporary name is `DIR/.NAME.ln-PID`: beside the link, so the rename stays on one
 /// filesystem, with NAME cut to 200 bytes so that it stays within NAME_MAX (255) whatever the
 /// link's length.
-fn replace(symbolic: bool, target: &CPath, link: &CPath) -> Result<(), Errno> {
+fn replace(opts: Flags, target: &CPath, link: &CPath) -> Result<(), Errno> {
     let base = basename(link);
     // The link up to its last component, its directory with the slash (none for a bare name).
     let dir = link.get(..base.as_ptr() as usize - link.as_ptr() as usize);
@@ -101,7 +101,7 @@ fn replace(symbolic: bool, target: &CPath, link: &CPath) -> Result<(), Errno> {
     // A name left by a run killed between create and rename (same pid: a container's PID 1)
     // goes first.
     let _ = sys::unlink(tmp);
-    create(symbolic, target, tmp)?;
+    create(opts, target, tmp)?;
     // The rename fails when the name cannot be replaced: a directory (EISDIR), a name with a
     // trailing slash (ENOTDIR), a sticky directory's entry of another user (EPERM). Busybox,
     // whose -f is an unlink whose failure goes unreported, then says the link exists.
