@@ -13,7 +13,7 @@ pub fn run(mut operands: Args, out: &mut Output) -> i32 {
         return 1;
     };
     let op = operands.next_path().unwrap_or(CPath::DOT);
-    if operands.next().is_some() {
+    if !operands.is_empty() {
         return super::usage(b"ls: only one operand is supported");
     }
     list(op, opts.has(b'a'), opts.has(b'A'), out)
