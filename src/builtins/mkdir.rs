@@ -87,10 +87,7 @@ fn make(path: &[u8], mode: u32, parents: bool) -> i32 {
             // With -p an existing directory is fine. Like busybox, a failing stat names its
             // own error (`file/` -> Not a directory).
             Err(e) if parents && (e == sys::EEXIST || e == sys::EISDIR) => {
-                match sys::stat(prefix, true) {
-                    Ok(st) if !st.is_dir() => Err(e),
-                    result => result.map(drop),
-                }
+                sys::stat(prefix, true).and_then(|st| if st.is_dir() { Ok(()) } else { Err(e) })
             }
             result => result,
         };
