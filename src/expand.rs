@@ -132,28 +132,26 @@ impl<'s> Shell<'s> {
     }
 
     /// The length of the unsupported expansion at the `$` at `at` (`$HOME`, `${`, `$((`, `$?`...),
-    /// or 0: `$$`, `$(...)` and a `$` before anything else (a literal dollar sign).
+    /// or 0: `$$`, `$(...)` and a `$` before anything else (a literal dollar sign). A name or
+    /// positional parameter is named up to the last letter, digit or `_` (`$1x` whole: one scan
+    /// for both is smaller, and either way it is refused).
     fn expansion_len(&self, at: usize, quoted: bool) -> usize {
-        let Some(c) = self.byte_at(at + 1) else {
-            return 0;
-        };
-        let mut len = 2;
-        if c.is_ascii_alphabetic() || c == b'_' {
-            while self
-                .byte_at(at + len)
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
-            {
-                len += 1;
-            }
-        } else if c == b'(' && self.byte_at(at + 2) == Some(b'(') {
-            len = 3;
-        } else if !(c.is_ascii_digit()
-            || matches!(c, b'{' | b'?' | b'#' | b'@' | b'*' | b'!' | b'-')
-            || (c == b'\'' && !quoted))
+        let mut len = 1;
+        while self
+            .byte_at(at + len)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
         {
-            len = 0;
+            len += 1;
         }
-        len
+        if len > 1 {
+            return len;
+        }
+        match self.byte_at(at + 1) {
+            Some(b'(') if self.byte_at(at + 2) == Some(b'(') => 3,
+            Some(b'{' | b'?' | b'#' | b'@' | b'*' | b'!' | b'-') => 2,
+            Some(b'\'') if !quoted => 2,
+            _ => 0,
+        }
     }
 
     /// `$(...)` after its `$(`: runs the list with its output captured and adds that output,

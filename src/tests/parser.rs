@@ -417,6 +417,8 @@ fn variables_are_refused() {
         ("echo \"$_x\"", "$_x"),
         ("echo $1", "$1"),
         ("echo $0", "$0"),
+        // Named up to the last name byte: one scan for names and parameters.
+        ("echo $1x.y", "$1x"),
         ("echo $?", "$?"),
         ("echo $#", "$#"),
         ("echo $@", "$@"),
