@@ -29,7 +29,7 @@ impl<'s> Shell<'s> {
             emit: self.running(),
             exists: false,
         };
-        let (mut bracket, mut in_double_quotes) = (false, false);
+        let (mut brackets, mut in_double_quotes) = (0, false);
         let mut digits = [0u8; 10];
         // One loop for both contexts: outside quotes and inside "...".
         loop {
@@ -100,16 +100,17 @@ impl<'s> Shell<'s> {
                     continue;
                 }
                 _ => {
-                    bracket |= b == b'[' && !in_double_quotes;
+                    brackets += (b == b'[' && !in_double_quotes) as usize;
                     &self.src[at..self.pos]
                 }
             };
             self.literal(&mut w, text);
         }
         // An unquoted `[` is a glob bracket unless the word is the `[` command itself.
-        // (`[[` too: the parser refuses it by name, as bash's test command.)
-        // (`get`: the range is valid, this only spares a panic path.)
-        if bracket && !matches!(self.src.get(start..self.pos), Some(b"[" | b"[[")) {
+        // (`[[` too: the parser refuses it by name, as bash's test command.) The word is one of
+        // them when all its bytes, at most two, are unquoted `[`s: a count, no text compared.
+        let len = self.pos - start;
+        if brackets > 0 && (brackets != len || len > 2) {
             return self.fail(b"[", &error::NOT_SUPPORTED);
         }
         self.end_field(&mut w);

@@ -407,6 +407,16 @@ fn glob_and_tilde_characters_that_are_words() {
     assert_eq!(out("echo '*' \"?\" \\["), "* ? [\n");
     // A tilde not at the start of a word is literal.
     assert_eq!(out("echo a~b '~' \\~"), "a~b ~ ~\n");
+    // Any other word with an unquoted `[` is refused, even one of `[`s and quoted ones.
+    for src in [
+        "echo a[b",
+        "echo [[[",
+        "echo [\\[",
+        "echo [\"[\"",
+        "echo \"[\"[",
+    ] {
+        assert_eq!(err(src), not_supported("["), "{src}");
+    }
 }
 
 #[test]
