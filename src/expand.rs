@@ -55,8 +55,7 @@ impl<'s> Shell<'s> {
                 _ => 0,
             };
             if refused > 0 {
-                // (`get`: the bytes are there, this only spares a panic path.)
-                let name = self.src.get(at..at + refused).unwrap_or_default();
+                let name = &self.src[at..at + refused];
                 return self.fail(name, &error::NOT_SUPPORTED);
             }
             // The bytes this piece adds to the word, added by one call.

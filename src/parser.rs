@@ -67,7 +67,7 @@ impl<'s> Shell<'s> {
             // An operator is named as it is written (`fail` moves on anyway).
             _ => {
                 self.advance(t);
-                self.src.get(at..self.pos).unwrap_or_default()
+                &self.src[at..self.pos]
             }
         };
         self.fail(name, &error::UNEXPECTED);
