@@ -216,13 +216,14 @@ impl<'s> Shell<'s> {
 
 /// `n` in decimal, written at the end of `buf`.
 pub fn decimal(buf: &mut [u8; 10], mut n: u32) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
+    // A bounded loop: no index can leave the buffer, so no panic path (a u32 has at most ten
+    // digits, so the end of the loop is never reached).
+    for i in (0..buf.len()).rev() {
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             return &buf[i..];
         }
     }
+    buf
 }
