@@ -54,7 +54,6 @@ impl<'s> Shell<'s> {
             let Some(b) = self.byte_at(self.pos) else {
                 return Token::End;
             };
-            let doubled = self.byte_at(self.pos + 1) == Some(b);
             // Blanks and comments by bit tests, apart from the switch below: as its cases they
             // made it a jump table (measured larger, on s390x most).
             if in_set!(b, b' ' | b'\t') {
@@ -67,6 +66,7 @@ impl<'s> Shell<'s> {
                 }
                 continue;
             }
+            let doubled = self.byte_at(self.pos + 1) == Some(b);
             // The error names the operator: the byte at hand (just read: no bounds check), or a
             // static copy of a doubled one.
             let token: &[u8] = match b {
