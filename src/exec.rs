@@ -9,7 +9,7 @@
 
 use crate::args::Args;
 use crate::builtins;
-use crate::error::{Message, SyntaxError};
+use crate::error::{Message, SyntaxError, NOT_SUPPORTED};
 use crate::output::{error_line, Output};
 use crate::sys::Stack;
 
@@ -66,6 +66,14 @@ impl<'s> Shell<'s> {
             self.error = Some(SyntaxError { token, message });
         }
         self.pos = self.src.len();
+    }
+
+    /// `fail` with "is not supported", the most frequent message: one address less to load at
+    /// each of its calls.
+    #[cold]
+    #[inline(never)]
+    pub fn refuse(&mut self, token: &'s [u8]) {
+        self.fail(token, &NOT_SUPPORTED);
     }
 
     /// Whether the command at hand runs. Out of line: asked in five places of the walk, and

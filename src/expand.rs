@@ -61,7 +61,7 @@ impl<'s> Shell<'s> {
             };
             if refused > 0 {
                 let name = &self.src[at..at + refused];
-                return self.fail(name, &error::NOT_SUPPORTED);
+                return self.refuse(name);
             }
             // The bytes this piece adds to the word, added by one call.
             let text: &[u8] = match b {
@@ -115,7 +115,7 @@ impl<'s> Shell<'s> {
         // them when all its bytes, at most two, are unquoted `[`s: a count, no text compared.
         let len = self.pos - start;
         if brackets > 0 && (brackets != len || len > 2) {
-            return self.fail(b"[", &error::NOT_SUPPORTED);
+            return self.refuse(b"[");
         }
         self.end_field(&mut w);
     }

@@ -5,7 +5,6 @@
 //! background jobs, here-documents, `;;`...) is a syntax error that names the token, never a
 //! guess.
 
-use crate::error;
 use crate::exec::Shell;
 use core::slice::from_ref;
 
@@ -86,7 +85,7 @@ impl<'s> Shell<'s> {
                 b'&' | b'|' | b'<' | b'>' => from_ref(&self.src[self.pos]),
                 _ => return Token::Word,
             };
-            self.fail(token, &error::NOT_SUPPORTED);
+            self.refuse(token);
             return Token::End;
         }
     }

@@ -149,7 +149,7 @@ impl<'s> Shell<'s> {
             }
             // `do` and `done` are unexpected here; the other words are not supported.
             (Token::Word, Some(kw @ [c, ..])) if *c != b'd' => {
-                self.fail(kw, &error::NOT_SUPPORTED);
+                self.refuse(kw);
                 return 0;
             }
             _ => {
@@ -236,7 +236,7 @@ impl<'s> Shell<'s> {
         // unquoted start of the word decides.
         let plain = self.plain_start();
         if is_assignment(plain) {
-            self.fail(plain, &error::NOT_SUPPORTED);
+            self.refuse(plain);
             return 0;
         }
         let mark = self.fields.len();
