@@ -207,7 +207,7 @@ impl<'s> Shell<'s> {
     pub fn expect(&mut self, token: Token, len: usize) {
         let word = &b"done"[..len];
         let t = self.linebreak();
-        if t == token && self.plain_word() == Some(word) {
+        if t == token && self.plain_word().is_some_and(|w| w == word) {
             self.advance(t);
             self.pos += len;
         } else {
