@@ -69,8 +69,7 @@ impl<'s> Shell<'s> {
     }
 
     /// `fail` with "is not supported", the most frequent message: one address less to load at
-    /// each of its calls.
-    #[cold]
+    /// each of its calls. (Not `#[cold]` like `fail`: measured smaller without, unlike `fail`.)
     #[inline(never)]
     pub fn refuse(&mut self, token: &'s [u8]) {
         self.fail(token, &NOT_SUPPORTED);
