@@ -68,7 +68,8 @@ impl<'s> Shell<'s> {
                 // Quotes add nothing, but make the word exist even if it stays empty.
                 b'"' => {
                     in_double_quotes = !in_double_quotes;
-                    b""
+                    w.exists = true;
+                    continue;
                 }
                 b'\'' if !in_double_quotes => {
                     let rest = self.src.get(self.pos..).unwrap_or_default();

@@ -8,14 +8,16 @@
 use crate::exec::Shell;
 use core::slice::from_ref;
 
+/// In an order where the tokens tested together are neighbours (`Word | LParen`, `AndIf |
+/// OrIf`, `Semi | Newline`, `RParen | End`): one range check each (measured smaller).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Token {
     Word,
+    LParen,
     AndIf,
     OrIf,
     Semi,
     Newline,
-    LParen,
     RParen,
     End,
 }
