@@ -9,7 +9,7 @@
 
 use crate::args::Args;
 use crate::builtins;
-use crate::error::{Message, SyntaxError};
+use crate::error::{Message, SyntaxError, NOT_SUPPORTED};
 use crate::output::{error_line, Output};
 use crate::sys::Stack;
 
@@ -68,7 +68,16 @@ impl<'s> Shell<'s> {
         self.pos = self.src.len();
     }
 
-    /// Whether the command at hand runs.
+    /// `fail` with "is not supported", the most frequent message: one address less to load at
+    /// each of its calls. (Not `#[cold]` like `fail`: measured smaller without, unlike `fail`.)
+    #[inline(never)]
+    pub fn refuse(&mut self, token: &'s [u8]) {
+        self.fail(token, &NOT_SUPPORTED);
+    }
+
+    /// Whether the command at hand runs. Out of line: asked in five places of the walk, and
+    /// each inlined copy (a flag and an `Option` test) costs more than a call on s390x.
+    #[inline(never)]
     pub fn running(&self) -> bool {
         self.run && self.exit.is_none()
     }

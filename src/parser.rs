@@ -25,6 +25,10 @@ pub const MAX_NESTING: usize = 200;
 const RESERVED: &[u8] =
     b"do done until while if then else elif fi case esac for in { } ! function select [[ ]]";
 
+/// The keywords `expect` takes, as lengths of "done" (`do` is its start).
+const DO: usize = 2;
+const DONE: usize = 4;
+
 impl<'s> Shell<'s> {
     /// Checks the whole script, then runs it. `Ok(None)` when it holds no command at all.
     pub fn run_script(&mut self) -> Result<Option<i32>, Fail> {
@@ -48,7 +52,7 @@ impl<'s> Shell<'s> {
             return None;
         }
         let status = self.list();
-        self.expect(Token::End, b"");
+        self.expect(Token::End, 0);
         Some(status)
     }
 
@@ -67,7 +71,7 @@ impl<'s> Shell<'s> {
             // An operator is named as it is written (`fail` moves on anyway).
             _ => {
                 self.advance(t);
-                self.src.get(at..self.pos).unwrap_or_default()
+                &self.src[at..self.pos]
             }
         };
         self.fail(name, &error::UNEXPECTED);
@@ -135,7 +139,7 @@ impl<'s> Shell<'s> {
             (Token::LParen, _) => {
                 self.advance(t);
                 let status = self.nested_list();
-                self.expect(Token::RParen, b"");
+                self.expect(Token::RParen, 0);
                 self.end_of_compound();
                 self.contained(running, status)
             }
@@ -149,7 +153,7 @@ impl<'s> Shell<'s> {
             }
             // `do` and `done` are unexpected here; the other words are not supported.
             (Token::Word, Some(kw @ [c, ..])) if *c != b'd' => {
-                self.fail(kw, &error::NOT_SUPPORTED);
+                self.refuse(kw);
                 return 0;
             }
             _ => {
@@ -197,13 +201,15 @@ impl<'s> Shell<'s> {
         status
     }
 
-    /// Consumes `token` (after newlines), or records what came instead. `word` is the keyword
-    /// a `Word` must be, and empty for an operator (whose plain word is empty).
-    pub fn expect(&mut self, token: Token, word: &[u8]) {
+    /// Consumes `token` (after newlines), or records what came instead. A `Word` must be the
+    /// keyword `DO` or `DONE`; an operator's `len` is 0 (its plain word is empty). A length
+    /// rather than a slice: one argument less at each call (measured smaller everywhere).
+    pub fn expect(&mut self, token: Token, len: usize) {
+        let word = &b"done"[..len];
         let t = self.linebreak();
-        if t == token && self.plain_word() == Some(word) {
+        if t == token && self.plain_word().is_some_and(|w| w == word) {
             self.advance(t);
-            self.pos += word.len();
+            self.pos += len;
         } else {
             self.unexpected();
         }
@@ -218,11 +224,11 @@ impl<'s> Shell<'s> {
         loop {
             self.pos = start;
             let condition = self.nested_list();
-            self.expect(Token::Word, b"do");
+            self.expect(Token::Word, DO);
             let go = self.running() & ((condition == 0) != until);
             self.run = run & go;
             let body = self.nested_list();
-            self.expect(Token::Word, b"done");
+            self.expect(Token::Word, DONE);
             self.run = run;
             if !go {
                 return status;
@@ -236,7 +242,7 @@ impl<'s> Shell<'s> {
         // unquoted start of the word decides.
         let plain = self.plain_start();
         if is_assignment(plain) {
-            self.fail(plain, &error::NOT_SUPPORTED);
+            self.refuse(plain);
             return 0;
         }
         let mark = self.fields.len();

@@ -76,7 +76,7 @@ fn print(text: &str) -> i32 {
 fn sh(argv0: &[u8], mut args: Args) -> i32 {
     let mut first = args.next();
     // `sh -- -c SCRIPT` and `sh -c -- SCRIPT` are `sh -c SCRIPT`.
-    if first == Some(b"--") {
+    if first.is_some_and(|f| f == b"--") {
         first = args.next();
     }
     let (what, why): (&[u8], &[u8]) = match first {
@@ -84,7 +84,7 @@ fn sh(argv0: &[u8], mut args: Args) -> i32 {
         Some(first) => match word_index(b"-c --help", first) {
             Some(0) => {
                 let mut script = args.next();
-                if script == Some(b"--") {
+                if script.is_some_and(|s| s == b"--") {
                     script = args.next().or(script);
                 }
                 match script {

@@ -407,6 +407,16 @@ fn glob_and_tilde_characters_that_are_words() {
     assert_eq!(out("echo '*' \"?\" \\["), "* ? [\n");
     // A tilde not at the start of a word is literal.
     assert_eq!(out("echo a~b '~' \\~"), "a~b ~ ~\n");
+    // Any other word with an unquoted `[` is refused, even one of `[`s and quoted ones.
+    for src in [
+        "echo a[b",
+        "echo [[[",
+        "echo [\\[",
+        "echo [\"[\"",
+        "echo \"[\"[",
+    ] {
+        assert_eq!(err(src), not_supported("["), "{src}");
+    }
 }
 
 #[test]
@@ -417,6 +427,8 @@ fn variables_are_refused() {
         ("echo \"$_x\"", "$_x"),
         ("echo $1", "$1"),
         ("echo $0", "$0"),
+        // Named up to the last name byte: one scan for names and parameters.
+        ("echo $1x.y", "$1x"),
         ("echo $?", "$?"),
         ("echo $#", "$#"),
         ("echo $@", "$@"),
