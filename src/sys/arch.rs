@@ -150,8 +150,18 @@ pub unsafe fn modelcar_syscall3(nr: isize, a1: usize, a2: usize, a3: usize) -> i
 // s390x: the kernel changes no register but r2 (the result), so the system call instruction
 // goes inline at each call: no call, no registers saved around it, and a function making a
 // system call can stay a leaf. `svc NR` carries a number below 256 in the instruction itself;
-// higher ones go in r1 for `svc 0`. r6 (argument 5) is callee-saved: only the callers of
-// `syscall4` and `syscall5` pay for it.
+// higher ones go in r1 for `svc 0`. Arguments go in r2 to r6, and only those the call reads are
+// set. r6 is callee-saved: only the callers of `syscall4` and `syscall5` pay for it.
+#[cfg(target_arch = "s390x")]
+macro_rules! svc {
+    ($nr:ident, $($operands:tt)*) => {
+        if $nr < 256 {
+            core::arch::asm!("svc {nr}", nr = const $nr, $($operands)* options(nostack))
+        } else {
+            core::arch::asm!("svc 0", in("r1") $nr, $($operands)* options(nostack))
+        }
+    };
+}
 
 /// The system call `NR` with five arguments.
 ///
@@ -170,29 +180,7 @@ pub unsafe fn syscall5<const NR: libc::c_long>(
     // SAFETY: the system call instruction with the caller's arguments (the caller's contract);
     // the kernel changes only r2.
     unsafe {
-        if NR < 256 {
-            core::arch::asm!(
-                "svc {nr}",
-                nr = const NR,
-                inlateout("r2") a1 => r,
-                in("r3") a2,
-                in("r4") a3,
-                in("r5") a4,
-                in("r6") a5,
-                options(nostack),
-            );
-        } else {
-            core::arch::asm!(
-                "svc 0",
-                in("r1") NR,
-                inlateout("r2") a1 => r,
-                in("r3") a2,
-                in("r4") a3,
-                in("r5") a4,
-                in("r6") a5,
-                options(nostack),
-            );
-        }
+        svc!(NR, inlateout("r2") a1 => r, in("r3") a2, in("r4") a3, in("r5") a4, in("r6") a5,);
     }
     r
 }
@@ -210,32 +198,9 @@ pub unsafe fn syscall4<const NR: libc::c_long>(
     a4: usize,
 ) -> isize {
     let r: isize;
-    // SAFETY: the system call instruction with the caller's arguments (the caller's contract);
-    // the kernel changes only r2.
+    // SAFETY: as in `syscall5`.
     unsafe {
-        if NR < 256 {
-            core::arch::asm!(
-                "svc {nr}",
-                nr = const NR,
-                inlateout("r2") a1 => r,
-                in("r3") a2,
-                in("r4") a3,
-                in("r5") a4,
-                in("r6") 0usize,
-                options(nostack),
-            );
-        } else {
-            core::arch::asm!(
-                "svc 0",
-                in("r1") NR,
-                inlateout("r2") a1 => r,
-                in("r3") a2,
-                in("r4") a3,
-                in("r5") a4,
-                in("r6") 0usize,
-                options(nostack),
-            );
-        }
+        svc!(NR, inlateout("r2") a1 => r, in("r3") a2, in("r4") a3, in("r5") a4, in("r6") 0usize,);
     }
     r
 }
@@ -248,31 +213,50 @@ pub unsafe fn syscall4<const NR: libc::c_long>(
 #[inline(always)]
 pub unsafe fn syscall3<const NR: libc::c_long>(a1: usize, a2: usize, a3: usize) -> isize {
     let r: isize;
-    // SAFETY: the system call instruction with the caller's arguments (the caller's contract);
-    // the kernel changes only r2.
-    unsafe {
-        if NR < 256 {
-            core::arch::asm!(
-                "svc {nr}",
-                nr = const NR,
-                inlateout("r2") a1 => r,
-                in("r3") a2,
-                in("r4") a3,
-                options(nostack),
-            );
-        } else {
-            core::arch::asm!(
-                "svc 0",
-                in("r1") NR,
-                inlateout("r2") a1 => r,
-                in("r3") a2,
-                in("r4") a3,
-                options(nostack),
-            );
-        }
-    }
+    // SAFETY: as in `syscall5`.
+    unsafe { svc!(NR, inlateout("r2") a1 => r, in("r3") a2, in("r4") a3,) }
     r
 }
+
+/// As `syscall3`, for calls that read two arguments or fewer.
+///
+/// # Safety
+/// As for `syscall3`.
+#[cfg(target_arch = "s390x")]
+#[inline(always)]
+pub unsafe fn syscall2<const NR: libc::c_long>(a1: usize, a2: usize) -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe { svc!(NR, inlateout("r2") a1 => r, in("r3") a2,) }
+    r
+}
+
+/// As `syscall3`, for calls that read one argument.
+///
+/// # Safety
+/// As for `syscall3`.
+#[cfg(target_arch = "s390x")]
+#[inline(always)]
+pub unsafe fn syscall1<const NR: libc::c_long>(a1: usize) -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe { svc!(NR, inlateout("r2") a1 => r,) }
+    r
+}
+
+/// As `syscall3`, for calls that read no argument.
+///
+/// # Safety
+/// As for `syscall3`.
+#[cfg(target_arch = "s390x")]
+#[inline(always)]
+pub unsafe fn syscall0<const NR: libc::c_long>() -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe { svc!(NR, lateout("r2") r,) }
+    r
+}
+
 #[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 extern "C" {
     pub fn modelcar_syscall(
@@ -331,4 +315,37 @@ pub unsafe fn syscall4<const NR: libc::c_long>(
 pub unsafe fn syscall3<const NR: libc::c_long>(a1: usize, a2: usize, a3: usize) -> isize {
     // SAFETY: the caller's contract.
     unsafe { modelcar_syscall3(NR as isize, a1, a2, a3) }
+}
+
+/// `syscall3::<NR>(a1, a2, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[cfg(not(target_arch = "s390x"))]
+#[inline(always)]
+pub unsafe fn syscall2<const NR: libc::c_long>(a1: usize, a2: usize) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { syscall3::<NR>(a1, a2, 0) }
+}
+
+/// `syscall3::<NR>(a1, 0, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[cfg(not(target_arch = "s390x"))]
+#[inline(always)]
+pub unsafe fn syscall1<const NR: libc::c_long>(a1: usize) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { syscall3::<NR>(a1, 0, 0) }
+}
+
+/// `syscall3::<NR>(0, 0, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[cfg(not(target_arch = "s390x"))]
+#[inline(always)]
+pub unsafe fn syscall0<const NR: libc::c_long>() -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { syscall3::<NR>(0, 0, 0) }
 }

@@ -44,6 +44,25 @@ fn call<const NR: libc::c_long>(a: usize, b: usize, c: usize) -> isize {
     unsafe { arch::syscall3::<NR>(a, b, c) }
 }
 
+/// `call` with two arguments, for calls that read no more: on s390x each argument passed, even
+/// a 0, costs an instruction.
+fn call2<const NR: libc::c_long>(a: usize, b: usize) -> isize {
+    // SAFETY: as for `syscall`.
+    unsafe { arch::syscall2::<NR>(a, b) }
+}
+
+/// `call` with one argument, for calls that read no more.
+fn call1<const NR: libc::c_long>(a: usize) -> isize {
+    // SAFETY: as for `syscall`.
+    unsafe { arch::syscall1::<NR>(a) }
+}
+
+/// `call` with no argument, for calls that read none.
+fn call0<const NR: libc::c_long>() -> isize {
+    // SAFETY: as for `syscall`.
+    unsafe { arch::syscall0::<NR>() }
+}
+
 /// `syscall::<NR>(a, b, c, d, 0)`: on s390x the fifth argument of `syscall` costs a saved
 /// register in the caller.
 fn call4<const NR: libc::c_long>(a: usize, b: usize, c: usize, d: usize) -> isize {
@@ -175,7 +194,7 @@ fn at2<const NR: libc::c_long>(one: &CPath, two: &CPath) -> Result<(), Errno> {
 pub fn exit(status: i32) -> ! {
     // exit_group does not return: the loop only tells the compiler so.
     loop {
-        call::<{ libc::SYS_exit_group }>(status as usize, 0, 0);
+        call1::<{ libc::SYS_exit_group }>(status as usize);
     }
 }
 
@@ -189,7 +208,7 @@ fn fatal(msg: &[u8]) -> ! {
 #[inline(always)]
 pub fn getpid() -> i32 {
     // getpid cannot fail.
-    call::<{ libc::SYS_getpid }>(0, 0, 0) as i32
+    call0::<{ libc::SYS_getpid }>() as i32
 }
 
 /// The process's arguments, as the kernel left them at the entry point: each followed by its
@@ -367,7 +386,7 @@ pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
             off += reclen;
         }
     };
-    call::<{ libc::SYS_close }>(fd, 0, 0);
+    call1::<{ libc::SYS_close }>(fd);
     result
 }
 
@@ -378,7 +397,7 @@ pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
 pub fn sleep(secs: u64, nanos: u32) {
     let mut req = [secs.min(i64::MAX as u64) as usize, nanos as usize];
     let mut rem = [0usize; 2];
-    while call::<{ libc::SYS_nanosleep }>(req.as_ptr() as usize, rem.as_mut_ptr() as usize, 0)
+    while call2::<{ libc::SYS_nanosleep }>(req.as_ptr() as usize, rem.as_mut_ptr() as usize)
         == -(libc::EINTR as isize)
     {
         req = rem;
@@ -417,10 +436,9 @@ pub fn permitted_capabilities() -> Result<u64, Errno> {
     let header = [CAP_VERSION_3, 0];
     // Two `struct __user_cap_data_struct { effective, permitted, inheritable }`.
     let mut data = [0u32; 6];
-    done(call::<{ libc::SYS_capget }>(
+    done(call2::<{ libc::SYS_capget }>(
         header.as_ptr() as usize,
         data.as_mut_ptr() as usize,
-        0,
     ))?;
     Ok(data[1] as u64 | (data[4] as u64) << 32)
 }
@@ -429,21 +447,17 @@ pub fn permitted_capabilities() -> Result<u64, Errno> {
 pub fn clear_capabilities() -> Result<(), Errno> {
     let header = [CAP_VERSION_3, 0];
     let data = [0u32; 6];
-    done(call::<{ libc::SYS_capset }>(
+    done(call2::<{ libc::SYS_capset }>(
         header.as_ptr() as usize,
         data.as_ptr() as usize,
-        0,
     ))
 }
 
-/// prctl with integer arguments only.
+/// prctl for the options that read one integer argument and nothing after it
+/// (PR_CAPBSET_DROP, PR_SET_DUMPABLE).
 #[inline(always)]
 pub fn prctl(option: c_int, arg2: u64) -> Result<(), Errno> {
-    done(call::<{ libc::SYS_prctl }>(
-        option as usize,
-        arg2 as usize,
-        0,
-    ))
+    done(call2::<{ libc::SYS_prctl }>(option as usize, arg2 as usize))
 }
 
 /// prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0): the kernel refuses it unless all three last
@@ -469,7 +483,7 @@ fn map(len: usize) -> *mut u8 {
     #[cfg(target_arch = "s390x")]
     let r = {
         let args = [0, len, prot, flags, usize::MAX, 0];
-        call::<{ libc::SYS_mmap }>(args.as_ptr() as usize, 0, 0)
+        call1::<{ libc::SYS_mmap }>(args.as_ptr() as usize)
     };
     // The sixth argument, the offset, is 0 (`arch` passes it).
     #[cfg(not(target_arch = "s390x"))]
@@ -481,5 +495,5 @@ fn map(len: usize) -> *mut u8 {
 }
 
 fn unmap(p: *mut u8, len: usize) {
-    call::<{ libc::SYS_munmap }>(p as usize, len, 0);
+    call2::<{ libc::SYS_munmap }>(p as usize, len);
 }
