@@ -83,9 +83,15 @@ strip_section_headers() {
   printf '\0\0\0\0' | dd of="$bin" bs=1 seek=$((0x3c)) conv=notrunc status=none
 }
 
-# Per-architecture code generation settings. s390x: LLVM aligns some functions (the cold ones
-# from core) to 16 bytes, padding with `bcr 0,%r7`; 2 bytes, the instruction size, is enough.
-# (The other three already align functions no more than their instructions need.)
+# Code generation settings, measured on the binaries' size:
+# - no jump or lookup tables: a switch becomes compares and branches. A jump table entry is a
+#   64-bit address on s390x and x86_64, and the sidecar's switches are small: the tables cost
+#   more than the code they replace.
+# - tail merging of even one-instruction tails (LLVM's default is 3).
+# - s390x: LLVM aligns some functions (the cold ones from core) to 16 bytes, padding with
+#   `bcr 0,%r7`; 2 bytes, the instruction size, is enough. (The other three already align
+#   functions no more than their instructions need.)
+rustflags="$rustflags -C jump-tables=no -C llvm-args=-tail-merge-size=1"
 arch_rustflags() {
   case "$1" in
     s390x) echo " -C llvm-args=-align-all-functions=1" ;;
