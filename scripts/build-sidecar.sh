@@ -87,7 +87,8 @@ strip_section_headers() {
 # - no jump or lookup tables: a switch becomes compares and branches. A jump table entry is a
 #   64-bit address on s390x and x86_64, and the sidecar's switches are small: the tables cost
 #   more than the code they replace.
-# - tail merging of even one-instruction tails (LLVM's default is 3).
+# - tail merging of even one-instruction tails (LLVM's default is 3), and the instructions that
+#   begin both sides of a branch hoisted above it, once.
 # - s390x: LLVM aligns some functions (the cold ones from core) to 16 bytes, padding with
 #   `bcr 0,%r7`; 2 bytes, the instruction size, is enough. (The other three already align
 #   functions no more than their instructions need.)
@@ -97,7 +98,8 @@ strip_section_headers() {
 #   when changing it.
 # - amd64 and arm64: no instructions speculated (hoisted above a branch) to turn the branch
 #   into a select.
-rustflags="$rustflags -C jump-tables=no -C llvm-args=-tail-merge-size=1"
+rustflags="$rustflags -C jump-tables=no -C llvm-args=-tail-merge-size=1 \
+-C llvm-args=-hoist-common-insts=true"
 arch_rustflags() {
   case "$1" in
     amd64|arm64) echo " -C llvm-args=-phi-node-folding-threshold=0" ;;
