@@ -436,12 +436,15 @@ const CAP_VERSION_3: u32 = 0x2008_0522;
 /// The process's permitted capability set.
 pub fn permitted_capabilities() -> Result<u64, Errno> {
     let header = [CAP_VERSION_3, 0];
-    // Two `struct __user_cap_data_struct { effective, permitted, inheritable }`.
-    let mut data = [0u32; 6];
+    // Two `struct __user_cap_data_struct { effective, permitted, inheritable }`; not zeroed
+    // first: on success the kernel writes both (version 3 has two).
+    let mut data = MaybeUninit::<[u32; 6]>::uninit();
     done(call2::<{ libc::SYS_capget }>(
         header.as_ptr() as usize,
         data.as_mut_ptr() as usize,
     ))?;
+    // SAFETY: capget succeeded, so the kernel wrote the whole array.
+    let data = unsafe { data.assume_init() };
     Ok(data[1] as u64 | (data[4] as u64) << 32)
 }
 
