@@ -331,10 +331,8 @@ pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
     } else {
         libc::AT_SYMLINK_NOFOLLOW as usize
     };
-    // Only the two words read below are zeroed first (in case the kernel wrote nothing).
+    // Not zeroed first: on success the kernel copies out a whole `struct statx`.
     let mut buf = [MaybeUninit::<u64>::uninit(); 32];
-    buf[3].write(0);
-    buf[5].write(0);
     done(syscall::<{ libc::SYS_statx }>(
         AT_FDCWD,
         path.addr(),
@@ -342,7 +340,7 @@ pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
         STATX_TYPE_MODE_SIZE,
         buf.as_mut_ptr() as usize,
     ))?;
-    // SAFETY: words 3 and 5 were written above, and maybe again by the kernel.
+    // SAFETY: statx succeeded, so the kernel wrote all 32 words.
     let (word, size) = unsafe { (buf[3].assume_init(), buf[5].assume_init()) };
     // Word 3 is bytes 24 to 31: stx_gid, stx_mode, padding.
     const MODE_SHIFT: u32 = if cfg!(target_endian = "little") {
@@ -396,11 +394,13 @@ pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
 /// Sleeps for `secs` seconds and `nanos` nanoseconds, resuming after interruptions.
 pub fn sleep(secs: u64, nanos: u32) {
     let mut req = [secs.min(i64::MAX as u64) as usize, nanos as usize];
-    let mut rem = [0usize; 2];
+    // Not zeroed first: the kernel writes the time left when it returns EINTR.
+    let mut rem = MaybeUninit::<[usize; 2]>::uninit();
     while call2::<{ libc::SYS_nanosleep }>(req.as_ptr() as usize, rem.as_mut_ptr() as usize)
         == -(libc::EINTR as isize)
     {
-        req = rem;
+        // SAFETY: nanosleep returned EINTR, so the kernel wrote the time left.
+        req = unsafe { rem.assume_init() };
     }
 }
 
