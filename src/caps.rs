@@ -36,7 +36,7 @@ pub fn drop_all_once(dropped: &mut bool) {
         }
     }
     // Never gain privileges again (we never exec, but this closes the door for good).
-    let _ = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1);
+    let _ = sys::set_no_new_privs();
     if let Err(e) = sys::prctl(libc::PR_SET_DUMPABLE, 1) {
         perror(WARNING, b"staying dumpable", e);
     }

@@ -1,11 +1,14 @@
-//! The system call instruction, once per architecture, as a C-ABI function:
-//! `modelcar_syscall(nr, a1, a2, a3, a4, a5)` returns the kernel's raw result (`-errno` on
-//! failure); the kernel's sixth argument is always 0 (only mmap's offset needs one).
-//! `modelcar_syscall3(nr, a1, a2, a3)` is the same with `a4 = a5 = 0`, for the many calls with
-//! three arguments or fewer, and `modelcar_syscall4(nr, a1, a2, a3, a4)` with `a5 = 0`, for
-//! those with four (s390x passes `a5` in memory): an entry point costs less than a wrapper
-//! function. No libc is linked: the kernel ABI is the same whatever libc a target names, so one
-//! small function per architecture replaces libc's wrappers, its `errno` and its thread setup.
+//! The system call instruction, per architecture. `syscall5::<NR>(a1, a2, a3, a4, a5)` returns
+//! the kernel's raw result (`-errno` on failure); no call here needs a sixth argument (only
+//! mmap's offset would, and it is 0). `syscall4` is the same with `a5 = 0`, and `syscall3` for
+//! the many calls that read three arguments or fewer. No libc is linked: the kernel ABI is the
+//! same whatever libc a target names, so this replaces libc's wrappers, its `errno` and its
+//! thread setup.
+//!
+//! x86_64 and aarch64: one small C-ABI function, `modelcar_syscall(nr, a1, .., a5)`, with the
+//! entries `modelcar_syscall3` (`a4 = a5 = 0`) and `modelcar_syscall4` (`a5 = 0`) just before
+//! it: an entry point costs less than a wrapper function. powerpc64: Rust functions around an
+//! `asm!` block. s390x: the instruction inline at each call (see there).
 
 #[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
@@ -144,41 +147,117 @@ pub unsafe fn modelcar_syscall3(nr: isize, a1: usize, a2: usize, a3: usize) -> i
     unsafe { sc3(a1, a2, a3, nr) }
 }
 
-// s390x: r6 and r7 carry arguments 5 and 6 but are callee-saved; argument 6 of the C call is
-// on the stack above the 160-byte register save area. The entries meet with the kernel's
-// fourth and fifth arguments in r6 and r7.
+// s390x: the kernel changes no register but r2 (the result), so the system call instruction
+// goes inline at each call: no call, no registers saved around it, and a function making a
+// system call can stay a leaf. `svc NR` carries a number below 256 in the instruction itself;
+// higher ones go in r1 for `svc 0`. Arguments go in r2 to r6, and only those the call reads are
+// set. r6 is callee-saved: only the callers of `syscall4` and `syscall5` pay for it.
 #[cfg(target_arch = "s390x")]
-core::arch::global_asm!(
-    ".globl modelcar_syscall3",
-    "modelcar_syscall3:",
-    "stmg %r6, %r7, 48(%r15)",
-    "lghi %r6, 0",
-    "j 2f",
-    ".globl modelcar_syscall4",
-    "modelcar_syscall4:",
-    "stmg %r6, %r7, 48(%r15)",
-    "2:",
-    "lghi %r7, 0",
-    "j 1f",
-    ".globl modelcar_syscall",
-    ".type modelcar_syscall, @function",
-    "modelcar_syscall:",
-    "stmg %r6, %r7, 48(%r15)",
-    "lg %r7, 160(%r15)",
-    "1:",
-    "lgr %r1, %r2",
-    "lgr %r2, %r3",
-    "lgr %r3, %r4",
-    "lgr %r4, %r5",
-    "lgr %r5, %r6",
-    "lgr %r6, %r7",
-    "lghi %r7, 0",
-    "svc 0",
-    "lmg %r6, %r7, 48(%r15)",
-    "br %r14",
-);
+macro_rules! svc {
+    ($nr:ident, $($operands:tt)*) => {
+        if $nr < 256 {
+            core::arch::asm!("svc {nr}", nr = const $nr, $($operands)* options(nostack))
+        } else {
+            core::arch::asm!("svc 0", in("r1") $nr, $($operands)* options(nostack))
+        }
+    };
+}
 
-#[cfg(not(target_arch = "powerpc64"))]
+/// The system call `NR` with five arguments.
+///
+/// # Safety
+/// The arguments must be what the system call `NR` expects.
+#[cfg(target_arch = "s390x")]
+#[inline(always)]
+pub unsafe fn syscall5<const NR: libc::c_long>(
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+) -> isize {
+    let r: isize;
+    // SAFETY: the system call instruction with the caller's arguments (the caller's contract);
+    // the kernel changes only r2.
+    unsafe {
+        svc!(NR, inlateout("r2") a1 => r, in("r3") a2, in("r4") a3, in("r5") a4, in("r6") a5,);
+    }
+    r
+}
+
+/// `syscall5::<NR>(a1, a2, a3, a4, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[cfg(target_arch = "s390x")]
+#[inline(always)]
+pub unsafe fn syscall4<const NR: libc::c_long>(
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+) -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe {
+        svc!(NR, inlateout("r2") a1 => r, in("r3") a2, in("r4") a3, in("r5") a4, in("r6") 0usize,);
+    }
+    r
+}
+
+/// The system call `NR` with three arguments: the kernel's others are not set.
+///
+/// # Safety
+/// As for `syscall5`; the call must read no more than three arguments.
+#[cfg(target_arch = "s390x")]
+#[inline(always)]
+pub unsafe fn syscall3<const NR: libc::c_long>(a1: usize, a2: usize, a3: usize) -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe { svc!(NR, inlateout("r2") a1 => r, in("r3") a2, in("r4") a3,) }
+    r
+}
+
+/// As `syscall3`, for calls that read two arguments or fewer.
+///
+/// # Safety
+/// As for `syscall3`.
+#[cfg(target_arch = "s390x")]
+#[inline(always)]
+pub unsafe fn syscall2<const NR: libc::c_long>(a1: usize, a2: usize) -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe { svc!(NR, inlateout("r2") a1 => r, in("r3") a2,) }
+    r
+}
+
+/// As `syscall3`, for calls that read one argument.
+///
+/// # Safety
+/// As for `syscall3`.
+#[cfg(target_arch = "s390x")]
+#[inline(always)]
+pub unsafe fn syscall1<const NR: libc::c_long>(a1: usize) -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe { svc!(NR, inlateout("r2") a1 => r,) }
+    r
+}
+
+/// As `syscall3`, for calls that read no argument.
+///
+/// # Safety
+/// As for `syscall3`.
+#[cfg(target_arch = "s390x")]
+#[inline(always)]
+pub unsafe fn syscall0<const NR: libc::c_long>() -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe { svc!(NR, lateout("r2") r,) }
+    r
+}
+
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 extern "C" {
     pub fn modelcar_syscall(
         nr: isize,
@@ -190,4 +269,83 @@ extern "C" {
     ) -> isize;
     pub fn modelcar_syscall3(nr: isize, a1: usize, a2: usize, a3: usize) -> isize;
     pub fn modelcar_syscall4(nr: isize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize;
+}
+
+// Elsewhere, the entries above, with the number as their first argument.
+
+/// The system call `NR` with five arguments.
+///
+/// # Safety
+/// The arguments must be what the system call `NR` expects.
+#[cfg(not(target_arch = "s390x"))]
+#[inline(always)]
+pub unsafe fn syscall5<const NR: libc::c_long>(
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { modelcar_syscall(NR as isize, a1, a2, a3, a4, a5) }
+}
+
+/// `syscall5::<NR>(a1, a2, a3, a4, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[cfg(not(target_arch = "s390x"))]
+#[inline(always)]
+pub unsafe fn syscall4<const NR: libc::c_long>(
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { modelcar_syscall4(NR as isize, a1, a2, a3, a4) }
+}
+
+/// `syscall5::<NR>(a1, a2, a3, 0, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[cfg(not(target_arch = "s390x"))]
+#[inline(always)]
+pub unsafe fn syscall3<const NR: libc::c_long>(a1: usize, a2: usize, a3: usize) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { modelcar_syscall3(NR as isize, a1, a2, a3) }
+}
+
+/// `syscall3::<NR>(a1, a2, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[cfg(not(target_arch = "s390x"))]
+#[inline(always)]
+pub unsafe fn syscall2<const NR: libc::c_long>(a1: usize, a2: usize) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { syscall3::<NR>(a1, a2, 0) }
+}
+
+/// `syscall3::<NR>(a1, 0, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[cfg(not(target_arch = "s390x"))]
+#[inline(always)]
+pub unsafe fn syscall1<const NR: libc::c_long>(a1: usize) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { syscall3::<NR>(a1, 0, 0) }
+}
+
+/// `syscall3::<NR>(0, 0, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[cfg(not(target_arch = "s390x"))]
+#[inline(always)]
+pub unsafe fn syscall0<const NR: libc::c_long>() -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { syscall3::<NR>(0, 0, 0) }
 }

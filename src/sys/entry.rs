@@ -47,14 +47,15 @@ core::arch::global_asm!(
     "trap",
 );
 
+// s390x: the 160 bytes below the kernel's stack pointer are the register save area that
+// `modelcar_start` may write. No back chain is stored: nothing walks the stack (no unwinding,
+// and code is not built with -mbackchain).
 #[cfg(target_arch = "s390x")]
 core::arch::global_asm!(
     ".globl _start",
     "_start:",
     "lgr %r2, %r15",
     "aghi %r15, -160",
-    "lghi %r0, 0",
-    "stg %r0, 0(%r15)",
     "brasl %r14, modelcar_start",
     "j .",
 );

@@ -26,26 +26,48 @@ pub const EISDIR: Errno = Errno(libc::EISDIR);
 
 const AT_FDCWD: usize = libc::AT_FDCWD as usize;
 
-/// One system call, returning the kernel's raw result: `-errno` on failure. (No call here needs
-/// a sixth argument: `arch` passes 0 there.) Results stay in this one-register form inside this
-/// module; a `Result<usize, Errno>` would be returned through memory on ppc64 and s390x.
-fn syscall(nr: libc::c_long, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
-    // SAFETY: every caller passes arguments of the types the system call `nr` expects; pointers
+/// One system call, `NR`, returning the kernel's raw result: `-errno` on failure. (No call
+/// here needs a sixth argument.) Results stay in this one-register form inside this module; a
+/// `Result<usize, Errno>` would be returned through memory on ppc64 and s390x. The number is a
+/// constant: s390x encodes most numbers in the instruction itself.
+fn syscall<const NR: libc::c_long>(a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    // SAFETY: every caller passes arguments of the types the system call `NR` expects; pointers
     // among them point to live buffers of the sizes the kernel will read or write, or for a
     // path to bytes ending with a NUL (a `CPath`).
-    unsafe { arch::modelcar_syscall(nr as isize, a, b, c, d, e) }
+    unsafe { arch::syscall5::<NR>(a, b, c, d, e) }
 }
 
-/// `syscall(nr, a, b, c, 0, 0)`.
-fn call(nr: libc::c_long, a: usize, b: usize, c: usize) -> isize {
+/// A system call that reads three arguments or fewer: the kernel's others are left unset (0 on
+/// some architectures, whatever the registers held on others).
+fn call<const NR: libc::c_long>(a: usize, b: usize, c: usize) -> isize {
     // SAFETY: as for `syscall`.
-    unsafe { arch::modelcar_syscall3(nr as isize, a, b, c) }
+    unsafe { arch::syscall3::<NR>(a, b, c) }
 }
 
-/// `syscall(nr, a, b, c, d, 0)`: on s390x the fifth argument of `syscall` goes on the stack.
-fn call4(nr: libc::c_long, a: usize, b: usize, c: usize, d: usize) -> isize {
+/// `call` with two arguments, for calls that read no more: on s390x each argument passed, even
+/// a 0, costs an instruction.
+fn call2<const NR: libc::c_long>(a: usize, b: usize) -> isize {
     // SAFETY: as for `syscall`.
-    unsafe { arch::modelcar_syscall4(nr as isize, a, b, c, d) }
+    unsafe { arch::syscall2::<NR>(a, b) }
+}
+
+/// `call` with one argument, for calls that read no more.
+fn call1<const NR: libc::c_long>(a: usize) -> isize {
+    // SAFETY: as for `syscall`.
+    unsafe { arch::syscall1::<NR>(a) }
+}
+
+/// `call` with no argument, for calls that read none.
+fn call0<const NR: libc::c_long>() -> isize {
+    // SAFETY: as for `syscall`.
+    unsafe { arch::syscall0::<NR>() }
+}
+
+/// `syscall::<NR>(a, b, c, d, 0)`: on s390x the fifth argument of `syscall` costs a saved
+/// register in the caller.
+fn call4<const NR: libc::c_long>(a: usize, b: usize, c: usize, d: usize) -> isize {
+    // SAFETY: as for `syscall`.
+    unsafe { arch::syscall4::<NR>(a, b, c, d) }
 }
 
 /// A raw result as a `Result`. Every result of the calls made here other than `-errno` is a
@@ -151,16 +173,16 @@ impl PathBuf {
     }
 }
 
-/// A system call on one path relative to the working directory: `nr(AT_FDCWD, path, a)` (and
-/// a fourth argument of 0: openat's mode).
-fn at(nr: libc::c_long, path: &CPath, a: usize) -> isize {
-    call(nr, AT_FDCWD, path.addr(), a)
+/// A system call on one path relative to the working directory: `NR(AT_FDCWD, path, a)` (openat
+/// reads a fourth argument, its mode, only to create a file: never here).
+fn at<const NR: libc::c_long>(path: &CPath, a: usize) -> isize {
+    call::<NR>(AT_FDCWD, path.addr(), a)
 }
 
 /// A system call on two paths relative to the working directory:
-/// `nr(AT_FDCWD, one, AT_FDCWD, two, 0)` (no flags).
-fn at2(nr: libc::c_long, one: &CPath, two: &CPath) -> Result<(), Errno> {
-    done(call4(nr, AT_FDCWD, one.addr(), AT_FDCWD, two.addr()))
+/// `NR(AT_FDCWD, one, AT_FDCWD, two, 0)` (no flags).
+fn at2<const NR: libc::c_long>(one: &CPath, two: &CPath) -> Result<(), Errno> {
+    done(call4::<NR>(AT_FDCWD, one.addr(), AT_FDCWD, two.addr()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,7 +194,7 @@ fn at2(nr: libc::c_long, one: &CPath, two: &CPath) -> Result<(), Errno> {
 pub fn exit(status: i32) -> ! {
     // exit_group does not return: the loop only tells the compiler so.
     loop {
-        call(libc::SYS_exit_group, status as usize, 0, 0);
+        call1::<{ libc::SYS_exit_group }>(status as usize);
     }
 }
 
@@ -186,7 +208,7 @@ fn fatal(msg: &[u8]) -> ! {
 #[inline(always)]
 pub fn getpid() -> i32 {
     // getpid cannot fail.
-    call(libc::SYS_getpid, 0, 0, 0) as i32
+    call0::<{ libc::SYS_getpid }>() as i32
 }
 
 /// The process's arguments, as the kernel left them at the entry point: each followed by its
@@ -223,7 +245,7 @@ pub unsafe fn args_at_entry(sp: *const usize) -> &'static [u8] {
 pub fn write_all(fd: c_int, bytes: &[u8]) -> Result<(), Errno> {
     let (mut at, mut left) = (bytes.as_ptr() as usize, bytes.len());
     while left > 0 {
-        let r = check(call(libc::SYS_write, fd as usize, at, left))?;
+        let r = check(call::<{ libc::SYS_write }>(fd as usize, at, left))?;
         // The kernel writes at most `left` bytes.
         at += r;
         left -= r;
@@ -243,7 +265,7 @@ pub fn write_line(fd: c_int, pieces: &[&[u8]]) {
     }
     iov[n].write([b"\n".as_ptr() as usize, 1]);
     // `struct iovec` is { void *base; size_t len; }: two words, as each slot here.
-    call(libc::SYS_writev, fd as usize, iov.as_ptr() as usize, n + 1);
+    call::<{ libc::SYS_writev }>(fd as usize, iov.as_ptr() as usize, n + 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,8 +273,7 @@ pub fn write_line(fd: c_int, pieces: &[&[u8]]) {
 
 pub fn symlink(target: &CPath, link: &CPath) -> Result<(), Errno> {
     // The target is stored as it is, not resolved: no directory descriptor for it.
-    done(call(
-        libc::SYS_symlinkat,
+    done(call::<{ libc::SYS_symlinkat }>(
         target.addr(),
         AT_FDCWD,
         link.addr(),
@@ -260,24 +281,24 @@ pub fn symlink(target: &CPath, link: &CPath) -> Result<(), Errno> {
 }
 
 pub fn hard_link(target: &CPath, link: &CPath) -> Result<(), Errno> {
-    at2(libc::SYS_linkat, target, link)
+    at2::<{ libc::SYS_linkat }>(target, link)
 }
 
 pub fn rename(from: &CPath, to: &CPath) -> Result<(), Errno> {
-    at2(libc::SYS_renameat2, from, to)
+    at2::<{ libc::SYS_renameat2 }>(from, to)
 }
 
 #[inline(always)]
 pub fn unlink(path: &CPath) -> Result<(), Errno> {
-    done(at(libc::SYS_unlinkat, path, 0))
+    done(at::<{ libc::SYS_unlinkat }>(path, 0))
 }
 
 pub fn mkdir(path: &CPath, mode: u32) -> Result<(), Errno> {
-    done(at(libc::SYS_mkdirat, path, mode as usize))
+    done(at::<{ libc::SYS_mkdirat }>(path, mode as usize))
 }
 
 pub fn chmod(path: &CPath, mode: u32) -> Result<(), Errno> {
-    done(at(libc::SYS_fchmodat, path, mode as usize))
+    done(at::<{ libc::SYS_fchmodat }>(path, mode as usize))
 }
 
 /// The part of a file's status the builtins need: its mode (16 bits), and bit 16 set if its
@@ -310,19 +331,16 @@ pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
     } else {
         libc::AT_SYMLINK_NOFOLLOW as usize
     };
-    // Only the two words read below are zeroed first (in case the kernel wrote nothing).
+    // Not zeroed first: on success the kernel copies out a whole `struct statx`.
     let mut buf = [MaybeUninit::<u64>::uninit(); 32];
-    buf[3].write(0);
-    buf[5].write(0);
-    done(syscall(
-        libc::SYS_statx,
+    done(syscall::<{ libc::SYS_statx }>(
         AT_FDCWD,
         path.addr(),
         flags,
         STATX_TYPE_MODE_SIZE,
         buf.as_mut_ptr() as usize,
     ))?;
-    // SAFETY: words 3 and 5 were written above, and maybe again by the kernel.
+    // SAFETY: statx succeeded, so the kernel wrote all 32 words.
     let (word, size) = unsafe { (buf[3].assume_init(), buf[5].assume_init()) };
     // Word 3 is bytes 24 to 31: stx_gid, stx_mode, padding.
     const MODE_SHIFT: u32 = if cfg!(target_endian = "little") {
@@ -338,10 +356,10 @@ pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
 /// returns them, "." and ".." included.
 pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
     let flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as usize;
-    let fd = check(at(libc::SYS_openat, path, flags))?;
+    let fd = check(at::<{ libc::SYS_openat }>(path, flags))?;
     let mut buf = MaybeUninit::<[u64; 512]>::uninit();
     let result = loop {
-        let r = call(libc::SYS_getdents64, fd, buf.as_mut_ptr() as usize, 4096);
+        let r = call::<{ libc::SYS_getdents64 }>(fd, buf.as_mut_ptr() as usize, 4096);
         if r <= 0 {
             break done(r);
         }
@@ -366,7 +384,7 @@ pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
             off += reclen;
         }
     };
-    call(libc::SYS_close, fd, 0, 0);
+    call1::<{ libc::SYS_close }>(fd);
     result
 }
 
@@ -376,15 +394,13 @@ pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
 /// Sleeps for `secs` seconds and `nanos` nanoseconds, resuming after interruptions.
 pub fn sleep(secs: u64, nanos: u32) {
     let mut req = [secs.min(i64::MAX as u64) as usize, nanos as usize];
-    let mut rem = [0usize; 2];
-    while call(
-        libc::SYS_nanosleep,
-        req.as_ptr() as usize,
-        rem.as_mut_ptr() as usize,
-        0,
-    ) == -(libc::EINTR as isize)
+    // Not zeroed first: the kernel writes the time left when it returns EINTR.
+    let mut rem = MaybeUninit::<[usize; 2]>::uninit();
+    while call2::<{ libc::SYS_nanosleep }>(req.as_ptr() as usize, rem.as_mut_ptr() as usize)
+        == -(libc::EINTR as isize)
     {
-        req = rem;
+        // SAFETY: nanosleep returned EINTR, so the kernel wrote the time left.
+        req = unsafe { rem.assume_init() };
     }
 }
 
@@ -398,18 +414,13 @@ pub fn on_signals(a: c_int, b: c_int, handler: extern "C" fn(c_int) -> !) {
     const SA_RESTORER: usize = 0x0400_0000;
     // The kernel's struct sigaction: handler, flags, restorer, mask (one 64-bit word).
     let action = [handler as usize, SA_RESTORER, handler as usize, 0];
-    for sig in [a, b] {
-        call4(
-            libc::SYS_rt_sigaction,
-            sig as usize,
-            action.as_ptr() as usize,
-            0,
-            8,
-        );
-    }
+    let at = action.as_ptr() as usize;
+    // Two calls rather than a loop over [a, b]: smaller everywhere (s390x keeps the other
+    // arguments in their registers across both).
+    call4::<{ libc::SYS_rt_sigaction }>(a as usize, at, 0, 8);
+    call4::<{ libc::SYS_rt_sigaction }>(b as usize, at, 0, 8);
     let set: u64 = 1 << (a - 1) | 1 << (b - 1);
-    call4(
-        libc::SYS_rt_sigprocmask,
+    call4::<{ libc::SYS_rt_sigprocmask }>(
         libc::SIG_UNBLOCK as usize,
         &set as *const u64 as usize,
         0,
@@ -425,14 +436,15 @@ const CAP_VERSION_3: u32 = 0x2008_0522;
 /// The process's permitted capability set.
 pub fn permitted_capabilities() -> Result<u64, Errno> {
     let header = [CAP_VERSION_3, 0];
-    // Two `struct __user_cap_data_struct { effective, permitted, inheritable }`.
-    let mut data = [0u32; 6];
-    done(call(
-        libc::SYS_capget,
+    // Two `struct __user_cap_data_struct { effective, permitted, inheritable }`; not zeroed
+    // first: on success the kernel writes both (version 3 has two).
+    let mut data = MaybeUninit::<[u32; 6]>::uninit();
+    done(call2::<{ libc::SYS_capget }>(
         header.as_ptr() as usize,
         data.as_mut_ptr() as usize,
-        0,
     ))?;
+    // SAFETY: capget succeeded, so the kernel wrote the whole array.
+    let data = unsafe { data.assume_init() };
     Ok(data[1] as u64 | (data[4] as u64) << 32)
 }
 
@@ -440,18 +452,28 @@ pub fn permitted_capabilities() -> Result<u64, Errno> {
 pub fn clear_capabilities() -> Result<(), Errno> {
     let header = [CAP_VERSION_3, 0];
     let data = [0u32; 6];
-    done(call(
-        libc::SYS_capset,
+    done(call2::<{ libc::SYS_capset }>(
         header.as_ptr() as usize,
         data.as_ptr() as usize,
-        0,
     ))
 }
 
-/// prctl with integer arguments only.
+/// prctl for the options that read one integer argument and nothing after it
+/// (PR_CAPBSET_DROP, PR_SET_DUMPABLE).
 #[inline(always)]
 pub fn prctl(option: c_int, arg2: u64) -> Result<(), Errno> {
-    done(call(libc::SYS_prctl, option as usize, arg2 as usize, 0))
+    done(call2::<{ libc::SYS_prctl }>(option as usize, arg2 as usize))
+}
+
+/// prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0): the kernel refuses it unless all three last
+/// arguments are 0.
+pub fn set_no_new_privs() -> Result<(), Errno> {
+    done(call4::<{ libc::SYS_prctl }>(
+        libc::PR_SET_NO_NEW_PRIVS as usize,
+        1,
+        0,
+        0,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -466,11 +488,11 @@ fn map(len: usize) -> *mut u8 {
     #[cfg(target_arch = "s390x")]
     let r = {
         let args = [0, len, prot, flags, usize::MAX, 0];
-        call(libc::SYS_mmap, args.as_ptr() as usize, 0, 0)
+        call1::<{ libc::SYS_mmap }>(args.as_ptr() as usize)
     };
     // The sixth argument, the offset, is 0 (`arch` passes it).
     #[cfg(not(target_arch = "s390x"))]
-    let r = syscall(libc::SYS_mmap, 0, len, prot, flags, usize::MAX);
+    let r = syscall::<{ libc::SYS_mmap }>(0, len, prot, flags, usize::MAX);
     if r < 0 {
         fatal(b"modelcar-base: out of memory");
     }
@@ -478,5 +500,5 @@ fn map(len: usize) -> *mut u8 {
 }
 
 fn unmap(p: *mut u8, len: usize) {
-    call(libc::SYS_munmap, p as usize, len, 0);
+    call2::<{ libc::SYS_munmap }>(p as usize, len);
 }

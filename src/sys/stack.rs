@@ -79,6 +79,9 @@ impl Stack {
 }
 
 impl Drop for Stack {
+    // Never inlined: s390x would otherwise copy the test and the munmap into each of the many
+    // functions that drop a stack (the other architectures already call it).
+    #[inline(never)]
     fn drop(&mut self) {
         if self.base != UNMAPPED {
             super::unmap(self.base, CAPACITY);
