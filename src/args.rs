@@ -3,7 +3,7 @@
 //! The shell builds fields in place on a stack, so this is the form they already have: no table
 //! of pointers is needed. An argument can never hold a NUL (it comes from argv, the script, or
 //! the builtins' own output), so the separator is unambiguous, and each argument is a path the
-//! kernel can read where it is (`next_path`, `paths`, `path`).
+//! kernel can read where it is (`next_path`, `paths`).
 
 use crate::sys::CPath;
 

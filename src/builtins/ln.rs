@@ -39,8 +39,9 @@ pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
 /// into `run`'s loop (cheap stmg/lmg prologues); on arm64 and ppc64le it is more.
 #[cfg_attr(target_arch = "s390x", inline(never))]
 fn link(target: &CPath, dest: &[u8], opts: Flags) -> i32 {
-    // The flags are read where used, from the one register that holds them all (read up
-    // front, they were kept in memory across the calls).
+    // (The flags are tested where used, from the one register that holds them all: read up
+    // front, they were kept in memory across the calls.)
+    //
     // A copy of `dest`, for its NUL (a basename may have trailing slashes after it), and for
     // the name to join to it.
     let mut path = PathBuf::default();

@@ -38,8 +38,10 @@ fn list(op: &CPath, every: bool, almost: bool, out: &mut Output) -> i32 {
             Ok(_) => (true, e),
             Err(e) => (false, e),
         };
-        let head = b"ls: can't open '".get(..if quoted { 16 } else { 4 });
-        let tail = b"': ".get(!quoted as usize..);
+        const HEAD: &[u8] = b"ls: can't open '";
+        const TAIL: &[u8] = b"': ";
+        let head = HEAD.get(..if quoted { HEAD.len() } else { b"ls: ".len() });
+        let tail = TAIL.get(!quoted as usize..);
         error_line(&[
             head.unwrap_or_default(),
             op,
