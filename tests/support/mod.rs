@@ -201,17 +201,24 @@ pub fn text(b: &[u8]) -> String {
 /// What a script did: exit status, stdout, stderr and the file tree under /mnt.
 pub type Outcome = (Option<i32>, String, String, Vec<String>);
 
-/// Runs `script` with our binary and with busybox, each in a fresh root prepared by `setup`.
+/// The architectures the sidecar is built for (dist/<arch>); all but amd64 run under qemu-user.
+pub const ARCHS: [&str; 4] = ["amd64", "arm64", "ppc64le", "s390x"];
+
+/// Runs `script` with `binary` as /bin/sh in a fresh root prepared by `setup`.
+pub fn run_in_root(binary: &Path, script: &str, setup: impl Fn(&Root)) -> Outcome {
+    let root = Root::new(binary);
+    setup(&root);
+    let out = root.sh(script);
+    (
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr),
+        root.tree(&["mnt"]),
+    )
+}
+
+/// Runs `script` with our amd64 binary and with busybox, each in a fresh root prepared by
+/// `setup`.
 pub fn run_both(script: &str, setup: impl Fn(&Root)) -> [Outcome; 2] {
-    [sidecar("amd64"), busybox()].map(|binary| {
-        let root = Root::new(&binary);
-        setup(&root);
-        let out = root.sh(script);
-        (
-            out.status.code(),
-            text(&out.stdout),
-            text(&out.stderr),
-            root.tree(&["mnt"]),
-        )
-    })
+    [sidecar("amd64"), busybox()].map(|binary| run_in_root(&binary, script, &setup))
 }
