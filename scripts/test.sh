@@ -46,9 +46,13 @@ stage_build() { scripts/build-sidecar.sh; }
 stage_lint() {
   cargo fmt --all -- --check
   cargo clippy --workspace --all-targets --locked -- -D warnings
-  # The real sidecar's own code (entry point, memcpy & co) only exists with this cfg.
-  RUSTFLAGS="--cfg modelcar_static" CARGO_TARGET_DIR=target/clippy-static \
-    cargo clippy --locked -p modelcar-base --target x86_64-unknown-linux-gnu -- -D warnings
+  # The real sidecar's own code (entry point, memcpy & co, each architecture's system calls)
+  # only exists with this cfg.
+  local target
+  for target in x86_64 aarch64 powerpc64le s390x; do
+    RUSTFLAGS="--cfg modelcar_static" CARGO_TARGET_DIR=target/clippy-static \
+      cargo clippy --locked -p modelcar-base --target "$target-unknown-linux-gnu" -- -D warnings
+  done
   # The sidecar's only dependency is libc.
   local deps
   deps=$(cargo tree --locked -p modelcar-base -e normal --prefix none | sed 's/ (.*//' | sort -u)
