@@ -104,11 +104,15 @@ impl<'s> Shell<'s> {
     /// The unquoted start of the word at the current position: up to a blank, an operator, a
     /// quote or a `$`.
     pub fn plain_start(&self) -> &'s [u8] {
-        let rest = &self.src[self.pos..];
-        let end = rest
-            .iter()
-            .position(|&b| ends_word(b) || matches!(b, b'\'' | b'"' | b'\\' | b'$' | b'`'))
-            .unwrap_or(rest.len());
+        // By index, with no panic path for `pos` (measured smaller than `position`).
+        let rest = self.src.get(self.pos..).unwrap_or_default();
+        let mut end = 0;
+        while let Some(&b) = rest.get(end) {
+            if ends_word(b) || matches!(b, b'\'' | b'"' | b'\\' | b'$' | b'`') {
+                break;
+            }
+            end += 1;
+        }
         &rest[..end]
     }
 
