@@ -135,21 +135,19 @@ impl<'s> Shell<'s> {
     fn command(&mut self) -> i32 {
         let running = self.running();
         let t = self.peek();
-        let status = match (t, self.reserved()) {
+        let kw = self.reserved();
+        let status = match (t, kw) {
+            (Token::Word, None) => self.simple(),
             (Token::LParen, _) => {
                 self.advance(t);
                 let status = self.nested_list();
                 self.expect(Token::RParen, 0);
-                self.end_of_compound();
                 self.contained(running, status)
             }
-            (Token::Word, None) => self.simple(),
             // Slice patterns: no bounds check on the first byte.
             (Token::Word, Some(kw @ [c @ (b'u' | b'w'), ..])) => {
                 self.pos += kw.len();
-                let status = self.loop_command(*c == b'u');
-                self.end_of_compound();
-                status
+                self.loop_command(*c == b'u')
             }
             // `do` and `done` are unexpected here; the other words are not supported.
             (Token::Word, Some(kw @ [c, ..])) if *c != b'd' => {
@@ -161,6 +159,10 @@ impl<'s> Shell<'s> {
                 return 0;
             }
         };
+        // After a compound command (one call: measured smaller).
+        if t == Token::LParen || kw.is_some() {
+            self.end_of_compound();
+        }
         if running {
             self.last_status = status;
         }
