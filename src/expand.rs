@@ -173,7 +173,7 @@ impl<'s> Shell<'s> {
         } else {
             self.nested_list()
         };
-        self.expect(Token::RParen, 0);
+        self.expect(Token::RParen, 1);
         self.substitutions -= 1;
         self.out.capturing = capturing;
         let status = self.contained(running, status);

@@ -141,7 +141,7 @@ impl<'s> Shell<'s> {
             (Token::LParen, _) => {
                 self.advance(t);
                 let status = self.nested_list();
-                self.expect(Token::RParen, 0);
+                self.expect(Token::RParen, 1);
                 self.contained(running, status)
             }
             // Slice patterns: no bounds check on the first byte.
@@ -203,14 +203,16 @@ impl<'s> Shell<'s> {
         status
     }
 
-    /// Consumes `token` (after newlines), or records what came instead. A `Word` must be the
-    /// keyword `DO` or `DONE`; an operator's `len` is 0 (its plain word is empty). A length
-    /// rather than a slice: one argument less at each call (measured smaller everywhere).
+    /// Consumes `token` (after newlines), `len` bytes long, or records what came instead. A
+    /// `Word` must be the keyword `DO` or `DONE` (told apart by their lengths: they are the only
+    /// reserved words starting with "d"). A length rather than a slice: one argument less at each
+    /// call (measured smaller everywhere).
     pub fn expect(&mut self, token: Token, len: usize) {
-        let word = &b"done"[..len];
         let t = self.linebreak();
-        if t == token && self.plain_word().is_some_and(|w| w == word) {
-            self.advance(t);
+        if t == token
+            && (t != Token::Word
+                || matches!(self.reserved(), Some(w @ [b'd', ..]) if w.len() == len))
+        {
             self.pos += len;
         } else {
             self.unexpected();
