@@ -34,17 +34,23 @@ impl<'s> Shell<'s> {
     pub fn run_script(&mut self) -> Result<Option<i32>, Fail> {
         let run = self.run;
         self.run = false;
-        let found = self.script();
-        if self.error.is_some() {
-            return Err(Fail);
+        // One call for both walks (measured smaller): the second finds what the first did.
+        let mut checked = false;
+        loop {
+            let found = self.script();
+            if self.error.is_some() {
+                return Err(Fail);
+            }
+            let Some(status) = found else {
+                return Ok(None);
+            };
+            if checked {
+                return Ok(Some(self.exit.take().unwrap_or(status)));
+            }
+            checked = true;
+            self.pos = 0;
+            self.run = run;
         }
-        if found.is_none() {
-            return Ok(None);
-        }
-        self.pos = 0;
-        self.run = run;
-        let status = self.script();
-        Ok(status.map(|s| self.exit.take().unwrap_or(s)))
     }
 
     fn script(&mut self) -> Option<i32> {
