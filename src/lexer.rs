@@ -50,7 +50,19 @@ impl<'s> Shell<'s> {
 
     /// Skips blanks, comments and line continuations, and says what comes next (without
     /// consuming it). An unsupported operator is a syntax error (and then `End`).
+    #[inline(always)]
     pub fn peek(&mut self) -> Token {
+        self.next_token(false)
+    }
+
+    /// `peek`, after newlines too.
+    #[inline(always)]
+    pub fn linebreak(&mut self) -> Token {
+        self.next_token(true)
+    }
+
+    /// `peek`, and `linebreak` when `newlines`: one function for both (measured smaller).
+    fn next_token(&mut self, newlines: bool) -> Token {
         loop {
             let Some(b) = self.byte_at(self.pos) else {
                 return Token::End;
@@ -75,7 +87,11 @@ impl<'s> Shell<'s> {
                     self.pos += 2;
                     continue;
                 }
-                b'\n' => return Token::Newline,
+                b'\n' if !newlines => return Token::Newline,
+                b'\n' => {
+                    self.pos += 1;
+                    continue;
+                }
                 b'(' => return Token::LParen,
                 b')' => return Token::RParen,
                 b'&' if doubled => return Token::AndIf,

@@ -83,17 +83,6 @@ impl<'s> Shell<'s> {
         self.fail(name, &error::UNEXPECTED);
     }
 
-    /// Skips newlines; returns the token that follows.
-    pub fn linebreak(&mut self) -> Token {
-        loop {
-            let t = self.peek();
-            if t != Token::Newline {
-                return t;
-            }
-            self.advance(t);
-        }
-    }
-
     /// The reserved word at the current position, if one is written plainly. Only after `peek`
     /// (blanks skipped): at an operator the plain word is empty, never a reserved word.
     fn reserved(&self) -> Option<&'s [u8]> {
