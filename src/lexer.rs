@@ -108,13 +108,14 @@ impl<'s> Shell<'s> {
         }
     }
 
-    /// Consumes the operator `peek` just returned.
+    /// Consumes the operator `peek` just returned. Out of line: four instructions, and smaller
+    /// as a call everywhere (measured).
+    #[inline(never)]
     pub fn advance(&mut self, token: Token) {
-        self.pos += match token {
-            Token::AndIf | Token::OrIf => 2,
-            Token::Word | Token::End => 0,
-            _ => 1,
-        };
+        // The tokens' lengths, two bits each, `Word`'s lowest: 0 for `Word` and `End`, 2 for
+        // `&&` and `||`, else 1. A shift, not a switch (measured smaller).
+        const LENGTHS: u16 = 0b00_01_01_01_10_10_01_00;
+        self.pos += (LENGTHS >> (2 * token as u16)) as usize & 3;
     }
 
     /// The unquoted start of the word at the current position: up to a blank, an operator, a
