@@ -133,13 +133,13 @@ impl<'s> Shell<'s> {
         &rest[..end]
     }
 
-    /// The word at the current position, if it is plain unquoted text (reserved words are
-    /// recognised only when written plainly).
-    pub fn plain_word(&self) -> Option<&'s [u8]> {
+    /// The word at the current position if it is plain unquoted text, else empty (reserved
+    /// words are recognised only when written plainly). Empty at an operator too.
+    pub fn plain_word(&self) -> &'s [u8] {
         let word = self.plain_start();
         match self.byte_at(self.pos + word.len()) {
-            Some(b) if !ends_word(b) => None,
-            _ => Some(word),
+            Some(b) if !ends_word(b) => &[],
+            _ => word,
         }
     }
 }

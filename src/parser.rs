@@ -72,7 +72,10 @@ impl<'s> Shell<'s> {
                 return self.fail(b"$(", &error::UNTERMINATED);
             }
             Token::End => return self.fail(b"unexpected end of script", &error::PLAIN),
-            Token::Word => self.plain_word().unwrap_or(b"word"),
+            Token::Word => match self.plain_word() {
+                [] => b"word",
+                w => w,
+            },
             Token::Newline => b"newline",
             // An operator is named as it is written (`fail` moves on anyway).
             _ => {
@@ -87,9 +90,10 @@ impl<'s> Shell<'s> {
     /// test less than an `Option` at each use: measured smaller). Only after `peek` (blanks
     /// skipped): at an operator the plain word is empty, never a reserved word.
     fn reserved(&self) -> &'s [u8] {
-        match self.plain_word() {
-            Some(w) if word_index(RESERVED, w).is_some() => w,
-            _ => &[],
+        let w = self.plain_word();
+        match word_index(RESERVED, w) {
+            Some(_) => w,
+            None => &[],
         }
     }
 
