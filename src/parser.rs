@@ -97,39 +97,34 @@ impl<'s> Shell<'s> {
         }
     }
 
+    /// The list and its and-or lists in one loop, with one call for every command (measured
+    /// smaller): after `&&` or `||` the next command runs or not by the status so far, after a
+    /// separator it runs.
     pub fn list(&mut self) -> i32 {
-        let mut status = self.and_or();
-        while let t @ (Token::Semi | Token::Newline) = self.peek() {
-            self.advance(t);
-            // A list ends at `)`, the end, `do` or `done` (the only keywords starting with "d").
-            if matches!(self.linebreak(), Token::End | Token::RParen)
-                || matches!(self.reserved(), [b'd', ..])
-            {
-                break;
-            }
-            status = self.and_or();
-        }
-        status
-    }
-
-    fn and_or(&mut self) -> i32 {
-        let mut status = self.command();
+        let (mut status, mut go) = (0, true);
         loop {
-            let t = self.peek();
-            let and = match t {
-                Token::AndIf => true,
-                Token::OrIf => false,
-                _ => return status,
-            };
-            self.advance(t);
-            self.linebreak();
             let run = self.run;
-            let go = (status == 0) == and;
             self.run = run & go;
             let next = self.command();
             self.run = run;
             if go {
                 status = next;
+            }
+            let t = self.peek();
+            go = match t {
+                Token::AndIf | Token::OrIf => (status == 0) == (t == Token::AndIf),
+                Token::Semi | Token::Newline => true,
+                _ => return status,
+            };
+            self.advance(t);
+            let after = self.linebreak();
+            // After a separator, a list ends at `)`, the end, `do` or `done` (the only keywords
+            // starting with "d"); after `&&` or `||` a command must follow.
+            if matches!(t, Token::Semi | Token::Newline)
+                && (matches!(after, Token::End | Token::RParen)
+                    || matches!(self.reserved(), [b'd', ..]))
+            {
+                return status;
             }
         }
     }
