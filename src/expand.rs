@@ -6,17 +6,11 @@
 
 use crate::error;
 use crate::exec::Shell;
-use crate::lexer::{ends_word, in_set, Token};
+use crate::lexer::{ends_word, Token};
 use crate::output::error_line;
 
 fn is_ifs(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n')
-}
-
-/// `*` and `?`, the glob characters refused by the byte at hand (`[` is told apart later): a
-/// bit test, see `in_set`. (A function here: measured smaller than the macro in place.)
-fn is_glob(b: u8) -> bool {
-    in_set!(b, b'*' | b'?')
 }
 
 /// The word being read: whether its current field exists yet (an empty quoted string makes a
@@ -51,18 +45,6 @@ impl<'s> Shell<'s> {
             let at = self.pos;
             self.pos += 1;
             let next = self.byte_at(self.pos);
-            // Backquotes, tilde expansion and globs are refused by the byte at hand; expansions
-            // other than `$$` and `$(...)` by their first bytes.
-            let refused = match b {
-                b'$' => self.expansion_len(at, in_double_quotes),
-                b'`' => 1,
-                b'~' if at == start => 1,
-                _ => (!in_double_quotes && is_glob(b)) as usize,
-            };
-            if refused > 0 {
-                let name = &self.src[at..at + refused];
-                return self.refuse(name);
-            }
             // The bytes this piece adds to the word, added by one call.
             let text: &[u8] = match b {
                 // Quotes add nothing, but make the word exist even if it stays empty.
@@ -98,11 +80,25 @@ impl<'s> Shell<'s> {
                     self.pos += 1;
                     decimal(&mut digits, self.pid as u32)
                 }
-                // (`$((` was refused above.)
-                b'$' if next == Some(b'(') => {
+                b'$' if next == Some(b'(') && self.byte_at(at + 2) != Some(b'(') => {
                     self.pos += 1;
                     *substitution_status = Some(self.substitution(&mut w, in_double_quotes));
                     continue;
+                }
+                // Backquotes, tilde expansion and globs are refused by the byte at hand;
+                // expansions other than `$$` and `$(...)` by their first bytes.
+                b'$' | b'`' | b'~' | b'*' | b'?' => {
+                    let refused = match b {
+                        b'$' => self.expansion_len(at, in_double_quotes),
+                        b'~' => (at == start) as usize,
+                        b'`' => 1,
+                        _ => !in_double_quotes as usize,
+                    };
+                    if refused > 0 {
+                        let name = &self.src[at..at + refused];
+                        return self.refuse(name);
+                    }
+                    &self.src[at..self.pos]
                 }
                 _ => {
                     brackets += (b == b'[' && !in_double_quotes) as usize;
@@ -138,9 +134,10 @@ impl<'s> Shell<'s> {
     }
 
     /// The length of the unsupported expansion at the `$` at `at` (`$HOME`, `${`, `$((`, `$?`...),
-    /// or 0: `$$`, `$(...)` and a `$` before anything else (a literal dollar sign). A name or
-    /// positional parameter is named up to the last letter, digit or `_` (`$1x` whole: one scan
-    /// for both is smaller, and either way it is refused).
+    /// or 0: a `$` before anything else (a literal dollar sign). Asked after `$$` and `$(...)`
+    /// were told apart, so a `$(` here is a `$((`. A name or positional parameter is named up to
+    /// the last letter, digit or `_` (`$1x` whole: one scan for both is smaller, and either way
+    /// it is refused).
     fn expansion_len(&self, at: usize, quoted: bool) -> usize {
         let mut len = 1;
         while self
@@ -153,7 +150,7 @@ impl<'s> Shell<'s> {
             return len;
         }
         match self.byte_at(at + 1) {
-            Some(b'(') if self.byte_at(at + 2) == Some(b'(') => 3,
+            Some(b'(') => 3,
             Some(b'{' | b'?' | b'#' | b'@' | b'*' | b'!' | b'-') => 2,
             Some(b'\'') if !quoted => 2,
             _ => 0,

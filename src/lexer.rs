@@ -41,7 +41,6 @@ macro_rules! in_set {
         $b < 64 && (1u64 << $b) & (0 $(| 1 << $byte)+) != 0
     };
 }
-pub(crate) use in_set;
 
 impl<'s> Shell<'s> {
     pub fn byte_at(&self, i: usize) -> Option<u8> {
