@@ -133,8 +133,12 @@ impl<'s> Shell<'s> {
         let running = self.running();
         let t = self.peek();
         let kw = self.reserved();
+        // The unquoted start of the word: a reserved word is all of it.
+        let plain = self.plain_start();
         let status = match (t, kw) {
-            (Token::Word, []) => self.simple(),
+            // `NAME=...` is an assignment whatever follows the `=` (`x='y'`, `x=$(...)`): only
+            // the unquoted start of the word decides.
+            (Token::Word, []) if !is_assignment(plain) => self.simple(),
             (Token::LParen, _) => {
                 self.advance(t);
                 let status = self.nested_list();
@@ -146,9 +150,10 @@ impl<'s> Shell<'s> {
                 self.pos += kw.len();
                 self.loop_command(*c == b'u')
             }
-            // `do` and `done` are unexpected here; the other words are not supported.
-            (Token::Word, kw @ [c, ..]) if *c != b'd' => {
-                self.refuse(kw);
+            // Assignments and reserved words other than `do` and `done` (unexpected here) are
+            // not supported.
+            (Token::Word, kw) if !matches!(kw, [b'd', ..]) => {
+                self.refuse(plain);
                 return 0;
             }
             _ => {
@@ -238,13 +243,6 @@ impl<'s> Shell<'s> {
     }
 
     fn simple(&mut self) -> i32 {
-        // `NAME=...` is an assignment whatever follows the `=` (`x='y'`, `x=$(...)`): only the
-        // unquoted start of the word decides.
-        let plain = self.plain_start();
-        if is_assignment(plain) {
-            self.refuse(plain);
-            return 0;
-        }
         let mark = self.fields.len();
         let mut substitution_status = None;
         // The commands inside `$(...)` set `$?` as they run; the command itself (a bare `exit`)
