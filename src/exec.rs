@@ -83,11 +83,11 @@ impl<'s> Shell<'s> {
     }
 
     /// Runs the simple command whose fields start at `mark`.
-    pub fn simple_command(&mut self, mark: usize, substitution_status: Option<i32>) -> i32 {
+    pub fn simple_command(&mut self, mark: usize, substitution_status: i32) -> i32 {
         let mut args = Args::new(&self.fields.as_slice()[mark..]);
         let Some(name) = args.next() else {
-            // No command, only expansions: the status of the last `$(...)` (POSIX).
-            return substitution_status.unwrap_or(0);
+            // No command, only expansions: the status of the last `$(...)`, else 0 (POSIX).
+            return substitution_status;
         };
         // Every error here is `ARG0: WHAT WHY`, written by the one call at the end.
         let (mut what, mut why): (&[u8], &[u8]);

@@ -23,7 +23,7 @@ struct Word {
 impl<'s> Shell<'s> {
     /// Reads the word at the current position. `substitution_status` receives the status of
     /// each `$(...)` run, which is the command's status when no fields remain (POSIX).
-    pub fn word(&mut self, substitution_status: &mut Option<i32>) {
+    pub fn word(&mut self, substitution_status: &mut i32) {
         let start = self.pos;
         let mut w = Word {
             emit: self.running(),
@@ -82,7 +82,7 @@ impl<'s> Shell<'s> {
                 }
                 b'$' if next == Some(b'(') && self.byte_at(at + 2) != Some(b'(') => {
                     self.pos += 1;
-                    *substitution_status = Some(self.substitution(&mut w, in_double_quotes));
+                    *substitution_status = self.substitution(&mut w, in_double_quotes);
                     continue;
                 }
                 // Backquotes, tilde expansion and globs are refused by the byte at hand;

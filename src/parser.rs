@@ -244,7 +244,7 @@ impl<'s> Shell<'s> {
 
     fn simple(&mut self) -> i32 {
         let mark = self.fields.len();
-        let mut substitution_status = None;
+        let mut substitution_status = 0;
         // The commands inside `$(...)` set `$?` as they run; the command itself (a bare `exit`)
         // sees the `$?` from before its words were expanded, as in busybox and dash.
         let status_before = self.last_status;

@@ -64,7 +64,7 @@ fn tokens(src: &[u8]) -> Result<Vec<Token>, std::string::String> {
         match t {
             Token::End => return Ok(out),
             Token::Word => {
-                sh.word(&mut None);
+                sh.word(&mut 0);
                 if let Some(e) = sh.error {
                     return Err(e.message());
                 }
