@@ -188,13 +188,10 @@ impl<'s> Shell<'s> {
         while let [rest @ .., b'\n'] = text {
             text = rest;
         }
-        if quoted {
-            self.fields.push(text);
-            w.exists = true;
-            return;
-        }
+        // Quoted, byte by byte as well: one loop (measured smaller).
+        w.exists |= quoted;
         for &b in text {
-            if matches!(b, b'*' | b'?' | b'[') {
+            if !quoted && matches!(b, b'*' | b'?' | b'[') {
                 // Pathname expansion of the result would need globbing: refuse, never guess. (The
                 // fields added so far are dropped: the command does not run.)
                 error_line(&[
@@ -208,7 +205,7 @@ impl<'s> Shell<'s> {
                 return;
             }
             // A blank ends the field at hand, if there is one (each field ends with a NUL).
-            let blank = is_ifs(b);
+            let blank = !quoted && is_ifs(b);
             if !blank || w.exists {
                 self.fields.push(&[if blank { 0 } else { b }]);
             }
