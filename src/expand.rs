@@ -160,7 +160,9 @@ impl<'s> Shell<'s> {
     /// `$(...)` after its `$(`: runs the list with its output captured and adds that output,
     /// without trailing newlines, to the word. Returns the list's status.
     fn substitution(&mut self, w: &mut Word, quoted: bool) -> i32 {
-        let running = self.running();
+        // `running()`, as when the word began: within a word only a refused glob stops the
+        // walk from running, and it clears `emit` too (no call: measured smaller).
+        let running = w.emit;
         let capturing = self.out.capturing;
         let start = self.out.buf.len();
         self.out.capturing = true;
