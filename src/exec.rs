@@ -75,9 +75,8 @@ impl<'s> Shell<'s> {
         self.fail(token, &NOT_SUPPORTED);
     }
 
-    /// Whether the command at hand runs. Out of line: asked in five places of the walk, and
-    /// each inlined copy (a flag and an `Option` test) costs more than a call on s390x.
-    #[inline(never)]
+    /// Whether the command at hand runs. Left to the inliner: now asked in four places, it
+    /// measured smaller than a forced call everywhere but on arm64 (+32 bytes there).
     pub fn running(&self) -> bool {
         self.run && self.exit.is_none()
     }
