@@ -224,7 +224,7 @@ pub fn decimal(buf: &mut [u8; 10], mut n: u32) -> &[u8] {
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
-            return &buf[i..];
+            return buf.get(i..).unwrap_or_default();
         }
     }
     buf
