@@ -81,8 +81,13 @@ impl<'s> Shell<'s> {
         self.run && self.exit.is_none()
     }
 
-    /// Runs the simple command whose fields start at `mark`.
-    pub fn simple_command(&mut self, mark: usize, substitution_status: i32) -> i32 {
+    /// Runs the simple command whose fields start at `mark`; `last_status` is its `$?`.
+    pub fn simple_command(
+        &mut self,
+        mark: usize,
+        substitution_status: i32,
+        last_status: i32,
+    ) -> i32 {
         let mut args = Args::new(&self.fields.as_slice()[mark..]);
         let Some(name) = args.next() else {
             // No command, only expansions: the status of the last `$(...)`, else 0 (POSIX).
@@ -93,7 +98,7 @@ impl<'s> Shell<'s> {
         let mut status = 127;
         if name == b"exit" {
             // `exit [N]`: N modulo 256, or the last status; a bad N is an error with status 2.
-            status = self.last_status;
+            status = last_status;
             let mut bad = false;
             (what, why) = (b"exit: too many arguments", b"");
             if let Some(n) = args.next() {

@@ -246,14 +246,14 @@ impl<'s> Shell<'s> {
         let mark = self.fields.len();
         let mut substitution_status = 0;
         // The commands inside `$(...)` set `$?` as they run; the command itself (a bare `exit`)
-        // sees the `$?` from before its words were expanded, as in busybox and dash.
+        // sees the `$?` from before its words were expanded, as in busybox and dash. No need to
+        // restore it: when the command runs, `command` sets it after.
         let status_before = self.last_status;
         while self.peek() == Token::Word {
             self.word(&mut substitution_status);
         }
-        self.last_status = status_before;
         let status = if self.running() {
-            self.simple_command(mark, substitution_status)
+            self.simple_command(mark, substitution_status, status_before)
         } else {
             0
         };
