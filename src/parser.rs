@@ -114,6 +114,8 @@ impl<'s> Shell<'s> {
             go = match t {
                 Token::AndIf | Token::OrIf => (status == 0) == (t == Token::AndIf),
                 Token::Semi | Token::Newline => true,
+                // Anything else ends the list; what may not follow it (a word after a compound
+                // command, a `(`...) is the caller's `expect` to report.
                 _ => return status,
             };
             self.advance(t);
@@ -161,10 +163,6 @@ impl<'s> Shell<'s> {
                 return 0;
             }
         };
-        // After a compound command (one call: measured smaller).
-        if t == Token::LParen || !kw.is_empty() {
-            self.end_of_compound();
-        }
         if running {
             self.last_status = status;
         }
@@ -180,15 +178,6 @@ impl<'s> Shell<'s> {
                 code
             }
             _ => status,
-        }
-    }
-
-    /// After a compound command only an operator, separator or terminator may follow.
-    fn end_of_compound(&mut self) {
-        if matches!(self.peek(), Token::Word | Token::LParen)
-            && !matches!(self.reserved(), [b'd', ..])
-        {
-            self.unexpected();
         }
     }
 
