@@ -102,28 +102,29 @@ impl<'s> Shell<'s> {
     /// separator it runs.
     pub fn list(&mut self) -> i32 {
         let (mut status, mut go) = (0, true);
+        let mut t = self.peek();
         loop {
             let run = self.run;
             self.run = run & go;
-            let next = self.command();
+            let next = self.command(t);
             self.run = run;
             if go {
                 status = next;
             }
-            let t = self.peek();
-            go = match t {
-                Token::AndIf | Token::OrIf => (status == 0) == (t == Token::AndIf),
+            let op = self.peek();
+            go = match op {
+                Token::AndIf | Token::OrIf => (status == 0) == (op == Token::AndIf),
                 Token::Semi | Token::Newline => true,
                 // Anything else ends the list; what may not follow it (a word after a compound
                 // command, a `(`...) is the caller's `expect` to report.
                 _ => return status,
             };
-            self.advance(t);
-            let after = self.linebreak();
+            self.advance(op);
+            t = self.linebreak();
             // After a separator, a list ends at `)`, the end, `do` or `done` (the only keywords
             // starting with "d"); after `&&` or `||` a command must follow.
-            if matches!(t, Token::Semi | Token::Newline)
-                && (matches!(after, Token::End | Token::RParen)
+            if matches!(op, Token::Semi | Token::Newline)
+                && (matches!(t, Token::End | Token::RParen)
                     || matches!(self.reserved(), [b'd', ..]))
             {
                 return status;
@@ -131,9 +132,9 @@ impl<'s> Shell<'s> {
         }
     }
 
-    fn command(&mut self) -> i32 {
+    /// The command at `t`, the token just peeked.
+    fn command(&mut self, t: Token) -> i32 {
         let running = self.running();
-        let t = self.peek();
         let kw = self.reserved();
         // The unquoted start of the word: a reserved word is all of it.
         let plain = self.plain_start();
