@@ -99,10 +99,10 @@ impl<'s> Shell<'s> {
 
     /// The list and its and-or lists in one loop, with one call for every command (measured
     /// smaller): after `&&` or `||` the next command runs or not by the status so far, after a
-    /// separator it runs.
+    /// separator it runs. Newlines before the list are skipped here.
     pub fn list(&mut self) -> i32 {
         let (mut status, mut go) = (0, true);
-        let mut t = self.peek();
+        let mut t = self.linebreak();
         loop {
             let run = self.run;
             self.run = run & go;
@@ -189,7 +189,6 @@ impl<'s> Shell<'s> {
             return 0;
         }
         self.depth += 1;
-        self.linebreak();
         let status = self.list();
         self.depth -= 1;
         status
