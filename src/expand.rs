@@ -93,7 +93,7 @@ impl<'s> Shell<'s> {
                         _ => !in_double_quotes as usize,
                     };
                     if refused > 0 {
-                        let name = &self.src[at..at + refused];
+                        let name = &self.src[at..][..refused];
                         return self.refuse(name);
                     }
                     &self.src[at..self.pos]
