@@ -137,7 +137,9 @@ impl<'s> Shell<'s> {
     pub fn plain_word(&self) -> &'s [u8] {
         let word = self.plain_start();
         match self.byte_at(self.pos + word.len()) {
-            Some(b) if !ends_word(b) => &[],
+            // Where `plain_start` stops other than at the end of the word (measured smaller
+            // than testing for the end).
+            Some(b'\'' | b'"' | b'\\' | b'$' | b'`') => &[],
             _ => word,
         }
     }
