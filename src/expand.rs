@@ -1,8 +1,9 @@
 //! Words: quoting, `$$`, `$(...)`, quote removal and field splitting of unquoted results.
 //!
-//! A word is read from the script's text; when the command runs, its fields are appended to
-//! `Shell::fields`, each followed by a NUL. `$(...)` runs its commands with their output kept in
-//! `Output::buf`, then moves that text into the field being built.
+//! A word is read from the script's text; its fields are appended to `Shell::fields`, each
+//! followed by a NUL (and dropped unused when the command does not run). `$(...)` runs its
+//! commands with their output kept in `Output::buf`, then moves that text into the field being
+//! built.
 
 use crate::error;
 use crate::exec::Shell;
