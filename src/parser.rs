@@ -135,9 +135,10 @@ impl<'s> Shell<'s> {
     /// The command at `t`, the token just peeked.
     fn command(&mut self, t: Token) -> i32 {
         let running = self.running();
-        let kw = self.reserved();
-        // The unquoted start of the word: a reserved word is all of it.
+        // The unquoted start of the word: a reserved word is all of it. (In this order: measured
+        // smaller.)
         let plain = self.plain_start();
+        let kw = self.reserved();
         let status = match (t, kw) {
             // `NAME=...` is an assignment whatever follows the `=` (`x='y'`, `x=$(...)`): only
             // the unquoted start of the word decides.
