@@ -34,17 +34,23 @@ impl<'s> Shell<'s> {
     pub fn run_script(&mut self) -> Result<Option<i32>, Fail> {
         let run = self.run;
         self.run = false;
-        let found = self.script();
-        if self.error.is_some() {
-            return Err(Fail);
+        // One call for both walks (measured smaller): the second finds what the first did.
+        let mut checked = false;
+        loop {
+            let found = self.script();
+            if self.error.is_some() {
+                return Err(Fail);
+            }
+            let Some(status) = found else {
+                return Ok(None);
+            };
+            if checked {
+                return Ok(Some(self.exit.take().unwrap_or(status)));
+            }
+            checked = true;
+            self.pos = 0;
+            self.run = run;
         }
-        if found.is_none() {
-            return Ok(None);
-        }
-        self.pos = 0;
-        self.run = run;
-        let status = self.script();
-        Ok(status.map(|s| self.exit.take().unwrap_or(s)))
     }
 
     fn script(&mut self) -> Option<i32> {
@@ -66,7 +72,10 @@ impl<'s> Shell<'s> {
                 return self.fail(b"$(", &error::UNTERMINATED);
             }
             Token::End => return self.fail(b"unexpected end of script", &error::PLAIN),
-            Token::Word => self.plain_word().unwrap_or(b"word"),
+            Token::Word => match self.plain_word() {
+                [] => b"word",
+                w => w,
+            },
             Token::Newline => b"newline",
             // An operator is named as it is written (`fail` moves on anyway).
             _ => {
@@ -77,83 +86,78 @@ impl<'s> Shell<'s> {
         self.fail(name, &error::UNEXPECTED);
     }
 
-    /// Skips newlines; returns the token that follows.
-    pub fn linebreak(&mut self) -> Token {
-        loop {
-            let t = self.peek();
-            if t != Token::Newline {
-                return t;
-            }
-            self.advance(t);
+    /// The reserved word at the current position if one is written plainly, else empty (one
+    /// test less than an `Option` at each use: measured smaller). Only after `peek` (blanks
+    /// skipped): at an operator the plain word is empty, never a reserved word.
+    fn reserved(&self) -> &'s [u8] {
+        let w = self.plain_word();
+        match word_index(RESERVED, w) {
+            Some(_) => w,
+            None => &[],
         }
     }
 
-    /// The reserved word at the current position, if one is written plainly. Only after `peek`
-    /// (blanks skipped): at an operator the plain word is empty, never a reserved word.
-    fn reserved(&self) -> Option<&'s [u8]> {
-        self.plain_word()
-            .filter(|w| word_index(RESERVED, w).is_some())
-    }
-
+    /// The list and its and-or lists in one loop, with one call for every command (measured
+    /// smaller): after `&&` or `||` the next command runs or not by the status so far, after a
+    /// separator it runs. Newlines before the list are skipped here.
     pub fn list(&mut self) -> i32 {
-        let mut status = self.and_or();
-        while let t @ (Token::Semi | Token::Newline) = self.peek() {
-            self.advance(t);
-            // A list ends at `)`, the end, `do` or `done` (the only keywords starting with "d").
-            if matches!(self.linebreak(), Token::End | Token::RParen)
-                || matches!(self.reserved(), Some([b'd', ..]))
-            {
-                break;
-            }
-            status = self.and_or();
-        }
-        status
-    }
-
-    fn and_or(&mut self) -> i32 {
-        let mut status = self.command();
+        let (mut status, mut go) = (0, true);
+        let mut t = self.linebreak();
         loop {
-            let t = self.peek();
-            let and = match t {
-                Token::AndIf => true,
-                Token::OrIf => false,
-                _ => return status,
-            };
-            self.advance(t);
-            self.linebreak();
             let run = self.run;
-            let go = (status == 0) == and;
             self.run = run & go;
-            let next = self.command();
+            let next = self.command(t);
             self.run = run;
             if go {
                 status = next;
             }
+            let op = self.peek();
+            go = match op {
+                Token::AndIf | Token::OrIf => (status == 0) == (op == Token::AndIf),
+                Token::Semi | Token::Newline => true,
+                // Anything else ends the list; what may not follow it (a word after a compound
+                // command, a `(`...) is the caller's `expect` to report.
+                _ => return status,
+            };
+            self.advance(op);
+            t = self.linebreak();
+            // After a separator, a list ends at `)`, the end, `do` or `done` (the only keywords
+            // starting with "d"); after `&&` or `||` a command must follow.
+            if matches!(op, Token::Semi | Token::Newline)
+                && (matches!(t, Token::End | Token::RParen)
+                    || matches!(self.reserved(), [b'd', ..]))
+            {
+                return status;
+            }
         }
     }
 
-    fn command(&mut self) -> i32 {
+    /// The command at `t`, the token just peeked.
+    fn command(&mut self, t: Token) -> i32 {
         let running = self.running();
-        let t = self.peek();
-        let status = match (t, self.reserved()) {
+        // The unquoted start of the word: a reserved word is all of it. (In this order: measured
+        // smaller.)
+        let plain = self.plain_start();
+        let kw = self.reserved();
+        let status = match (t, kw) {
+            // `NAME=...` is an assignment whatever follows the `=` (`x='y'`, `x=$(...)`): only
+            // the unquoted start of the word decides.
+            (Token::Word, []) if !is_assignment(plain) => self.simple(),
             (Token::LParen, _) => {
                 self.advance(t);
                 let status = self.nested_list();
-                self.expect(Token::RParen, 0);
-                self.end_of_compound();
+                self.expect(Token::RParen, 1);
                 self.contained(running, status)
             }
-            (Token::Word, None) => self.simple(),
             // Slice patterns: no bounds check on the first byte.
-            (Token::Word, Some(kw @ [c @ (b'u' | b'w'), ..])) => {
+            (Token::Word, kw @ [c @ (b'u' | b'w'), ..]) => {
                 self.pos += kw.len();
-                let status = self.loop_command(*c == b'u');
-                self.end_of_compound();
-                status
+                self.loop_command(*c == b'u')
             }
-            // `do` and `done` are unexpected here; the other words are not supported.
-            (Token::Word, Some(kw @ [c, ..])) if *c != b'd' => {
-                self.refuse(kw);
+            // Assignments and reserved words other than `do` and `done` (unexpected here) are
+            // not supported.
+            (Token::Word, kw) if !matches!(kw, [b'd', ..]) => {
+                self.refuse(plain);
                 return 0;
             }
             _ => {
@@ -179,15 +183,6 @@ impl<'s> Shell<'s> {
         }
     }
 
-    /// After a compound command only an operator, separator or terminator may follow.
-    fn end_of_compound(&mut self) {
-        if matches!(self.peek(), Token::Word | Token::LParen)
-            && !matches!(self.reserved(), Some([b'd', ..]))
-        {
-            self.unexpected();
-        }
-    }
-
     /// `linebreak list` one level deeper.
     pub fn nested_list(&mut self) -> i32 {
         if self.depth == MAX_NESTING {
@@ -195,20 +190,20 @@ impl<'s> Shell<'s> {
             return 0;
         }
         self.depth += 1;
-        self.linebreak();
         let status = self.list();
         self.depth -= 1;
         status
     }
 
-    /// Consumes `token` (after newlines), or records what came instead. A `Word` must be the
-    /// keyword `DO` or `DONE`; an operator's `len` is 0 (its plain word is empty). A length
-    /// rather than a slice: one argument less at each call (measured smaller everywhere).
+    /// Consumes `token` (after newlines), `len` bytes long, or records what came instead. A
+    /// `Word` must be the keyword `DO` or `DONE` (told apart by their lengths: they are the only
+    /// reserved words starting with "d"). A length rather than a slice: one argument less at each
+    /// call (measured smaller everywhere).
     pub fn expect(&mut self, token: Token, len: usize) {
-        let word = &b"done"[..len];
         let t = self.linebreak();
-        if t == token && self.plain_word().is_some_and(|w| w == word) {
-            self.advance(t);
+        if t == token
+            && (t != Token::Word || matches!(self.reserved(), w @ [b'd', ..] if w.len() == len))
+        {
             self.pos += len;
         } else {
             self.unexpected();
@@ -238,24 +233,17 @@ impl<'s> Shell<'s> {
     }
 
     fn simple(&mut self) -> i32 {
-        // `NAME=...` is an assignment whatever follows the `=` (`x='y'`, `x=$(...)`): only the
-        // unquoted start of the word decides.
-        let plain = self.plain_start();
-        if is_assignment(plain) {
-            self.refuse(plain);
-            return 0;
-        }
         let mark = self.fields.len();
-        let mut substitution_status = None;
+        let mut substitution_status = 0;
         // The commands inside `$(...)` set `$?` as they run; the command itself (a bare `exit`)
-        // sees the `$?` from before its words were expanded, as in busybox and dash.
+        // sees the `$?` from before its words were expanded, as in busybox and dash. No need to
+        // restore it: when the command runs, `command` sets it after.
         let status_before = self.last_status;
         while self.peek() == Token::Word {
             self.word(&mut substitution_status);
         }
-        self.last_status = status_before;
         let status = if self.running() {
-            self.simple_command(mark, substitution_status)
+            self.simple_command(mark, substitution_status, status_before)
         } else {
             0
         };
