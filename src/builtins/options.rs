@@ -32,25 +32,25 @@ pub fn parse<'a>(
     mut valued: Option<(u8, &mut Option<&'a [u8]>)>,
 ) -> Option<Flags> {
     let mut seen = 1 << 63;
-    // Each argument is taken from `args` itself (no copy to write back), and put back if it
-    // turns out to be the first operand.
+    // Each argument is read from a copy of `args`, written back once it is an option (or
+    // `--`): the first operand stays. Measured smaller than taking it from `args` and putting
+    // it back.
     loop {
-        let before = *args;
-        let Some(arg) = args.next() else {
+        let mut rest = *args;
+        let Some(arg) = rest.next() else {
             break;
         };
-        if arg == b"--" {
-            break;
-        }
         // Slice patterns rather than indexes: no bounds checks to panic. A lone `-` is an
         // operand.
         let mut flags = match arg {
             [b'-', flags @ ..] if !flags.is_empty() => flags,
-            _ => {
-                *args = before;
-                break;
-            }
+            _ => break,
         };
+        *args = rest;
+        // `--`: the end of the options, not an operand.
+        if flags == b"-" {
+            break;
+        }
         while let [c, after @ ..] = flags {
             flags = after;
             // One message call for both errors: only the middle differs.
