@@ -12,12 +12,16 @@ use crate::expand::decimal;
 use crate::output::{perror, Output};
 use crate::sys::{self, CPath, Errno, PathBuf};
 
+const MISSING: &[u8] = b"ln: missing file operand";
+/// The name, the start of a message: one copy of its bytes (measured smaller).
+const NAME: &[u8] = MISSING.split_at(2).0;
+
 pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
-    let Some(opts) = options::parse(b"ln", &mut operands, b"sfn", None) else {
+    let Some(opts) = options::parse(NAME, &mut operands, b"sfn", None) else {
         return 1;
     };
     let Some((last, rest)) = operands.split_last() else {
-        return super::usage(b"ln: missing file operand");
+        return super::usage(MISSING);
     };
     // One operand: the link goes into the current directory, named after the target.
     let (targets, dest) = if rest.is_empty() {
@@ -62,7 +66,7 @@ fn link(target: &CPath, dest: &[u8], opts: Flags) -> i32 {
         None => (link, make(opts, target, link)),
     };
     if let Err(e) = result {
-        perror(b"ln", name, e);
+        perror(NAME, name, e);
         return 1;
     }
     0
