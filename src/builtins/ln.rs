@@ -84,6 +84,8 @@ fn link(target: &CPath, dest: &[u8], opts: Flags) -> i32 {
 /// link's length.
 fn make(opts: Flags, target: &CPath, link: &CPath) -> Result<(), Errno> {
     let mut tmp = PathBuf::default();
+    // The pid's digits, for the temporary name (here, not in the loop: measured smaller).
+    let mut digits = [0; 10];
     let mut replacing = false;
     loop {
         let at = if replacing {
@@ -123,7 +125,6 @@ fn make(opts: Flags, target: &CPath, link: &CPath) -> Result<(), Errno> {
         tmp.push(b".");
         tmp.push(&base[..base.len().min(200)]);
         tmp.push(b".ln-");
-        let mut digits = [0; 10];
         tmp.push(decimal(&mut digits, sys::getpid() as u32));
         replacing = true;
     }
