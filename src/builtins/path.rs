@@ -29,11 +29,12 @@ pub fn basename(path: &[u8]) -> &[u8] {
 /// Appends `/name` to the directory in `path`, without doubling a slash. Leading slashes of
 /// the name are dropped, as busybox's concat_path_file does.
 pub fn join(path: &mut PathBuf, mut name: &[u8]) {
-    if !matches!(path.as_bytes(), [.., b'/']) {
-        path.push(b"/");
-    }
+    // The name first, then the slash: measured smaller.
     while let [b'/', rest @ ..] = name {
         name = rest;
+    }
+    if !matches!(path.as_bytes(), [.., b'/']) {
+        path.push(b"/");
     }
     path.push(name);
 }
