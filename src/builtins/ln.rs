@@ -119,9 +119,10 @@ fn make(opts: Flags, target: &CPath, link: &CPath) -> Result<(), Errno> {
         }
         let base = basename(link);
         // The link up to its last component, its directory with the slash (none for a bare
-        // name).
-        let dir = link.get(..base.as_ptr() as usize - link.as_ptr() as usize);
-        tmp.push(dir.unwrap_or_default());
+        // name). (`if let`, not `unwrap_or_default`: measured smaller.)
+        if let Some(dir) = link.get(..base.as_ptr() as usize - link.as_ptr() as usize) {
+            tmp.push(dir);
+        }
         tmp.push(b".");
         tmp.push(&base[..base.len().min(200)]);
         tmp.push(b".ln-");
