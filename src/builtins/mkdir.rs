@@ -34,7 +34,9 @@ pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
     }
     let parents = opts.has(b'p');
     let mut status = 0;
-    for dir in operands {
+    // By reference: the operands are read where parse left them, not copied (measured
+    // smaller).
+    for dir in operands.by_ref() {
         status |= make(dir, mode, parents);
     }
     status
