@@ -24,13 +24,16 @@ pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
         return super::usage(MISSING);
     };
     // One operand: the link goes into the current directory, named after the target.
-    let (targets, dest) = if rest.is_empty() {
-        (operands, basename(last))
+    let dest = if rest.is_empty() {
+        basename(last)
     } else {
-        (rest, last)
+        // The targets are taken from `operands` itself, where parse left them: no copy
+        // (measured smaller).
+        operands = rest;
+        last
     };
     let mut status = 0;
-    for target in targets.paths() {
+    while let Some(target) = operands.next_path() {
         status |= link(target, dest, opts);
     }
     status
