@@ -35,7 +35,10 @@ const BUILTINS: [Builtin; 9] = [
 /// refusal of an option or operand. One call site: each caller passes three slices instead of
 /// building the pieces.
 fn refuse(name: &[u8], problem: &[u8], word: &[u8]) -> i32 {
-    crate::output::error_line(&[name, problem, word, b"'"]);
+    // The closing quote is the opening one, PROBLEM's last byte: no constant's address to
+    // compute (measured smaller).
+    let quote = problem.split_last().map(|(q, _)| core::slice::from_ref(q));
+    crate::output::error_line(&[name, problem, word, quote.unwrap_or_default()]);
     1
 }
 

@@ -32,25 +32,21 @@ pub fn parse<'a>(
     mut valued: Option<(u8, &mut Option<&'a [u8]>)>,
 ) -> Option<Flags> {
     let mut seen = 1 << 63;
-    // Each argument is taken from `args` itself (no copy to write back), and put back if it
-    // turns out to be the first operand.
-    loop {
-        let before = *args;
-        let Some(arg) = args.next() else {
-            break;
-        };
-        if arg == b"--" {
+    // An option starts with a dash and one more byte (a lone `-` is an operand, followed by
+    // its NUL): looked at where it is, taken from `args` only then. Slice patterns rather than
+    // indexes: no bounds checks to panic.
+    while let [b'-', c, ..] = args.as_bytes() {
+        if *c == 0 {
             break;
         }
-        // Slice patterns rather than indexes: no bounds checks to panic. A lone `-` is an
-        // operand.
-        let mut flags = match arg {
-            [b'-', flags @ ..] if !flags.is_empty() => flags,
-            _ => {
-                *args = before;
-                break;
-            }
+        let Some([_, flags @ ..]) = args.next() else {
+            break;
         };
+        let mut flags = flags;
+        // `--`: the end of the options, not an operand.
+        if flags == b"-" {
+            break;
+        }
         while let [c, after @ ..] = flags {
             flags = after;
             // One message call for both errors: only the middle differs.
@@ -71,7 +67,8 @@ pub fn parse<'a>(
                 #[allow(clippy::manual_contains)]
                 let allowed = letters.iter().any(|l| l == c);
                 if allowed {
-                    seen |= 1 << (c & 63);
+                    // A rotation: its count is taken mod 64, no mask needed (measured smaller).
+                    seen |= 1u64.rotate_left(*c as u32);
                     continue;
                 }
                 b": invalid option -- '"

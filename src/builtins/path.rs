@@ -4,40 +4,37 @@ use crate::sys::PathBuf;
 
 /// The last component, ignoring trailing slashes (`/a/b/` -> `b`, `/` -> `/`), like basename(1).
 pub fn basename(path: &[u8]) -> &[u8] {
-    let trimmed = trim_trailing_slashes(path);
-    // After the last slash; only slashes (the root itself) leave nothing after it.
-    let mut dir = trimmed;
-    while let [head @ .., last] = dir {
+    // One scan from the end, measured smaller than a trim then a search: `end` drops the
+    // trailing slashes, then `rest` stops at the slash before the name. (Slice patterns: no
+    // index, so no bounds check to panic.)
+    let mut end = path;
+    let mut rest = path;
+    while let [head @ .., last] = rest {
         if *last == b'/' {
-            break;
+            if rest.len() != end.len() {
+                break;
+            }
+            end = head;
         }
-        dir = head;
+        rest = head;
     }
-    match trimmed.get(dir.len()..) {
+    match end.get(rest.len()..) {
         Some(name) if !name.is_empty() => name,
-        _ => trimmed,
+        // Only slashes: the root (or nothing, for an empty path). Cut, not `get`: no select of
+        // a dangling pointer for the empty case (measured smaller).
+        _ => &path[..path.len().min(1)],
     }
-}
-
-fn trim_trailing_slashes(mut path: &[u8]) -> &[u8] {
-    // Slice patterns: no index, so no bounds check to panic.
-    while let [head @ .., b'/'] = path {
-        if head.is_empty() {
-            break;
-        }
-        path = head;
-    }
-    path
 }
 
 /// Appends `/name` to the directory in `path`, without doubling a slash. Leading slashes of
 /// the name are dropped, as busybox's concat_path_file does.
 pub fn join(path: &mut PathBuf, mut name: &[u8]) {
-    if !matches!(path.as_bytes(), [.., b'/']) {
-        path.push(b"/");
-    }
+    // The name first, then the slash: measured smaller.
     while let [b'/', rest @ ..] = name {
         name = rest;
+    }
+    if !matches!(path.as_bytes(), [.., b'/']) {
+        path.push(b"/");
     }
     path.push(name);
 }

@@ -256,3 +256,8 @@ fn a_link_path_past_path_max_is_refused_not_cut() {
         Path::new("/x/model.bin")
     );
 }
+
+#[test]
+fn the_name_is_the_start_of_the_usage_message() {
+    assert_eq!(NAME, b"ln");
+}

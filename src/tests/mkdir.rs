@@ -176,3 +176,8 @@ fn parse_octal_mode_cases() {
     assert_eq!(parse_octal_mode(b"9"), None);
     assert_eq!(parse_octal_mode(b""), None);
 }
+
+#[test]
+fn the_name_is_the_start_of_the_usage_message() {
+    assert_eq!(NAME, b"mkdir");
+}
