@@ -20,7 +20,7 @@ pub fn run(mut operands: Args, out: &mut Output) -> i32 {
 }
 
 /// A directory's entries (`every`: -a, `almost`: -A), or a file's name. Returns the status.
-fn list(op: &CPath, every: bool, almost: bool, out: &mut Output) -> i32 {
+fn list(op: &CPath, mut every: bool, almost: bool, out: &mut Output) -> i32 {
     let mut names = Stack::default();
     // Reading first: no stat for a directory, the common case.
     if let Err(e) = sys::read_dir(op, &mut names) {
@@ -30,25 +30,29 @@ fn list(op: &CPath, every: bool, almost: bool, out: &mut Output) -> i32 {
         // OpenShift, fails the prefetch check with busybox's line).
         // The short form is the long one without its quotes: `ls: ` starts the head, `: ` ends
         // the tail, so only a length and a start differ.
-        let (quoted, e) = match sys::stat(op, true) {
-            Ok(st) if !st.is_dir() => {
-                out.line(op);
-                return 0;
-            }
-            Ok(_) => (true, e),
-            Err(e) => (false, e),
-        };
-        const HEAD: &[u8] = b"ls: can't open '";
-        const TAIL: &[u8] = b"': ";
-        let head = HEAD.get(..if quoted { HEAD.len() } else { b"ls: ".len() });
-        let tail = TAIL.get(!quoted as usize..);
-        error_line(&[
-            head.unwrap_or_default(),
-            op,
-            tail.unwrap_or_default(),
-            errno_text(e),
-        ]);
-        return 1;
+        'file: {
+            let (quoted, e) = match sys::stat(op, true) {
+                Ok(st) if !st.is_dir() => break 'file,
+                Ok(_) => (true, e),
+                Err(e) => (false, e),
+            };
+            const HEAD: &[u8] = b"ls: can't open '";
+            const TAIL: &[u8] = b"': ";
+            let head = HEAD.get(..if quoted { HEAD.len() } else { b"ls: ".len() });
+            let tail = TAIL.get(!quoted as usize..);
+            error_line(&[
+                head.unwrap_or_default(),
+                op,
+                tail.unwrap_or_default(),
+                errno_text(e),
+            ]);
+            return 1;
+        }
+        // A file: the one name listed, as given (a dot file too). One listing loop writes all
+        // lines: measured smaller than a second line call.
+        names.push(op);
+        names.push(b"\0");
+        every = true;
     }
     let all = names.as_slice();
     // The offsets of the names shown: no memory beyond them. Hidden names start with a dot;
