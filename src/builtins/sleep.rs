@@ -64,14 +64,16 @@ pub fn parse(arg: &[u8]) -> Option<u64> {
             return None;
         }
         if base == 1 {
-            // scale / 10 as a multiplication by 2^35 / 10 (rounded up), exact below 2^32: no
-            // divide instruction (s390x's takes a register pair, which went through memory).
-            scale = (scale * 0xCCCC_CCCD) >> 35;
+            // scale / 10 as a multiplication by 2^32 / 10 (rounded up), exact below 2^30 (the
+            // scale is at most 10^9): no divide instruction (s390x's takes a register pair,
+            // which went through memory), and a constant ppc64 builds in two instructions.
+            scale = (scale * 0x1999_999A) >> 32;
         }
         nanos = nanos.saturating_mul(base).saturating_add(d * scale);
     }
-    // Every byte is a digit but the one dot: there must be a digit.
-    (number.len() > (base == 1) as usize).then(|| nanos.saturating_mul(unit))
+    // Every byte is a digit but the one dot: there must be a digit. (`base & 1`: 1 after a
+    // dot, 0 without one; measured smaller than `base == 1`.)
+    (number.len() > (base & 1) as usize).then(|| nanos.saturating_mul(unit))
 }
 
 #[cfg(test)]
