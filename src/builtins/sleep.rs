@@ -56,12 +56,13 @@ pub fn parse(arg: &[u8]) -> Option<u64> {
     let (mut nanos, mut scale, mut base) = (0u64, NANOS, 10);
     for &c in number {
         let d = c.wrapping_sub(b'0') as u64;
-        if c == b'.' && base == 10 {
+        if d > 9 {
+            // Not a digit: the first dot, or the end (tested in this order: measured smaller).
+            if c != b'.' || base == 1 {
+                return None;
+            }
             base = 1;
             continue;
-        }
-        if d > 9 {
-            return None;
         }
         if base == 1 {
             // scale / 10 as a multiplication by 2^32 / 10 (rounded up), exact below 2^30 (the
