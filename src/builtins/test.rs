@@ -74,8 +74,9 @@ fn run(args: Args, out: &Output, bracket: bool) -> i32 {
                     a = rest;
                     continue;
                 }
-                // Parentheses are left out: name the "(" rather than a word inside them.
-                [b"(", ..] => break b"(",
+                // Parentheses are left out: name the "(" rather than a word inside them (the word
+                // itself, not a constant: measured smaller).
+                [op @ b"(", ..] => break op,
                 [op, arg] => match word_index(OPERATORS, op) {
                     Some(i @ 0..=1) => arg.is_empty() == (i == 1),
                     // `operand` is `arg` as a path. -L and -h (6, 7) look at the link itself.
