@@ -15,12 +15,14 @@ pub fn run_bracket(args: Args, out: &mut Output) -> i32 {
     run(args, out, true)
 }
 
-/// The unary operators (the only ones known: any other is an "unknown operator").
-const OPERATORS: &[u8] = b"-n -z -e -d -f -s -L -h";
+/// The unary operators (the only ones known: any other is an "unknown operator"). The file
+/// tests from 2 on, those that follow a symbolic link from 4 on: one bit says which (measured
+/// smaller than a comparison).
+const OPERATORS: &[u8] = b"-n -z -L -h -e -d -f -s";
 
-/// The file type each of -d (3), -f (4), -L and -h (6, 7) asks for, in nibble 3, 4, 6, 7:
-/// directory 4, regular file 8, symbolic link 10.
-const FILE_TYPES: u32 = 0xAA08_4000;
+/// The file type each of -L and -h (2, 3), -d (5) and -f (6) asks for, in nibble 2, 3, 5, 6:
+/// symbolic link 10, directory 4, regular file 8.
+const FILE_TYPES: u32 = 0x0840_AA00;
 
 /// Both applets: status 0 (true), 1 (false), or 2 after one message `NAME: WORD MESSAGE` (all
 /// errors share that one call).
@@ -79,10 +81,10 @@ fn run(args: Args, out: &Output, bracket: bool) -> i32 {
                 [op @ b"(", ..] => break op,
                 [op, arg] => match word_index(OPERATORS, op) {
                     Some(i @ 0..=1) => arg.is_empty() == (i == 1),
-                    // `operand` is `arg` as a path. -L and -h (6, 7) look at the link itself.
-                    Some(i) => sys::stat(operand, i < 6).is_ok_and(|s| match i {
-                        2 => true,
-                        5 => !s.is_empty(),
+                    // `operand` is `arg` as a path. -L and -h (2, 3) look at the link itself.
+                    Some(i) => sys::stat(operand, i & 4 != 0).is_ok_and(|s| match i {
+                        4 => true,
+                        7 => !s.is_empty(),
                         // -d, -f, -L, -h: the file type (S_IFMT's four bits) that nibble `i`
                         // of a table holds, a shift rather than a jump table.
                         _ => s.mode() >> 12 & 15 == FILE_TYPES >> (i * 4) & 15,
