@@ -55,9 +55,11 @@ pub fn parse(arg: &[u8]) -> Option<u64> {
     // the dot cannot change a sleep: their scale is 0.
     let (mut nanos, mut scale, mut base) = (0u64, NANOS, 10);
     for &c in number {
-        let d = c.wrapping_sub(b'0') as u64;
+        // Widened first: no byte masking (a byte below '0' wraps past 9 all the same).
+        let d = (c as u64).wrapping_sub(b'0' as u64);
         if d > 9 {
-            // Not a digit: the first dot, or the end (tested in this order: measured smaller).
+            // Not a digit: the one dot allowed, or no number (tested in this order: measured
+            // smaller).
             if c != b'.' || base == 1 {
                 return None;
             }

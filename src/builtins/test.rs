@@ -21,7 +21,7 @@ pub fn run_bracket(args: Args, out: &mut Output) -> i32 {
 const OPERATORS: &[u8] = b"-n -z -L -h -e -d -f -s";
 
 /// The file type each of -L and -h (2, 3), -d (5) and -f (6) asks for, in nibble 2, 3, 5, 6:
-/// symbolic link 10, directory 4, regular file 8.
+/// symbolic link 10, directory 4, regular file 8; -e (4) asks for any, 0.
 const FILE_TYPES: u32 = 0x0840_AA00;
 
 /// Both applets: status 0 (true), 1 (false), or 2 after one message `NAME: WORD MESSAGE` (all
@@ -83,11 +83,13 @@ fn run(args: Args, out: &Output, bracket: bool) -> i32 {
                     Some(i @ 0..=1) => arg.is_empty() == (i == 1),
                     // `operand` is `arg` as a path. -L and -h (2, 3) look at the link itself.
                     Some(i) => sys::stat(operand, i & 4 != 0).is_ok_and(|s| match i {
-                        4 => true,
                         7 => !s.is_empty(),
                         // -d, -f, -L, -h: the file type (S_IFMT's four bits) that nibble `i`
-                        // of a table holds, a shift rather than a jump table.
-                        _ => s.mode() >> 12 & 15 == FILE_TYPES >> (i * 4) & 15,
+                        // of a table holds, a shift rather than a jump table; -e: any (0).
+                        _ => {
+                            let want = FILE_TYPES >> (i * 4) & 15;
+                            want == 0 || s.mode() >> 12 & 15 == want
+                        }
                     }),
                     None => break op,
                 },
