@@ -43,11 +43,13 @@ pub fn parse(arg: &[u8]) -> Option<u64> {
     {
         return Some(FOREVER);
     }
-    let (number, unit) = match arg.split_last()? {
-        (b's', rest) => (rest, 1),
-        (b'm', rest) => (rest, 60),
-        (b'h', rest) => (rest, 3600),
-        (b'd', rest) => (rest, 86400),
+    // An empty argument has no digit: refused below, as a lone suffix is (no early return:
+    // measured smaller).
+    let (number, unit) = match arg {
+        [rest @ .., b's'] => (rest, 1),
+        [rest @ .., b'm'] => (rest, 60),
+        [rest @ .., b'h'] => (rest, 3600),
+        [rest @ .., b'd'] => (rest, 86400),
         _ => (arg, 1),
     };
     // Each digit counts `scale` nanoseconds, after multiplying what came before by `base`: 10
