@@ -69,8 +69,11 @@ fn run(args: Args, out: &Output, bracket: bool) -> i32 {
             let value = match *a {
                 [] => false,
                 [s] => !s.is_empty(),
-                // `op.len() == 1`: the operator is "=".
-                [left, op @ (b"=" | b"!="), right] => (left == right) == (op.len() == 1),
+                // The binary operators found as the unary ones are (measured smaller than a
+                // slice pattern); `op.len() == 1`: the operator is "=".
+                [left, op, right] if word_index(b"= !=", op).is_some() => {
+                    (left == right) == (op.len() == 1)
+                }
                 [b"!", ref rest @ ..] => {
                     negated = !negated;
                     a = rest;
