@@ -75,8 +75,9 @@ fn list(op: &CPath, mut every: bool, almost: bool, out: &mut Output) -> i32 {
         for i in gap..t.len() {
             let mut j = i;
             while let Some(k) = j.checked_sub(gap) {
-                // `get`: no bounds-check panic path (both are in range).
-                let (Some(&x), Some(&y)) = (t.get(j), t.get(k)) else {
+                // `get`: no bounds-check panic path (both are in range). The lower one first:
+                // measured smaller.
+                let (Some(&y), Some(&x)) = (t.get(k), t.get(j)) else {
                     break;
                 };
                 if !before(all, x, y) {
