@@ -69,9 +69,8 @@ fn list(op: &CPath, mut every: bool, almost: bool, out: &mut Output) -> i32 {
     // of CPU for a model of thousands of files, and KServe gives a modelcar 10m CPU). Entries
     // are unique, so the order is total.
     let t = index.as_mut_words();
-    let mut gap = t.len();
-    while gap > 1 {
-        gap /= 2;
+    let mut gap = t.len() / 2;
+    while gap > 0 {
         for i in gap..t.len() {
             let mut j = i;
             while let Some(k) = j.checked_sub(gap) {
@@ -87,6 +86,7 @@ fn list(op: &CPath, mut every: bool, almost: bool, out: &mut Output) -> i32 {
                 j = k;
             }
         }
+        gap /= 2;
     }
     for &at in t.iter() {
         out.line(name(all, at));
