@@ -17,8 +17,9 @@ pub fn run(mut args: Args, out: &mut Output) -> i32 {
         if letters.is_empty() {
             break;
         }
-        // The first letter other than n, refused if the whole word is option letters.
-        let mut refused = 0;
+        // The first letter other than n, refused if the whole word is option letters (a u32:
+        // no byte masking in the loop, measured smaller).
+        let mut refused = 0u32;
         for &c in letters {
             if c == b'n' {
                 continue;
@@ -28,12 +29,12 @@ pub fn run(mut args: Args, out: &mut Output) -> i32 {
                 break 'options;
             }
             if refused == 0 {
-                refused = c;
+                refused = c as u32;
             }
         }
         if refused != 0 {
             // busybox's -e and -E are not implemented: refused like an unknown option.
-            return super::refuse(b"echo", b": invalid option -- '", &[refused]);
+            return super::refuse(b"echo", b": invalid option -- '", &[refused as u8]);
         }
         newline = false;
         text = args;

@@ -43,11 +43,13 @@ pub fn parse(arg: &[u8]) -> Option<u64> {
     {
         return Some(FOREVER);
     }
-    let (number, unit) = match arg.split_last()? {
-        (b's', rest) => (rest, 1),
-        (b'm', rest) => (rest, 60),
-        (b'h', rest) => (rest, 3600),
-        (b'd', rest) => (rest, 86400),
+    // An empty argument has no digit: refused below, as a lone suffix is (no early return:
+    // measured smaller).
+    let (number, unit) = match arg {
+        [rest @ .., b's'] => (rest, 1),
+        [rest @ .., b'm'] => (rest, 60),
+        [rest @ .., b'h'] => (rest, 3600),
+        [rest @ .., b'd'] => (rest, 86400),
         _ => (arg, 1),
     };
     // Each digit counts `scale` nanoseconds, after multiplying what came before by `base`: 10
@@ -55,23 +57,28 @@ pub fn parse(arg: &[u8]) -> Option<u64> {
     // the dot cannot change a sleep: their scale is 0.
     let (mut nanos, mut scale, mut base) = (0u64, NANOS, 10);
     for &c in number {
-        let d = c.wrapping_sub(b'0') as u64;
-        if c == b'.' && base == 10 {
+        // Widened first: no byte masking (a byte below '0' wraps past 9 all the same).
+        let d = (c as u64).wrapping_sub(b'0' as u64);
+        if d > 9 {
+            // Not a digit: the one dot allowed, or no number (tested in this order: measured
+            // smaller).
+            if c != b'.' || base == 1 {
+                return None;
+            }
             base = 1;
             continue;
         }
-        if d > 9 {
-            return None;
-        }
         if base == 1 {
-            // scale / 10 as a multiplication by 2^35 / 10 (rounded up), exact below 2^32: no
-            // divide instruction (s390x's takes a register pair, which went through memory).
-            scale = (scale * 0xCCCC_CCCD) >> 35;
+            // scale / 10 as a multiplication by 2^32 / 10 (rounded up), exact below 2^30 (the
+            // scale is at most 10^9): no divide instruction (s390x's takes a register pair,
+            // which went through memory), and a constant ppc64 builds in two instructions.
+            scale = (scale * 0x1999_999A) >> 32;
         }
         nanos = nanos.saturating_mul(base).saturating_add(d * scale);
     }
-    // Every byte is a digit but the one dot: there must be a digit.
-    (number.len() > (base == 1) as usize).then(|| nanos.saturating_mul(unit))
+    // Every byte is a digit but the one dot: there must be a digit. (`base & 1`: 1 after a
+    // dot, 0 without one; measured smaller than `base == 1`.)
+    (number.len() > (base & 1) as usize).then(|| nanos.saturating_mul(unit))
 }
 
 #[cfg(test)]

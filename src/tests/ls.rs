@@ -123,6 +123,8 @@ fn a_file_operand_is_printed_as_given() {
     let r = root(&t);
     assert_eq!(ls(&[format!("{r}/f")]), (0, format!("{r}/f\n")));
     assert_eq!(ls(&["-A", &format!("{r}/f")]), (0, format!("{r}/f\n")));
+    // Even one that starts with a dot (tests run in the package's folder).
+    assert_eq!(ls(&["./Cargo.toml"]), (0, "./Cargo.toml\n".into()));
     // A directory's path is not printed, only its entries (none here).
     assert_eq!(ls(&[format!("{r}/d")]), (0, "".into()));
     assert_eq!(ls(&[format!("{r}/d/")]), (0, "".into()));
