@@ -192,10 +192,7 @@ fn at2<const NR: libc::c_long>(one: &CPath, two: &CPath) -> Result<(), Errno> {
 // call is barely more than a wrapper's entry and exit (ppc64 most of all). Measured smaller.
 #[inline(always)]
 pub fn exit(status: i32) -> ! {
-    // exit_group does not return: the loop only tells the compiler so.
-    loop {
-        call1::<{ libc::SYS_exit_group }>(status as usize);
-    }
+    arch::exit_group(status as usize)
 }
 
 /// Says `msg` on standard error and exits with status 70, for what cannot go on: a bug, or no
@@ -217,6 +214,7 @@ pub fn getpid() -> i32 {
 ///
 /// # Safety
 /// `sp` must be the stack pointer the kernel handed to the entry point.
+#[inline(always)]
 pub unsafe fn args_at_entry(sp: *const usize) -> &'static [u8] {
     // SAFETY: at entry the stack holds argc, then argc pointers to the argument strings, which
     // the kernel copied in order and back to back, each with its NUL; they live (unchanged:
