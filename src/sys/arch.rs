@@ -7,8 +7,9 @@
 //!
 //! x86_64 and aarch64: one small C-ABI function, `modelcar_syscall(nr, a1, .., a5)`, with the
 //! entries `modelcar_syscall3` (`a4 = a5 = 0`) and `modelcar_syscall4` (`a5 = 0`) just before
-//! it: an entry point costs less than a wrapper function. powerpc64: Rust functions around an
-//! `asm!` block. s390x: the instruction inline at each call (see there).
+//! it: an entry point costs less than a wrapper function. powerpc64: an `asm!` block at each
+//! call that branches to one shared body (see there). s390x: the instruction inline at each
+//! call (see there).
 
 #[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
@@ -54,35 +55,42 @@ core::arch::global_asm!(
     "ret",
 );
 
-// powerpc64: the kernel flags an error in CR0.SO and returns a positive errno; negate it so that
-// every architecture reports errors the same way. Rust functions rather than `global_asm!`: a
-// call to a function the compiler sees defined, and not changing the TOC pointer, needs no
-// `nop` after it (the slot for restoring that pointer), 4 bytes at each of some 30 calls. The
-// inner functions take the number last: the arguments then arrive in r3 to r7, where the kernel
-// takes them; `modelcar_syscall3` & co, inlined, only reorder. Four-argument calls use `sc` with
-// a 0: one instruction at each of their few calls costs less than a function of their own.
-
-/// # Safety
-/// As for `modelcar_syscall`.
+// powerpc64: the kernel flags an error in CR0.SO and returns a positive errno; `modelcar_sc`
+// negates it so that every architecture reports errors the same way. Each call is an `asm!`
+// block that sets the number in r0 and only the arguments that call reads, then branches to that
+// one shared body: no unused argument is zeroed, and there is no wrapper function to reorder
+// them (measured smaller than Rust functions around the instruction). A call from inside `asm!`
+// needs no `nop` after it (the slot for restoring the TOC pointer after a call the compiler
+// cannot see into): the body does not touch r2. The kernel changes r0 and r3 to r12, CR0, CTR
+// and XER; the branch changes LR.
 #[cfg(target_arch = "powerpc64")]
-#[inline(never)]
-unsafe extern "C" fn sc(a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, nr: isize) -> isize {
-    let r: isize;
-    // SAFETY: the system call instruction with the caller's arguments (the caller's contract);
-    // the kernel changes r0 and r3 to r12, CR0, CTR and XER.
-    unsafe {
+core::arch::global_asm!(
+    ".globl modelcar_sc",
+    ".type modelcar_sc, @function",
+    "modelcar_sc:",
+    "sc",
+    "bns+ 1f",
+    "neg 3, 3",
+    "1:",
+    "blr",
+    ".size modelcar_sc, . - modelcar_sc",
+);
+
+#[cfg(target_arch = "powerpc64")]
+extern "C" {
+    fn modelcar_sc();
+}
+
+/// `sc!(NR, operands)`: the system call `NR` through `modelcar_sc`; the operands name r3 to r8,
+/// each an argument or clobbered.
+#[cfg(target_arch = "powerpc64")]
+macro_rules! sc {
+    ($nr:ident, $($operands:tt)*) => {
         core::arch::asm!(
-            "sc",
-            "bns+ 1f",
-            "neg 3, 3",
-            "1:",
-            inlateout("r0") nr => _,
-            inlateout("r3") a1 => r,
-            inlateout("r4") a2 => _,
-            inlateout("r5") a3 => _,
-            inlateout("r6") a4 => _,
-            inlateout("r7") a5 => _,
-            inlateout("r8") 0usize => _,
+            "bl {sc}",
+            sc = sym modelcar_sc,
+            inlateout("r0") $nr as isize => _,
+            $($operands)*
             out("r9") _,
             out("r10") _,
             out("r11") _,
@@ -90,80 +98,154 @@ unsafe extern "C" fn sc(a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, n
             out("cr0") _,
             out("ctr") _,
             out("xer") _,
+            out("lr") _,
             options(nostack),
-        );
-    }
-    r
+        )
+    };
 }
 
-/// `sc` for the calls that read three arguments or fewer: the kernel's others are left as they
-/// are. A leaf of its own rather than a jump to `sc` with zeroes (measured smaller).
+/// The system call `NR` with five arguments, and a sixth of 0.
 ///
 /// # Safety
-/// As for `modelcar_syscall`.
-#[cfg(target_arch = "powerpc64")]
-#[inline(never)]
-unsafe extern "C" fn sc3(a1: usize, a2: usize, a3: usize, nr: isize) -> isize {
-    let r: isize;
-    // SAFETY: as in `sc`.
-    unsafe {
-        core::arch::asm!(
-            "sc",
-            "bns+ 1f",
-            "neg 3, 3",
-            "1:",
-            inlateout("r0") nr => _,
-            inlateout("r3") a1 => r,
-            inlateout("r4") a2 => _,
-            inlateout("r5") a3 => _,
-            out("r6") _,
-            out("r7") _,
-            out("r8") _,
-            out("r9") _,
-            out("r10") _,
-            out("r11") _,
-            out("r12") _,
-            out("cr0") _,
-            out("ctr") _,
-            out("xer") _,
-            options(nostack),
-        );
-    }
-    r
-}
-
-/// # Safety
-/// The arguments must be what the system call `nr` expects.
+/// The arguments must be what the system call `NR` expects.
 #[cfg(target_arch = "powerpc64")]
 #[inline(always)]
-pub unsafe fn modelcar_syscall(
-    nr: isize,
+pub unsafe fn syscall5<const NR: libc::c_long>(
     a1: usize,
     a2: usize,
     a3: usize,
     a4: usize,
     a5: usize,
 ) -> isize {
-    // SAFETY: the caller's contract.
-    unsafe { sc(a1, a2, a3, a4, a5, nr) }
+    let r: isize;
+    // SAFETY: the system call with the caller's arguments (the caller's contract); the operands
+    // name every register the kernel and `modelcar_sc` change.
+    unsafe {
+        sc!(NR,
+            inlateout("r3") a1 => r,
+            inlateout("r4") a2 => _,
+            inlateout("r5") a3 => _,
+            inlateout("r6") a4 => _,
+            inlateout("r7") a5 => _,
+            inlateout("r8") 0usize => _,
+        );
+    }
+    r
 }
 
+/// `syscall5::<NR>(a1, a2, a3, a4, 0)`.
+///
 /// # Safety
-/// As for `modelcar_syscall`.
+/// As for `syscall5`.
 #[cfg(target_arch = "powerpc64")]
 #[inline(always)]
-pub unsafe fn modelcar_syscall4(nr: isize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize {
-    // SAFETY: the caller's contract.
-    unsafe { sc(a1, a2, a3, a4, 0, nr) }
+pub unsafe fn syscall4<const NR: libc::c_long>(
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+) -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe {
+        sc!(NR,
+            inlateout("r3") a1 => r,
+            inlateout("r4") a2 => _,
+            inlateout("r5") a3 => _,
+            inlateout("r6") a4 => _,
+            inlateout("r7") 0usize => _,
+            out("r8") _,
+        );
+    }
+    r
 }
 
+/// The system call `NR` with three arguments: the kernel's others are not set.
+///
 /// # Safety
-/// As for `modelcar_syscall`.
+/// As for `syscall5`; the call must read no more than three arguments.
 #[cfg(target_arch = "powerpc64")]
 #[inline(always)]
-pub unsafe fn modelcar_syscall3(nr: isize, a1: usize, a2: usize, a3: usize) -> isize {
-    // SAFETY: the caller's contract.
-    unsafe { sc3(a1, a2, a3, nr) }
+pub unsafe fn syscall3<const NR: libc::c_long>(a1: usize, a2: usize, a3: usize) -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe {
+        sc!(NR,
+            inlateout("r3") a1 => r,
+            inlateout("r4") a2 => _,
+            inlateout("r5") a3 => _,
+            out("r6") _,
+            out("r7") _,
+            out("r8") _,
+        );
+    }
+    r
+}
+
+/// As `syscall3`, for calls that read two arguments or fewer.
+///
+/// # Safety
+/// As for `syscall3`.
+#[cfg(target_arch = "powerpc64")]
+#[inline(always)]
+pub unsafe fn syscall2<const NR: libc::c_long>(a1: usize, a2: usize) -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe {
+        sc!(NR,
+            inlateout("r3") a1 => r,
+            inlateout("r4") a2 => _,
+            out("r5") _,
+            out("r6") _,
+            out("r7") _,
+            out("r8") _,
+        );
+    }
+    r
+}
+
+/// As `syscall3`, for calls that read one argument.
+///
+/// # Safety
+/// As for `syscall3`.
+#[cfg(target_arch = "powerpc64")]
+#[inline(always)]
+pub unsafe fn syscall1<const NR: libc::c_long>(a1: usize) -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe {
+        sc!(NR,
+            inlateout("r3") a1 => r,
+            out("r4") _,
+            out("r5") _,
+            out("r6") _,
+            out("r7") _,
+            out("r8") _,
+        );
+    }
+    r
+}
+
+/// As `syscall3`, for calls that read no argument.
+///
+/// # Safety
+/// As for `syscall3`.
+#[cfg(target_arch = "powerpc64")]
+#[inline(always)]
+pub unsafe fn syscall0<const NR: libc::c_long>() -> isize {
+    let r: isize;
+    // SAFETY: as in `syscall5`.
+    unsafe {
+        sc!(NR,
+            lateout("r3") r,
+            out("r4") _,
+            out("r5") _,
+            out("r6") _,
+            out("r7") _,
+            out("r8") _,
+        );
+    }
+    r
 }
 
 // s390x: the kernel changes no register but r2 (the result), so the system call instruction
@@ -315,7 +397,7 @@ extern "C" {
 ///
 /// # Safety
 /// The arguments must be what the system call `NR` expects.
-#[cfg(not(target_arch = "s390x"))]
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 #[inline(always)]
 pub unsafe fn syscall5<const NR: libc::c_long>(
     a1: usize,
@@ -332,7 +414,7 @@ pub unsafe fn syscall5<const NR: libc::c_long>(
 ///
 /// # Safety
 /// As for `syscall5`.
-#[cfg(not(target_arch = "s390x"))]
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 #[inline(always)]
 pub unsafe fn syscall4<const NR: libc::c_long>(
     a1: usize,
@@ -348,7 +430,7 @@ pub unsafe fn syscall4<const NR: libc::c_long>(
 ///
 /// # Safety
 /// As for `syscall5`.
-#[cfg(not(target_arch = "s390x"))]
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 #[inline(always)]
 pub unsafe fn syscall3<const NR: libc::c_long>(a1: usize, a2: usize, a3: usize) -> isize {
     // SAFETY: the caller's contract.
@@ -359,7 +441,7 @@ pub unsafe fn syscall3<const NR: libc::c_long>(a1: usize, a2: usize, a3: usize) 
 ///
 /// # Safety
 /// As for `syscall5`.
-#[cfg(not(target_arch = "s390x"))]
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 #[inline(always)]
 pub unsafe fn syscall2<const NR: libc::c_long>(a1: usize, a2: usize) -> isize {
     // SAFETY: the caller's contract.
@@ -370,7 +452,7 @@ pub unsafe fn syscall2<const NR: libc::c_long>(a1: usize, a2: usize) -> isize {
 ///
 /// # Safety
 /// As for `syscall5`.
-#[cfg(not(target_arch = "s390x"))]
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 #[inline(always)]
 pub unsafe fn syscall1<const NR: libc::c_long>(a1: usize) -> isize {
     // SAFETY: the caller's contract.
@@ -381,7 +463,7 @@ pub unsafe fn syscall1<const NR: libc::c_long>(a1: usize) -> isize {
 ///
 /// # Safety
 /// As for `syscall5`.
-#[cfg(not(target_arch = "s390x"))]
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 #[inline(always)]
 pub unsafe fn syscall0<const NR: libc::c_long>() -> isize {
     // SAFETY: the caller's contract.
