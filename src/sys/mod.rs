@@ -168,9 +168,9 @@ impl PathBuf {
 
     /// The path so far, with a NUL written after it (that a later `push` writes over).
     pub fn as_path(&mut self) -> &CPath {
-        let len = self.0.len();
+        // The length taken after the push: nothing but `self` is kept across the call.
         self.0.push(&[0]);
-        self.0.truncate(len);
+        self.0.truncate(self.0.len() - 1);
         // SAFETY: the NUL just pushed follows the bytes, and stays there while the path is
         // borrowed (pushes need `&mut self`).
         unsafe { CPath::new_unchecked(self.0.as_slice()) }
