@@ -231,12 +231,13 @@ pub unsafe fn args_at_entry(sp: *const usize) -> &'static [u8] {
             return &[];
         }
         let argv = sp.add(1).cast::<*const u8>();
-        let (first, mut end) = (*argv, *argv.add(argc - 1));
+        let (first, last) = (*argv, *argv.add(argc - 1));
         // Volatile: a plain loop becomes a call to `strlen`, then its only caller.
-        while end.read_volatile() != 0 {
-            end = end.add(1);
+        let mut n = last as usize - first as usize;
+        while first.add(n).read_volatile() != 0 {
+            n += 1;
         }
-        core::slice::from_raw_parts(first, end as usize + 1 - first as usize)
+        core::slice::from_raw_parts(first, n + 1)
     }
 }
 
