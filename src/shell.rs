@@ -28,7 +28,7 @@ const NO_APPLET: &[u8] = b"modelcar-base: no applet given (try: modelcar-base --
 /// "modelcar-base: ".
 const PREFIX: &[u8] = NO_APPLET.split_at(15).0;
 /// "modelcar-base".
-const PROGRAM: &[u8] = NO_APPLET.split_at(13).0;
+pub const PROGRAM: &[u8] = NO_APPLET.split_at(13).0;
 
 /// Runs the program named by argv[0] (or argv[1] after `modelcar-base`) and returns its status.
 // Inlined into its one caller, the entry: a call just before the process exits looks cold to
