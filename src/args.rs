@@ -59,7 +59,8 @@ impl<'a> Iterator for Args<'a> {
 pub fn word_index(list: &[u8], word: &[u8]) -> Option<usize> {
     // One pass over `list`, matching `word` byte by byte: no slice comparison call.
     let mut index = 0;
-    // How much of `word` the current word of `list` matches; usize::MAX after a mismatch.
+    // How much of `word` the current word of `list` matches; past its end after a mismatch
+    // (`word.len() + 1`, which measured smaller than `usize::MAX`).
     let mut n = 0;
     for &b in list {
         if b == b' ' {
@@ -68,10 +69,12 @@ pub fn word_index(list: &[u8], word: &[u8]) -> Option<usize> {
             }
             index += 1;
             n = 0;
-        } else if word.get(n) == Some(&b) {
-            n += 1;
         } else {
-            n = usize::MAX;
+            n = if word.get(n) == Some(&b) {
+                n + 1
+            } else {
+                word.len() + 1
+            };
         }
     }
     (n == word.len()).then_some(index)

@@ -7,10 +7,12 @@
 //! all, and makes sure it stays dumpable (a non-dumpable process's /proc/<pid>/root is closed).
 
 use crate::output::perror;
+use crate::shell::PROGRAM;
 use crate::sys;
 
-/// Warnings read `modelcar-base: warning: WHAT: strerror`: perror's shape.
-const WARNING: &[u8] = b"modelcar-base: warning";
+// Warnings read `modelcar-base: warning: WHAT: strerror`, perror's shape: the name is the
+// "modelcar-base" `shell` already has, and WHAT starts with "warning: " (4 bytes fewer than a
+// name of their own).
 
 /// Drops all capabilities once per process: `dropped` remembers it (a field of the process's
 /// `Output`, not a static: a writable data segment would cost the sleeping sidecar a page).
@@ -32,12 +34,12 @@ pub fn drop_all_once(dropped: &mut bool) {
         }
         // The ambient set goes too: the kernel keeps only what stays permitted and inheritable.
         if let Err(e) = sys::clear_capabilities() {
-            perror(WARNING, b"dropping capabilities", e);
+            perror(PROGRAM, b"warning: dropping capabilities", e);
         }
     }
     // Never gain privileges again (we never exec, but this closes the door for good).
     let _ = sys::set_no_new_privs();
     if let Err(e) = sys::prctl(libc::PR_SET_DUMPABLE, 1) {
-        perror(WARNING, b"staying dumpable", e);
+        perror(PROGRAM, b"warning: staying dumpable", e);
     }
 }

@@ -50,11 +50,14 @@ impl Stack {
         if bytes.len() > CAPACITY - self.len {
             super::fatal(b"modelcar-base: out of memory");
         }
-        for (i, &b) in bytes.iter().enumerate() {
+        // An index loop: one induction variable (measured smaller than `enumerate`).
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
             // SAFETY: the mapping has room for len + bytes.len() bytes (checked above). A
             // volatile byte store keeps this loop from becoming a `memcpy` call, which the
             // compiler would make through a global offset table: a writable page in memory.
             unsafe { self.base.add(self.len + i).write_volatile(b) };
+            i += 1;
         }
         self.len += bytes.len();
     }
