@@ -16,7 +16,8 @@ Runs all stages by default, in order: ${ALL_STAGES[*]}
   lint                  cargo fmt --check, clippy -D warnings (also on the no-libc build),
                         shellcheck, the sidecar's dependency tree (libc only)
   unit-and-integration  cargo test --workspace (sidecar vs busybox, modelcar-pack)
-  fuzz                  a bounded cargo-fuzz run of the parser and interpreter
+  fuzz                  a bounded cargo-fuzz run of the parser and interpreter, then
+                        the corpora run on all four binaries, compared with amd64
   system                pytest tests/system (podman, registry, kube play, KServe modes)
 Env: FUZZ_SECONDS (default 20 per target).
 USAGE
@@ -72,6 +73,8 @@ stage_fuzz() {
   for target in parse run; do
     (cd fuzz && cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" -max_len=4096 -dict=sh.dict -close_fd_mask=2 2>&1 | tail -n 5)
   done
+  # The fuzzers run the amd64 code; each architecture has its own code generation settings.
+  scripts/compare-archs.py fuzz/corpus/run fuzz/corpus/parse
 }
 
 stage_system() { .venv/bin/pytest -q -p no:cacheprovider tests/system; }
