@@ -25,7 +25,7 @@ pub const MAX_NESTING: usize = 200;
 const RESERVED: &[u8] =
     b"do done until while if then else elif fi case esac for in { } ! function select [[ ]]";
 
-/// The keywords `expect` takes, as lengths of "done" (`do` is its start).
+/// The keywords `expect` takes, as their lengths (it tells them apart by length).
 const DO: usize = 2;
 const DONE: usize = 4;
 
