@@ -222,13 +222,7 @@ fn applets_by_argv0_match_busybox() {
     ];
     let run = |binary: &std::path::Path, applet: &str, args: &[&str]| {
         let root = Root::new(binary);
-        let out = root.run(applet, args);
-        (
-            out.status.code(),
-            text(&out.stdout),
-            text(&out.stderr),
-            root.tree(&["mnt"]),
-        )
+        outcome(&root, &root.run(applet, args))
     };
     for (applet, args) in cases {
         let expected = run(&busybox(), applet, args);

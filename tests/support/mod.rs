@@ -204,17 +204,21 @@ pub type Outcome = (Option<i32>, String, String, Vec<String>);
 /// The architectures the sidecar is built for (dist/<arch>); all but amd64 run under qemu-user.
 pub const ARCHS: [&str; 4] = ["amd64", "arm64", "ppc64le", "s390x"];
 
-/// Runs `script` with `binary` as /bin/sh in a fresh root prepared by `setup`.
-pub fn run_in_root(binary: &Path, script: &str, setup: impl Fn(&Root)) -> Outcome {
-    let root = Root::new(binary);
-    setup(&root);
-    let out = root.sh(script);
+/// What a run in `root` did.
+pub fn outcome(root: &Root, out: &Output) -> Outcome {
     (
         out.status.code(),
         text(&out.stdout),
         text(&out.stderr),
         root.tree(&["mnt"]),
     )
+}
+
+/// Runs `script` with `binary` as /bin/sh in a fresh root prepared by `setup`.
+pub fn run_in_root(binary: &Path, script: &str, setup: impl Fn(&Root)) -> Outcome {
+    let root = Root::new(binary);
+    setup(&root);
+    outcome(&root, &root.sh(script))
 }
 
 /// Runs `script` with our amd64 binary and with busybox, each in a fresh root prepared by
