@@ -141,6 +141,12 @@ impl BlobWriter {
     /// Returns how many bytes were cloned (0 if the filesystem cannot); pass that to
     /// [`Self::copy_plain`], which then only hashes them.
     pub fn clone_from(&mut self, src: &File, len: u64) -> Result<u64> {
+        self.clone_range(src, 0, len)
+    }
+
+    /// As [`Self::clone_from`], from `src_off` of `src` (a multiple of the block size).
+    /// The caller then passes the cloned bytes to [`Self::put_cloned`].
+    pub fn clone_range(&mut self, src: &File, src_off: u64, len: u64) -> Result<u64> {
         let Enc::Plain { file, buf, at } = &mut self.enc else {
             return Ok(0);
         };
@@ -151,12 +157,21 @@ impl BlobWriter {
         while done < len {
             cleanup::check()?;
             let step = CLONE_STEP.min(len - done);
-            if reflink::clone_range(src, done, step, file, *at + done).is_err() {
+            if reflink::clone_range(src, src_off + done, step, file, *at + done).is_err() {
                 break;
             }
             done += step;
         }
         Ok(done)
+    }
+
+    /// Data that [`Self::clone_range`] already put in place: hashed and counted, not written.
+    pub fn put_cloned(&mut self, data: &[u8]) {
+        self.diff.update(data);
+        self.pos += data.len() as u64;
+        if let Enc::Plain { at, .. } = &mut self.enc {
+            *at += data.len() as u64;
+        }
     }
 
     /// File data of a plain blob, in two threads: this one reads each chunk once and writes

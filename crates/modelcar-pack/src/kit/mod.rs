@@ -3,6 +3,8 @@
 //! entries in the order `kit pack` writes their layers (model, parts, code, datasets, docs).
 
 pub mod filter;
+pub mod input;
+pub mod write;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
