@@ -5,6 +5,7 @@ mod auth;
 mod base;
 mod blobwriter;
 mod cleanup;
+mod convert;
 mod error;
 mod formats;
 mod hash;
@@ -16,6 +17,7 @@ mod pack;
 mod reflink;
 mod registry;
 mod tar;
+mod tarread;
 mod walk;
 
 use blobwriter::Compress;
@@ -202,7 +204,16 @@ fn run(cli: &Cli) -> Result<()> {
     let written = layers::write_all(&layout, &plans, cli.compress, created, &bar, jobs);
     bar.finish_and_clear();
     let written = written?;
-    let index = pack::assemble(&layout, bases, &written, &pack::Meta { created, title })?;
+    let index = pack::assemble(
+        &layout,
+        bases,
+        &written,
+        &pack::Meta {
+            created,
+            title,
+            annotations: Default::default(),
+        },
+    )?;
     let nplat = platforms(&layout, &index);
     // Push before index.json changes: a failed push leaves a layout as it was.
     let mut pushed = None;

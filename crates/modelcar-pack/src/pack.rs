@@ -121,6 +121,8 @@ fn copy_blob(src: &Layout, dst: &Layout, digest: &str) -> Result<()> {
 pub struct Meta {
     pub created: u64,
     pub title: String,
+    /// More manifest and index annotations (a Kitfile's package fields, a conversion's source).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// Writes one config + manifest per platform and the index over them.
@@ -155,6 +157,7 @@ pub fn assemble(
         layers.extend(model.iter().map(|w| w.desc.clone()));
         let mut ann = b.manifest_annotations;
         ann.insert(oci::ANN_CREATED.to_string(), ts.clone());
+        ann.extend(meta.annotations.clone());
         ann.insert(oci::ANN_TITLE.to_string(), meta.title.clone());
         if let Some(card) = model
             .iter()
@@ -177,14 +180,14 @@ pub fn assemble(
         mdesc.platform = Some(b.platform);
         entries.push(mdesc);
     }
+    let mut iann = meta.annotations.clone();
+    iann.insert(oci::ANN_CREATED.to_string(), ts);
+    iann.insert(oci::ANN_TITLE.to_string(), meta.title.clone());
     let index = json!({
         "schemaVersion": 2,
         "mediaType": MT_INDEX,
         "manifests": entries,
-        "annotations": {
-            oci::ANN_CREATED: ts,
-            oci::ANN_TITLE: meta.title,
-        },
+        "annotations": iann,
     });
     let ibytes = serde_json::to_vec(&index).map_err(|e| Error::msg(e.to_string()))?;
     layout.put_bytes(MT_INDEX, &ibytes)

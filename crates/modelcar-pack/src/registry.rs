@@ -163,6 +163,20 @@ pub fn push(c: &Client, layout: &Layout, index: &Descriptor, quiet: bool) -> Res
 }
 
 impl Client {
+    /// GET `manifests/REF` or `blobs/DIGEST` of the repository (conversion reads its source
+    /// through this); the body streams.
+    pub fn get(&self, path: &str, accept: &str) -> Result<ureq::Response> {
+        cleanup::check()?;
+        self.req("GET", &self.url(path))
+            .set("Accept", accept)
+            .call()
+            .map_err(|e| self.fail(&format!("GET {path}"), e))
+    }
+
+    pub fn reference(&self) -> &Reference {
+        &self.r
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}/v2/{}/{path}", self.base, self.r.repo)
     }

@@ -99,7 +99,7 @@ fn owner<'a>(list: &'a [Entry], rel: &str) -> Option<&'a Entry> {
 impl KitInput {
     /// The files of the entries `filters` select, as one tree.
     pub fn selected(&self, filters: &[filter::Filter]) -> Result<Tree> {
-        let raw = self.raw_paths();
+        let raw = self.kitfile.raw_paths();
         let mut tree = Tree::new();
         for (i, (e, t)) in self.entries.iter().enumerate() {
             if filter::selected(filters, e, &raw[i]) {
@@ -113,22 +113,6 @@ impl KitInput {
             )));
         }
         Ok(tree)
-    }
-
-    /// Entry paths as written in the Kitfile (kit's filters compare those).
-    fn raw_paths(&self) -> Vec<String> {
-        let kf = &self.kitfile;
-        let mut v = Vec::new();
-        if let Some(m) = &kf.model {
-            if !m.path.is_empty() {
-                v.push(m.path.clone());
-            }
-            v.extend(m.parts.iter().map(|p| p.path.clone()));
-        }
-        v.extend(kf.code.iter().map(|c| c.path.clone()));
-        v.extend(kf.datasets.iter().map(|c| c.path.clone()));
-        v.extend(kf.docs.iter().map(|c| c.path.clone()));
-        v
     }
 
     /// The model card among the selected files: a top-level README.md (the layer planner

@@ -284,6 +284,22 @@ impl Kitfile {
         v
     }
 
+    /// Entry paths as written in the Kitfile, in [`Self::entries`] order (kit's filters
+    /// compare those).
+    pub fn raw_paths(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(m) = &self.model {
+            if !m.path.is_empty() {
+                v.push(m.path.clone());
+            }
+            v.extend(m.parts.iter().map(|p| p.path.clone()));
+        }
+        v.extend(self.code.iter().map(|c| c.path.clone()));
+        v.extend(self.datasets.iter().map(|c| c.path.clone()));
+        v.extend(self.docs.iter().map(|c| c.path.clone()));
+        v
+    }
+
     /// The OCI annotations users expect from the package section.
     pub fn annotations(&self) -> Vec<(&'static str, String)> {
         let p = &self.package;
