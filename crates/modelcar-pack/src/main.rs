@@ -258,7 +258,6 @@ fn platforms(layout: &Layout, index: &oci::Descriptor) -> usize {
     layout
         .read_blob(&index.digest)
         .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v["manifests"].as_array().map(Vec::len))
-        .unwrap_or(0)
+        .and_then(|b| oci::from_json::<oci::Index>(&b, &index.digest).ok())
+        .map_or(0, |i| i.manifests.len())
 }
