@@ -384,7 +384,7 @@ fn clean_entry(p: &str, layer: &str) -> Result<String> {
     let p = p.trim_end_matches('/');
     kit::clean_path(p)
         .ok()
-        .filter(|c| !p.split('/').any(|s| s == ".."))
+        .filter(|_| !p.split('/').any(|s| s == ".."))
         .filter(|_| !p.starts_with('/'))
         .ok_or_else(|| {
             Error::msg(format!(

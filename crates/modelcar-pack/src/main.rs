@@ -9,6 +9,7 @@ mod convert;
 mod error;
 mod formats;
 mod hash;
+mod inputs;
 mod kit;
 mod layers;
 mod layout;
@@ -40,9 +41,23 @@ to a registry. A directory's contents go under /models with their relative paths
     after_help = "Examples:\n  modelcar-pack ./my-model -o oci:./out:v1\n  modelcar-pack ./my-model --push registry.example.com/models/my-model:v1\n  modelcar-pack ./my-model --base oci:./ubi-layout:latest -o oci:./out:v1\n\nExit status: 0 ok, 1 error, 2 usage, 130 SIGINT, 143 SIGTERM (the layout is then left as it was)."
 )]
 struct Cli {
-    /// Model files or directories.
+    /// Model files or directories; or one directory with a Kitfile; or a ModelKit or
+    /// ModelPack to convert: kit://REGISTRY/REPO:TAG or oci:DIR[:TAG].
     #[arg(required = true, value_name = "MODEL_PATH")]
     models: Vec<PathBuf>,
+
+    /// The Kitfile (default: Kitfile, kitfile or .kitfile in the MODEL_PATH directory).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    kitfile: Option<PathBuf>,
+
+    /// Which Kitfile entries go in, in kit's syntax: TYPE[,TYPE...][:NAME_OR_PATH,...], TYPE
+    /// one of model, datasets, code, docs, kitfile. Repeatable. Default: model,docs.
+    #[arg(long, value_name = "FILTER")]
+    filter: Vec<String>,
+
+    /// What to write: a modelcar, or (from a Kitfile) a KitOps ModelKit or a CNCF ModelPack.
+    #[arg(long, value_enum, default_value = "modelcar")]
+    format: inputs::OutFormat,
 
     /// Write an OCI image layout (created, or an existing layout to which TAG is added).
     #[arg(short, long, value_name = "oci:DIR[:TAG]")]
@@ -86,7 +101,7 @@ struct Cli {
 }
 
 /// "oci:DIR[:TAG]" -> (DIR, TAG).
-fn parse_oci(s: &str, what: &str) -> Result<(PathBuf, Option<String>)> {
+pub(crate) fn parse_oci(s: &str, what: &str) -> Result<(PathBuf, Option<String>)> {
     let rest = s
         .strip_prefix("oci:")
         .ok_or_else(|| Error::msg(format!("{what} must look like oci:DIR[:TAG], got {s:?}")))?;
@@ -145,14 +160,20 @@ fn run(cli: &Cli) -> Result<()> {
             .map_err(|_| Error::msg(format!("SOURCE_DATE_EPOCH={v:?} is not a number")))?,
         Err(_) => 0,
     };
-    let title = cli.title.clone().unwrap_or_else(|| {
+    let dir_name = || {
         let p = std::fs::canonicalize(&cli.models[0]).unwrap_or_else(|_| cli.models[0].clone());
         p.file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "model".to_string())
-    });
+    };
 
-    let tree = walk::collect(&cli.models)?;
+    let filters = inputs::filters(&cli.filter)?;
+    let input = inputs::resolve(&cli.models, cli.kitfile.as_deref(), &filters, cli.insecure)?;
+    if cli.format != inputs::OutFormat::Modelcar && (cli.push.is_some() || cli.base.is_some()) {
+        return Err(Error::msg(
+            "--format modelkit|modelpack writes an OCI layout (-o); --push and --base are for modelcars",
+        ));
+    }
     let client = target
         .as_ref()
         .map(|t| registry::connect(t, cli.insecure))
@@ -167,27 +188,23 @@ fn run(cli: &Cli) -> Result<()> {
         }
     };
     let layout = Layout::create(&dir)?;
-    let bases = match &base_ref {
-        Some((bdir, btag)) => pack::from_layout(&Layout::open(bdir)?, btag.as_deref(), &layout)?,
-        None => pack::embedded(&layout, created)?,
+    let jobs = cli.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4)
+    });
+    let opts = inputs::Options {
+        filters: &filters,
+        compress: cli.compress,
+        created,
+        small_max: cli.small_file_max,
+        jobs,
     };
-
-    let plans = layers::plan(&tree, cli.small_file_max);
-    let total: u64 = tree
-        .values()
-        .map(|i| {
-            if let walk::Item::File { size, .. } = i {
-                *size
-            } else {
-                0
-            }
-        })
-        .sum();
     let bar = if cli.quiet {
         ProgressBar::hidden()
     } else {
         // indicatif draws nothing when stderr is not a terminal.
-        let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         b.set_style(
             ProgressStyle::with_template(
                 "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
@@ -196,14 +213,40 @@ fn run(cli: &Cli) -> Result<()> {
         );
         b
     };
-    let jobs = cli.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(4)
-    });
-    let written = layers::write_all(&layout, &plans, cli.compress, created, &bar, jobs);
+    if cli.format != inputs::OutFormat::Modelcar {
+        let m = inputs::write_kit(&input, cli.format, &layout, &opts, &bar);
+        bar.finish_and_clear();
+        let m = m?;
+        layout.set_tag(&tag, &m)?;
+        cleanup::commit();
+        if !cli.quiet {
+            eprintln!(
+                "modelcar-pack: wrote oci:{}:{tag} ({:?})",
+                dir.display(),
+                cli.format
+            );
+        }
+        println!("{}", m.digest);
+        return Ok(());
+    }
+    let bases = match &base_ref {
+        Some((bdir, btag)) => pack::from_layout(&Layout::open(bdir)?, btag.as_deref(), &layout)?,
+        None => pack::embedded(&layout, created)?,
+    };
+
+    let model = inputs::model_layers(&input, &layout, &opts, &bar);
     bar.finish_and_clear();
-    let written = written?;
+    let model = model?;
+    let written = model.written;
+    let total = model.total;
+    let title = cli
+        .title
+        .clone()
+        .or(model.title)
+        .unwrap_or_else(|| match &input {
+            inputs::Input::Convert(src) => src.name(),
+            _ => dir_name(),
+        });
     let index = pack::assemble(
         &layout,
         bases,
@@ -211,7 +254,7 @@ fn run(cli: &Cli) -> Result<()> {
         &pack::Meta {
             created,
             title,
-            annotations: Default::default(),
+            annotations: model.annotations,
         },
     )?;
     let nplat = platforms(&layout, &index);

@@ -100,7 +100,8 @@ pub fn write(
         manifest["artifactType"] = json!(a);
     }
     let bytes = serde_json::to_vec(&manifest).map_err(|e| Error::msg(e.to_string()))?;
-    let desc = layout.put_bytes(MT_MANIFEST, &bytes)?;
+    let mut desc = layout.put_bytes(MT_MANIFEST, &bytes)?;
+    desc.artifact_type = artifact.map(str::to_string);
     Ok(Written {
         manifest: desc,
         layers: layers.len(),
