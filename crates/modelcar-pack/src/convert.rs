@@ -337,24 +337,7 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
-    fn header(
-        &mut self,
-        path: &str,
-        kind: tar::Kind,
-        size: u64,
-        mode: u32,
-        mtime: u64,
-        link: &str,
-        align: bool,
-    ) -> Result<()> {
-        let h = Header {
-            path,
-            kind,
-            size,
-            mode,
-            mtime,
-            link,
-        };
+    fn header(&mut self, h: Header, align: bool) -> Result<()> {
         let b = tar::header_bytes(&h, self.w.pos, align);
         self.w.put(&b)
     }
@@ -372,10 +355,28 @@ impl Out<'_> {
         }
         for d in missing.into_iter().rev() {
             let path = format!("models/{d}");
-            self.header(&path, tar::Kind::Dir, 0, 0o755, self.mtime, "", false)?;
+            self.header(hdr(&path, tar::Kind::Dir, 0, 0o755, self.mtime, ""), false)?;
             self.dirs.insert(d);
         }
         Ok(())
+    }
+}
+
+fn hdr<'a>(
+    path: &'a str,
+    kind: tar::Kind,
+    size: u64,
+    mode: u32,
+    mtime: u64,
+    link: &'a str,
+) -> Header<'a> {
+    Header {
+        path,
+        kind,
+        size,
+        mode,
+        mtime,
+        link,
     }
 }
 
@@ -456,7 +457,10 @@ fn convert_layer(
         small_max: opts.small_max,
         layer: &label,
     };
-    out.header("models", tar::Kind::Dir, 0, 0o755, opts.mtime, "", false)?;
+    out.header(
+        hdr("models", tar::Kind::Dir, 0, 0o755, opts.mtime, ""),
+        false,
+    )?;
     out.dirs.insert(String::new());
     let mut buf = vec![0u8; BUF];
     let mut reflinked = 0u64;
@@ -466,12 +470,14 @@ fn convert_layer(
         out.parents(&rel)?;
         let align = job.desc.size >= opts.small_max;
         out.header(
-            &format!("models/{rel}"),
-            tar::Kind::File,
-            job.desc.size,
-            0o644,
-            opts.mtime,
-            "",
+            hdr(
+                &format!("models/{rel}"),
+                tar::Kind::File,
+                job.desc.size,
+                0o644,
+                opts.mtime,
+                "",
+            ),
             align,
         )?;
         reflinked += copy_data(
@@ -502,12 +508,15 @@ fn convert_layer(
             match e.kind {
                 Type::Dir => {
                     if out.dirs.insert(rel.clone()) {
-                        out.header(&path, tar::Kind::Dir, 0, mode, e.mtime, "", false)?;
+                        out.header(hdr(&path, tar::Kind::Dir, 0, mode, e.mtime, ""), false)?;
                     }
                 }
                 Type::Symlink => {
                     check_symlink(&rel, &e.link, &label)?;
-                    out.header(&path, tar::Kind::Symlink, 0, mode, e.mtime, &e.link, false)?;
+                    out.header(
+                        hdr(&path, tar::Kind::Symlink, 0, mode, e.mtime, &e.link),
+                        false,
+                    )?;
                 }
                 Type::Hardlink => {
                     let target = clean_entry(&e.link, &label)?;
@@ -517,18 +526,23 @@ fn convert_layer(
                         )));
                     }
                     out.header(
-                        &path,
-                        tar::Kind::Hardlink,
-                        0,
-                        mode,
-                        e.mtime,
-                        &format!("models/{target}"),
+                        hdr(
+                            &path,
+                            tar::Kind::Hardlink,
+                            0,
+                            mode,
+                            e.mtime,
+                            &format!("models/{target}"),
+                        ),
                         false,
                     )?;
                 }
                 Type::File => {
                     let align = e.size >= out.small_max;
-                    out.header(&path, tar::Kind::File, e.size, mode, e.mtime, "", align)?;
+                    out.header(
+                        hdr(&path, tar::Kind::File, e.size, mode, e.mtime, ""),
+                        align,
+                    )?;
                     let n = copy_tar_data(
                         &mut out,
                         &mut tr,
@@ -662,7 +676,7 @@ fn clone(
 ) -> Result<u64> {
     let block = tar::ALIGN;
     let Some(f) = file else { return Ok(0) };
-    if !align || !*try_reflink || !out.w.is_plain() || at % block != 0 || size < block {
+    if !align || !*try_reflink || !out.w.is_plain() || !at.is_multiple_of(block) || size < block {
         return Ok(0);
     }
     let n = out.w.clone_range(f, at, size / block * block)?;

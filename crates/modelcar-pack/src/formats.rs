@@ -5,8 +5,6 @@
 use crate::kit::Kind;
 
 pub const KIT_CONFIG: &str = "application/vnd.kitops.modelkit.config.v1+json";
-/// Manifest annotation: the kit version that wrote it (kit sets it; we name ourselves).
-pub const KIT_ANN_CLI_VERSION: &str = "ml.kitops.modelkit.cli-version";
 /// Manifest annotation holding the Kitfile as JSON (kit writes it on ModelPacks).
 pub const KIT_ANN_KITFILE: &str = "ml.kitops.modelkit.kitfile";
 

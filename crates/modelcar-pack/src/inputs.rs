@@ -25,7 +25,7 @@ pub enum OutFormat {
 
 pub enum Input {
     Files(Tree),
-    Kit { kit: KitInput, tree: Tree },
+    Kit { kit: Box<KitInput>, tree: Tree },
     Convert(Source),
 }
 
@@ -64,10 +64,10 @@ pub fn resolve(
         return Ok(Input::Convert(Source::Registry(client)));
     }
     if first.starts_with("oci:") {
-        let (dir, tag) = crate::parse_oci(&first, "MODEL_PATH")?;
+        let r = crate::layout::LayoutRef::parse(&first, "MODEL_PATH")?;
         return Ok(Input::Convert(Source::Layout {
-            layout: Layout::open(&dir)?,
-            tag,
+            layout: Layout::open(&r.dir)?,
+            tag: r.tag,
         }));
     }
     let dir = &models[0];
@@ -81,7 +81,10 @@ pub fn resolve(
         }
         let kit = input::load(dir, kitfile)?;
         let tree = kit.selected(filters)?;
-        return Ok(Input::Kit { kit, tree });
+        return Ok(Input::Kit {
+            kit: Box::new(kit),
+            tree,
+        });
     }
     Ok(Input::Files(walk::collect(models)?))
 }

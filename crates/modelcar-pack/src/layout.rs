@@ -10,6 +10,40 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// `oci:DIR[:TAG]` as given on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayoutRef {
+    pub dir: PathBuf,
+    pub tag: Option<String>,
+}
+
+impl LayoutRef {
+    /// Parses `oci:DIR[:TAG]`; `what` names the option in errors. The text after the last
+    /// ':' is the tag unless it holds a '/' (then it is part of DIR). `oci:DIR:` is refused.
+    pub fn parse(s: &str, what: &str) -> Result<LayoutRef> {
+        let rest = s
+            .strip_prefix("oci:")
+            .ok_or_else(|| Error::msg(format!("{what} must look like oci:DIR[:TAG], got {s:?}")))?;
+        let (dir, tag) = match rest.rsplit_once(':') {
+            Some((_, t)) if t.contains('/') => (rest, None),
+            Some((_, "")) => {
+                return Err(Error::msg(format!(
+                    "{what} {s:?}: empty tag after ':' (leave the ':' out for \"latest\")"
+                )))
+            }
+            Some((d, t)) => (d, Some(t.to_string())),
+            None => (rest, None),
+        };
+        if dir.is_empty() {
+            return Err(Error::msg(format!("{what}: no directory in {s:?}")));
+        }
+        Ok(LayoutRef {
+            dir: PathBuf::from(dir),
+            tag,
+        })
+    }
+}
+
 pub struct Layout {
     pub dir: PathBuf,
 }
@@ -202,5 +236,29 @@ impl Layout {
                 self.dir.display()
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LayoutRef;
+
+    fn parse(s: &str) -> Option<(String, Option<String>)> {
+        LayoutRef::parse(s, "-o")
+            .ok()
+            .map(|r| (r.dir.display().to_string(), r.tag))
+    }
+
+    #[test]
+    fn layout_refs() {
+        let some = |d: &str, t: Option<&str>| Some((d.to_string(), t.map(str::to_string)));
+        assert_eq!(parse("oci:out"), some("out", None));
+        assert_eq!(parse("oci:./out:v1"), some("./out", Some("v1")));
+        assert_eq!(parse("oci:/a:b/c"), some("/a:b/c", None));
+        assert_eq!(parse("oci:/a:b/c:t"), some("/a:b/c", Some("t")));
+        assert_eq!(parse("oci:out:"), None);
+        assert_eq!(parse("oci:"), None);
+        assert_eq!(parse("oci::v1"), None);
+        assert_eq!(parse("out"), None);
     }
 }

@@ -235,6 +235,26 @@ pub struct LayoutFile {
     pub extra: Extra,
 }
 
+/// OCI distribution's tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn check_tag(tag: &str) -> Result<()> {
+    let b = tag.as_bytes();
+    let ok = |c: &u8| c.is_ascii_alphanumeric() || b"._-".contains(c);
+    if b.is_empty() {
+        Err(Error::msg("empty tag"))
+    } else if b.len() > 128 {
+        Err(Error::msg(format!(
+            "tag of {} characters (at most 128)",
+            b.len()
+        )))
+    } else if !(b[0].is_ascii_alphanumeric() || b[0] == b'_') || !b.iter().all(ok) {
+        Err(Error::msg(format!(
+            "invalid tag {tag:?} (letters, digits, '_', '.', '-'; not starting with '.' or '-')"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
 /// RFC 3339 UTC for a Unix time (no chrono needed for one format).
 pub fn rfc3339(t: u64) -> String {
     let days = (t / 86400) as i64;
@@ -347,6 +367,16 @@ mod tests {
             to_json(&d).unwrap(),
             br#"{"digest":"sha256:aa","mediaType":"application/vnd.oci.image.layer.v1.tar","size":1}"#
         );
+    }
+
+    #[test]
+    fn tags() {
+        for ok in ["v1", "latest", "_x", "1.0-rc_2", &"a".repeat(128)] {
+            assert!(check_tag(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".x", "-x", "a/b", "a:b", "a b", "ä", &"a".repeat(129)] {
+            assert!(check_tag(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

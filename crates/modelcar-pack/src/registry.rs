@@ -57,14 +57,10 @@ impl Reference {
                         b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
                     })
             });
-        let ok_tag = !tag.is_empty()
-            && tag.len() <= 128
-            && tag
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if !ok_repo || !ok_tag {
+        if !ok_repo {
             return Err(bad());
         }
+        crate::oci::check_tag(&tag).map_err(|e| Error::msg(format!("--push {s:?}: {e}")))?;
         Ok(Reference { host, repo, tag })
     }
 }

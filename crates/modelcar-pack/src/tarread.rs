@@ -75,10 +75,6 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    pub fn into_inner(self) -> R {
-        self.inner
-    }
-
     fn fill(&mut self, buf: &mut [u8]) -> Result<()> {
         self.inner
             .read_exact(buf)

@@ -59,7 +59,7 @@ pub fn load(dir: &Path, kitfile: Option<&Path>) -> Result<KitInput> {
                 dir.display()
             )));
         }
-        let found = walk::collect(&[real.clone()])?;
+        let found = walk::collect(std::slice::from_ref(&real))?;
         let mut tree = Tree::new();
         let single = !real.is_dir();
         for (rel, item) in found {

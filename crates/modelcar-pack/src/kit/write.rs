@@ -18,7 +18,6 @@ use serde_json::{json, Map, Value};
 
 pub struct Written {
     pub manifest: Descriptor,
-    pub layers: usize,
 }
 
 pub fn write(
@@ -102,10 +101,7 @@ pub fn write(
     let bytes = serde_json::to_vec(&manifest).map_err(|e| Error::msg(e.to_string()))?;
     let mut desc = layout.put_bytes(MT_MANIFEST, &bytes)?;
     desc.artifact_type = artifact.map(str::to_string);
-    Ok(Written {
-        manifest: desc,
-        layers: layers.len(),
-    })
+    Ok(Written { manifest: desc })
 }
 
 /// The ModelPack config (model-spec `docs/config.md`) from the Kitfile.
