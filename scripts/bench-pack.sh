@@ -14,6 +14,8 @@ Packs one generated model (random bytes, in a few files) with:
   podman build                    -f Containerfile-modelcar FROM the base image
                                   (+ skopeo copy to an OCI layout, timed separately)
 and measures the limits: cp --reflink=never of the same files, SHA-256 of them (openssl).
+Conversion: the same files as a ModelKit in a local OCI layout, converted by modelcar-pack
+(oci:DIR:TAG input), next to cp and to unpacking its layers with tar and packing again.
 Then again on a loop-mounted XFS (reflink=1): cp, sha256sum, modelcar-pack, olot.
 Before each run the model is read (warm page cache) and `sync` flushes earlier writes, so
 this compares the tools, not the disk's cold read or write-back speed. Wall time, MB/s and peak RSS come from /usr/bin/time -v.
@@ -116,6 +118,7 @@ warm() { find "$1" -type f -exec cat {} + >/dev/null; }
 bytes_of() { du -sb --apparent-size "$1" | cut -f1; }
 
 rows=()
+notes=()
 # measure FS NAME MODEL CMD...: runs CMD $runs times under /usr/bin/time -v (after a sync and
 # with the model in the page cache) and records the fastest run: this machine is shared.
 measure() {
@@ -154,6 +157,24 @@ bench_fs() { # FS-LABEL DIR
   measure "$fs" "sha256sum (coreutils)" "$model" sh -c 'find "$1" -type f -print0 | sort -z | xargs -0 sha256sum' sh "$model"
   after_each="rm -rf '$dir/pack-out'"
   measure "$fs" "modelcar-pack" "$model" "$pack" "$model" -o "oci:$dir/pack-out:bench" -q
+  # Conversion: the same files as a ModelKit in a local layout (written untimed), to a
+  # modelcar; against cp of the same bytes (above) and against unpacking its layers with tar
+  # and packing the folder again.
+  printf 'manifestVersion: 1.0.0\nmodel:\n  path: weights\n  parts:\n    - path: config.json\ndocs:\n  - path: README.md\n' >"$dir/Kitfile"
+  "$pack" "$model" -f "$dir/Kitfile" --format modelkit -o "oci:$dir/kit:bench" -q >/dev/null
+  local manifest
+  manifest=$(awk -F'"digest":"' '{split($2, a, "\""); print a[1]; exit}' "$dir/kit/index.json")
+  grep -o '"layers":\[.*\]' "$dir/kit/blobs/sha256/${manifest#sha256:}" | grep -o 'sha256:[0-9a-f]*' >"$dir/kit-layers"
+  after_each="rm -rf '$dir/conv-out'"
+  measure "$fs" "modelcar-pack oci:ModelKit (convert)" "$dir/kit" "$pack" "oci:$dir/kit:bench" -o "oci:$dir/conv-out:bench" -q
+  notes+=("$fs, convert: $("$pack" "oci:$dir/kit:bench" -o "oci:$dir/conv-out:bench" 2>&1 >/dev/null | grep -o '[0-9]* model bytes, [0-9]* reflinked')")
+  rm -rf "$dir/conv-out"
+  after_each="rm -rf '$dir/unpacked' '$dir/conv-out'"
+  # shellcheck disable=SC2016  # $1.. are for the inner sh
+  measure "$fs" "  vs tar -x layers + modelcar-pack" "$dir/kit" sh -c 'mkdir "$1" && while read -r d; do tar -xf "$2/blobs/sha256/${d#sha256:}" -C "$1"; done <"$3" && exec "$4" "$1" -o "oci:$5:bench" -q' \
+    sh "$dir/unpacked" "$dir/kit" "$dir/kit-layers" "$pack" "$dir/conv-out"
+  after_each=""
+  rm -rf "$dir/kit" "$dir/kit-layers" "$dir/Kitfile"
   # olot appends to a copy of the base layout, made again (untimed) for every run.
   after_each="rm -rf '$dir/olot-out'; cp -r '$workdir/base-layout' '$dir/olot-out'"
   cp -r "$workdir/base-layout" "$dir/olot-out"
@@ -206,3 +227,7 @@ for r in "${rows[@]}"; do
   ratio=$(awk -v o="$olot_wall" -v w="$wall" 'BEGIN { if (o == "" || w == 0) print "-"; else printf "%.1fx", o / w }')
   echo "| $fs | $name | $wall | $mbs | $rss | $ratio |"
 done
+if [ "${#notes[@]}" -gt 0 ]; then
+  echo
+  for n in "${notes[@]}"; do echo "- $n"; done
+fi

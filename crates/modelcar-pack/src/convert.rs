@@ -22,7 +22,9 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Mutex;
 
 const BUF: usize = 1 << 20;
 
@@ -131,7 +133,7 @@ impl Source {
     }
 
     /// A stream of the blob, and the blob file where it is local (for reflinks).
-    fn open(&self, d: &Descriptor) -> Result<(Box<dyn Read>, Option<File>)> {
+    fn open(&self, d: &Descriptor) -> Result<(Box<dyn Read + Send>, Option<File>)> {
         match self {
             Source::Layout { layout, .. } => {
                 let p = layout.blob_path(&d.digest);
@@ -147,20 +149,87 @@ impl Source {
     }
 }
 
-/// Hashes and counts what is read through it; shared so the count survives a decoder.
-struct HashRead<R: Read> {
-    inner: R,
-    state: Arc<Mutex<(Sha256, u64)>>,
+/// The reading end of [`hashing_reader`]: chunks another thread read and hashed.
+struct Piped {
+    rx: Receiver<std::io::Result<Vec<u8>>>,
+    free: SyncSender<Vec<u8>>,
+    cur: Vec<u8>,
+    at: usize,
 }
 
-impl<R: Read> Read for HashRead<R> {
+impl Read for Piped {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.0.update(&buf[..n]);
-        s.1 += n as u64;
+        if self.at == self.cur.len() {
+            match self.rx.recv() {
+                Ok(Ok(b)) => {
+                    let old = std::mem::replace(&mut self.cur, b);
+                    let _ = self.free.send(old);
+                    self.at = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.at);
+        buf[..n].copy_from_slice(&self.cur[self.at..self.at + n]);
+        self.at += n;
         Ok(n)
     }
+}
+
+const PIPE_BUFS: usize = 8;
+const PIPE_BUF: usize = 1 << 20;
+
+/// Reads `src` in a thread of `scope` that hashes what it reads (the blob digest) while
+/// this thread converts: the source is read once, and the two hashes (blob digest, new
+/// layer's diff_id) run on two cores. Join the handle for (digest, bytes).
+fn hashing_reader<'s>(
+    scope: &'s std::thread::Scope<'s, '_>,
+    mut src: Box<dyn Read + Send>,
+) -> (Piped, std::thread::ScopedJoinHandle<'s, (String, u64)>) {
+    let (tx, rx) = sync_channel::<std::io::Result<Vec<u8>>>(PIPE_BUFS);
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(PIPE_BUFS + 1);
+    for _ in 0..PIPE_BUFS {
+        let _ = free_tx.send(Vec::new());
+    }
+    let h = scope.spawn(move || {
+        let mut hash = Sha256::new();
+        let mut n = 0u64;
+        while let Ok(mut b) = free_rx.recv() {
+            b.resize(PIPE_BUF, 0);
+            let r = loop {
+                match src.read(&mut b) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    r => break r,
+                }
+            };
+            match r {
+                Ok(0) => break,
+                Ok(k) => {
+                    hash.update(&b[..k]);
+                    n += k as u64;
+                    b.truncate(k);
+                    if tx.send(Ok(b)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+            }
+        }
+        (hash.finish(), n)
+    });
+    (
+        Piped {
+            rx,
+            free: free_tx,
+            cur: Vec::new(),
+            at: 0,
+        },
+        h,
+    )
 }
 
 /// One source layer to convert, with the Kitfile entry it belongs to.
@@ -175,6 +244,7 @@ pub struct Options<'a> {
     pub compress: Compress,
     pub mtime: u64,
     pub small_max: u64,
+    pub jobs: usize,
 }
 
 pub fn convert(
@@ -219,11 +289,7 @@ pub fn convert(
         return Err(Error::msg(format!("{name}: the filter selects no layer")));
     }
     bar.set_length(jobs.iter().map(|j| j.desc.size).sum());
-    let mut out = Vec::new();
-    let mut try_reflink = true;
-    for j in &jobs {
-        out.push(convert_layer(src, layout, j, opts, bar, &mut try_reflink)?);
-    }
+    let out = convert_all(src, layout, &jobs, opts, bar)?;
     let mut annotations = BTreeMap::new();
     annotations.insert(formats::ANN_SOURCE.to_string(), name.clone());
     annotations.insert(formats::ANN_SOURCE_DIGEST.to_string(), mdigest);
@@ -240,6 +306,52 @@ pub fn convert(
         annotations,
         title,
     })
+}
+
+/// Converts the layers, `opts.jobs` at a time (each is its own blob); results in order, the
+/// first error (an interrupt before any other) wins.
+fn convert_all(
+    src: &Source,
+    layout: &Layout,
+    jobs: &[Job],
+    opts: &Options,
+    bar: &ProgressBar,
+) -> Result<Vec<Written>> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let try_reflink = AtomicBool::new(true);
+    let results: Vec<Mutex<Option<Result<Written>>>> =
+        jobs.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.clamp(1, jobs.len().max(1)) {
+            s.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(j) = jobs.get(i) else { break };
+                    let r = convert_layer(src, layout, j, opts, bar, &try_reflink);
+                    if r.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                }
+            });
+        }
+    });
+    let mut out = Vec::new();
+    let mut first_err = None;
+    for r in results {
+        match r.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(Ok(w)) => out.push(w),
+            Some(Err(e)) if first_err.is_none() || matches!(e, Error::Interrupted(_)) => {
+                first_err = Some(e)
+            }
+            _ => {}
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
 }
 
 /// Pairs layers with Kitfile entries as `kit unpack` does (the n-th layer of a type is the
@@ -424,7 +536,7 @@ fn convert_layer(
     job: &Job,
     opts: &Options,
     bar: &ProgressBar,
-    try_reflink: &mut bool,
+    try_reflink: &AtomicBool,
 ) -> Result<Written> {
     let label = format!(
         "{} layer {} ({})",
@@ -437,13 +549,50 @@ fn convert_layer(
         }
     );
     let (stream, file) = src.open(&job.desc)?;
-    let state = Arc::new(Mutex::new((Sha256::new(), 0u64)));
-    let hashed = HashRead {
-        inner: stream,
-        state: Arc::clone(&state),
-    };
     // Reflink only from the blob file itself, uncompressed.
     let file = file.filter(|_| job.ltype.compression == Compression::None);
+    std::thread::scope(|scope| {
+        let (piped, reader) = hashing_reader(scope, stream);
+        let written = convert_stream(
+            piped,
+            file.as_ref(),
+            &label,
+            layout,
+            job,
+            opts,
+            bar,
+            try_reflink,
+        );
+        // The reader ends once the stream is dropped or read to its end.
+        let (hash, n) = reader
+            .join()
+            .map_err(|_| Error::msg(format!("{label}: reader thread failed")))?;
+        let (f, reflinked) = written?;
+        if hash != job.desc.digest || n != job.desc.size {
+            return Err(Error::msg(format!(
+                "{label}: content has digest {hash} ({n} bytes), the manifest says {} ({} bytes)",
+                job.desc.digest, job.desc.size
+            )));
+        }
+        layout.commit_temp(&f.tmp, &f.digest)?;
+        finish(job, opts, f, reflinked)
+    })
+}
+
+/// The new layer from the (hashed) source stream; the blob stays a temp file until the
+/// source digest is known to match.
+#[allow(clippy::too_many_arguments)]
+fn convert_stream(
+    hashed: Piped,
+    file: Option<&File>,
+    label: &str,
+    layout: &Layout,
+    job: &Job,
+    opts: &Options,
+    bar: &ProgressBar,
+    try_reflink: &AtomicBool,
+) -> Result<(crate::blobwriter::Finished, u64)> {
+    let label = label.to_string();
     let mut dec: Box<dyn Read> = match job.ltype.compression {
         Compression::None => Box::new(hashed),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(hashed)),
@@ -483,7 +632,7 @@ fn convert_layer(
         reflinked += copy_data(
             &mut out,
             &mut *dec,
-            file.as_ref(),
+            file,
             0,
             job.desc.size,
             align,
@@ -546,7 +695,7 @@ fn convert_layer(
                     let n = copy_tar_data(
                         &mut out,
                         &mut tr,
-                        file.as_ref(),
+                        file,
                         &e,
                         align,
                         try_reflink,
@@ -567,18 +716,15 @@ fn convert_layer(
         }
     }
     drop(dec);
-    let (hash, n) = {
-        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        (std::mem::replace(&mut s.0, Sha256::new()).finish(), s.1)
-    };
-    if hash != job.desc.digest || n != job.desc.size {
-        return Err(Error::msg(format!(
-            "{label}: content has digest {hash} ({n} bytes), the manifest says {} ({} bytes)",
-            job.desc.digest, job.desc.size
-        )));
-    }
-    let f = out.w.finish()?;
-    layout.commit_temp(&f.tmp, &f.digest)?;
+    Ok((out.w.finish()?, reflinked))
+}
+
+fn finish(
+    job: &Job,
+    opts: &Options,
+    f: crate::blobwriter::Finished,
+    reflinked: u64,
+) -> Result<Written> {
     let media = match opts.compress {
         Compress::None => oci::MT_LAYER,
         Compress::Gzip => oci::MT_LAYER_GZIP,
@@ -616,7 +762,7 @@ fn copy_tar_data<R: Read>(
     file: Option<&File>,
     e: &tarread::Entry,
     align: bool,
-    try_reflink: &mut bool,
+    try_reflink: &AtomicBool,
     buf: &mut [u8],
     bar: &ProgressBar,
 ) -> Result<u64> {
@@ -645,7 +791,7 @@ fn copy_data(
     at: u64,
     size: u64,
     align: bool,
-    try_reflink: &mut bool,
+    try_reflink: &AtomicBool,
     buf: &mut [u8],
     bar: &ProgressBar,
 ) -> Result<u64> {
@@ -672,16 +818,21 @@ fn clone(
     at: u64,
     size: u64,
     align: bool,
-    try_reflink: &mut bool,
+    try_reflink: &AtomicBool,
 ) -> Result<u64> {
     let block = tar::ALIGN;
     let Some(f) = file else { return Ok(0) };
-    if !align || !*try_reflink || !out.w.is_plain() || !at.is_multiple_of(block) || size < block {
+    if !align
+        || !try_reflink.load(Ordering::Relaxed)
+        || !out.w.is_plain()
+        || !at.is_multiple_of(block)
+        || size < block
+    {
         return Ok(0);
     }
     let n = out.w.clone_range(f, at, size / block * block)?;
     if n == 0 {
-        *try_reflink = false;
+        try_reflink.store(false, Ordering::Relaxed);
     }
     Ok(n)
 }

@@ -150,6 +150,7 @@ pub fn model_layers(
                     compress: o.compress,
                     mtime: o.created,
                     small_max: o.small_max,
+                    jobs: o.jobs,
                 },
                 bar,
             )?;
