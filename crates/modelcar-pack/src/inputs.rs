@@ -60,7 +60,7 @@ pub fn resolve(
     if let Some(r) = first.strip_prefix("kit://") {
         let reference = registry::Reference::parse(r)
             .map_err(|_| Error::msg(format!("kit://REF wants REGISTRY/REPO:TAG, got {first:?}")))?;
-        let client = registry::connect(&reference, insecure)?;
+        let client = registry::connect_pull(&reference, insecure)?;
         return Ok(Input::Convert(Source::Registry(client)));
     }
     if first.starts_with("oci:") {

@@ -77,10 +77,21 @@ pub struct Client {
     r: Reference,
     authz: Option<String>,
     chunk: u64,
+    /// Token scope "pull" only: a conversion's source (read-only credentials suffice).
+    pull_only: bool,
+}
+
+/// As [`connect`], asking the token service for pull access only.
+pub fn connect_pull(r: &Reference, insecure: bool) -> Result<Client> {
+    connect_with(r, insecure, true)
 }
 
 /// Connects and logs in (before any packing, so a bad registry fails fast).
 pub fn connect(r: &Reference, insecure: bool) -> Result<Client> {
+    connect_with(r, insecure, false)
+}
+
+fn connect_with(r: &Reference, insecure: bool, pull_only: bool) -> Result<Client> {
     let api_host = if r.host == "docker.io" {
         "registry-1.docker.io"
     } else {
@@ -103,6 +114,7 @@ pub fn connect(r: &Reference, insecure: bool) -> Result<Client> {
         r: r.clone(),
         authz: None,
         chunk,
+        pull_only,
     };
     c.login()?;
     Ok(c)
@@ -266,7 +278,8 @@ impl Client {
         if let Some((_, s)) = params.iter().find(|(k, _)| k == "service") {
             req = req.query("service", s);
         }
-        req = req.query("scope", &format!("repository:{}:pull,push", self.r.repo));
+        let access = if self.pull_only { "pull" } else { "pull,push" };
+        req = req.query("scope", &format!("repository:{}:{access}", self.r.repo));
         if let Some(c) = creds {
             req = req.set("Authorization", &basic(c));
         }
