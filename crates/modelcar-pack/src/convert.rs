@@ -270,15 +270,15 @@ pub fn convert(
         }
     };
     let kitfile: Option<Kitfile> = match format {
-        Format::ModelKit => Some(
-            serde_json::from_slice(&src.json_blob(&cdesc)?)
-                .ctx(|| format!("{name}: the ModelKit's Kitfile (config)"))?,
-        ),
+        Format::ModelKit => Some(Kitfile::from_json(
+            &src.json_blob(&cdesc)?,
+            &format!("{name}: the ModelKit's config"),
+        )?),
         Format::ModelPack => match ann.get(formats::KIT_ANN_KITFILE) {
-            Some(s) => Some(
-                serde_json::from_str(s)
-                    .ctx(|| format!("{name}: annotation {}", formats::KIT_ANN_KITFILE))?,
-            ),
+            Some(s) => Some(Kitfile::from_json(
+                s.as_bytes(),
+                &format!("{name}: annotation {}", formats::KIT_ANN_KITFILE),
+            )?),
             None => None,
         },
     };

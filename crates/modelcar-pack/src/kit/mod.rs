@@ -187,6 +187,79 @@ impl Kitfile {
         Ok(kf)
     }
 
+    /// A Kitfile stored as JSON by a tool (a ModelKit's config, a ModelPack annotation).
+    /// Fields this tool does not know (newer kit versions add some) are dropped, not refused,
+    /// so that converting a newer ModelKit still works.
+    pub fn from_json(bytes: &[u8], origin: &str) -> Result<Kitfile> {
+        let mut v: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| Error::msg(format!("{origin}: invalid Kitfile JSON: {e}")))?;
+        const ENTRY: [&str; 4] = ["path", "description", "digest", "diffId"];
+        let keep = |v: &mut serde_json::Value, extra: &[&str]| {
+            if let Some(o) = v.as_object_mut() {
+                o.retain(|k, _| ENTRY.contains(&k.as_str()) || extra.contains(&k.as_str()));
+            }
+        };
+        let each = |v: &mut serde_json::Value, extra: &[&str]| {
+            for e in v.as_array_mut().into_iter().flatten() {
+                keep(e, extra);
+            }
+        };
+        keep(
+            &mut v,
+            &[
+                "manifestVersion",
+                "package",
+                "model",
+                "code",
+                "datasets",
+                "docs",
+            ],
+        );
+        if let Some(o) = v.as_object_mut() {
+            o.remove("path");
+            o.remove("description");
+            o.remove("digest");
+            o.remove("diffId");
+        }
+        // get_mut, not indexing: indexing a missing key would insert it.
+        if let Some(p) = v.get_mut("package") {
+            keep(p, &["name", "version", "license", "authors"]);
+        }
+        if let Some(m) = v.get_mut("model") {
+            let model = [
+                "name",
+                "license",
+                "framework",
+                "format",
+                "version",
+                "parts",
+                "parameters",
+            ];
+            keep(m, &model);
+            if let Some(parts) = m.get_mut("parts") {
+                each(parts, &["name", "license", "type"]);
+            }
+        }
+        for (k, extra) in [
+            ("code", &["license"][..]),
+            ("datasets", &["name", "license", "parameters"][..]),
+            ("docs", &[][..]),
+        ] {
+            if let Some(list) = v.get_mut(k) {
+                each(list, extra);
+            }
+        }
+        let kf: Kitfile = serde_json::from_value(v)
+            .map_err(|e| Error::msg(format!("{origin}: invalid Kitfile: {e}")))?;
+        if !kf.manifest_version.is_empty() && !VERSIONS.contains(&kf.manifest_version.as_str()) {
+            return Err(Error::msg(format!(
+                "{origin}: manifestVersion: unknown version {:?} (this tool reads 1.0.0)",
+                kf.manifest_version
+            )));
+        }
+        Ok(kf)
+    }
+
     /// Every entry in kit's layer order, paths cleaned; an absolute or escaping path, or
     /// two entries with one path, is an error naming the field.
     pub fn entries(&self, origin: &str) -> Result<Vec<Entry>> {
@@ -449,6 +522,18 @@ model:
             e("model:\n  path: a/\ncode:\n  - path: ./a\n"),
             "K: model.path and code[0].path use the same path \"a\""
         );
+    }
+
+    #[test]
+    fn json_configs_of_newer_kits_are_read() {
+        let j = br#"{"manifestVersion":"1.0.0","prompts":[{"path":"p"}],
+            "package":{"name":"n","homepage":"x"},
+            "model":{"path":"m","digest":"sha256:1","newField":1,"parts":[{"path":"p","extra":2}]}}"#;
+        let kf = Kitfile::from_json(j, "config").unwrap();
+        assert_eq!(kf.package.name, "n");
+        assert_eq!(kf.model.as_ref().unwrap().digest, "sha256:1");
+        assert_eq!(kf.model.as_ref().unwrap().parts[0].path, "p");
+        assert!(Kitfile::from_json(b"[", "config").is_err());
     }
 
     #[test]
