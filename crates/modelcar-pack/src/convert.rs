@@ -449,8 +449,9 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
-    fn header(&mut self, h: Header, align: bool) -> Result<()> {
-        let b = tar::header_bytes(&h, self.w.pos, align);
+    /// `align`: where the data should start modulo [`tar::ALIGN`] (None: anywhere).
+    fn header(&mut self, h: Header, align: Option<u64>) -> Result<()> {
+        let b = tar::header_bytes_at(&h, self.w.pos, align);
         self.w.put(&b)
     }
 
@@ -467,7 +468,7 @@ impl Out<'_> {
         }
         for d in missing.into_iter().rev() {
             let path = format!("models/{d}");
-            self.header(hdr(&path, tar::Kind::Dir, 0, 0o755, self.mtime, ""), false)?;
+            self.header(hdr(&path, tar::Kind::Dir, 0, 0o755, self.mtime, ""), None)?;
             self.dirs.insert(d);
         }
         Ok(())
@@ -608,7 +609,7 @@ fn convert_stream(
     };
     out.header(
         hdr("models", tar::Kind::Dir, 0, 0o755, opts.mtime, ""),
-        false,
+        None,
     )?;
     out.dirs.insert(String::new());
     let mut buf = vec![0u8; BUF];
@@ -617,7 +618,8 @@ fn convert_stream(
         // The blob is the file (ModelPack `.raw`): it goes to models/<filepath>.
         let rel = job.entry.path.clone();
         out.parents(&rel)?;
-        let align = job.desc.size >= opts.small_max;
+        // The blob is the file: its data starts block-aligned in the source.
+        let align = (job.desc.size >= opts.small_max).then_some(0);
         out.header(
             hdr(
                 &format!("models/{rel}"),
@@ -629,17 +631,24 @@ fn convert_stream(
             ),
             align,
         )?;
-        reflinked += copy_data(
-            &mut out,
-            &mut *dec,
+        let size = job.desc.size;
+        let mut got = 0u64;
+        let mut read = |b: &mut [u8]| -> Result<usize> {
+            let want = (size - got).min(b.len() as u64) as usize;
+            let n = dec.read(&mut b[..want]).ctx(|| label.clone())?;
+            if n == 0 && want > 0 {
+                return Err(Error::msg(format!("{label}: blob ends early")));
+            }
+            got += n as u64;
+            Ok(n)
+        };
+        let src = Data {
             file,
-            0,
-            job.desc.size,
-            align,
-            try_reflink,
-            &mut buf,
-            bar,
-        )?;
+            at: 0,
+            size,
+            aligned: align.is_some(),
+        };
+        reflinked += copy_entry(&mut out, &mut read, &src, try_reflink, &mut buf, bar)?;
     } else {
         let mut tr = tarread::Reader::new(&mut dec);
         loop {
@@ -657,14 +666,14 @@ fn convert_stream(
             match e.kind {
                 Type::Dir => {
                     if out.dirs.insert(rel.clone()) {
-                        out.header(hdr(&path, tar::Kind::Dir, 0, mode, e.mtime, ""), false)?;
+                        out.header(hdr(&path, tar::Kind::Dir, 0, mode, e.mtime, ""), None)?;
                     }
                 }
                 Type::Symlink => {
                     check_symlink(&rel, &e.link, &label)?;
                     out.header(
                         hdr(&path, tar::Kind::Symlink, 0, mode, e.mtime, &e.link),
-                        false,
+                        None,
                     )?;
                 }
                 Type::Hardlink => {
@@ -683,25 +692,30 @@ fn convert_stream(
                             e.mtime,
                             &format!("models/{target}"),
                         ),
-                        false,
+                        None,
                     )?;
                 }
                 Type::File => {
-                    let align = e.size >= out.small_max;
+                    // Large files' data at the same offset modulo 4 KiB as in the source
+                    // blob (a rule on the source's bytes alone, so the layer's digest is the
+                    // same wherever the source is read from): reflinkable from a local blob.
+                    let align = (e.size >= out.small_max).then_some(e.data_at % tar::ALIGN);
                     out.header(
                         hdr(&path, tar::Kind::File, e.size, mode, e.mtime, ""),
                         align,
                     )?;
-                    let n = copy_tar_data(
-                        &mut out,
-                        &mut tr,
+                    let src = Data {
                         file,
-                        &e,
-                        align,
-                        try_reflink,
-                        &mut buf,
-                        bar,
-                    )?;
+                        at: e.data_at,
+                        size: e.size,
+                        aligned: align.is_some(),
+                    };
+                    let layer = out.layer.to_string();
+                    let mut read = |b: &mut [u8]| {
+                        tr.read_data(b)
+                            .map_err(|x| Error::msg(format!("{layer}: {x}")))
+                    };
+                    let n = copy_entry(&mut out, &mut read, &src, try_reflink, &mut buf, bar)?;
                     reflinked += n;
                     out.files.insert(rel);
                 }
@@ -755,98 +769,90 @@ fn finish(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn copy_tar_data<R: Read>(
+/// Where a file's data lies in the source blob.
+struct Data<'a> {
+    /// The blob file (local, uncompressed), for reflinks.
+    file: Option<&'a File>,
+    /// Offset of the data in the blob.
+    at: u64,
+    size: u64,
+    /// The header put the data at `at` modulo [`tar::ALIGN`] in the new blob.
+    aligned: bool,
+}
+
+/// Copies one file's data (read through `read`, which hashes the source). The whole 4 KiB
+/// blocks of the source blob within it are reflinked where the filesystem can; they are
+/// still read, for both digests, but not written.
+fn copy_entry(
     out: &mut Out,
-    tr: &mut tarread::Reader<R>,
-    file: Option<&File>,
-    e: &tarread::Entry,
-    align: bool,
+    read: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
+    d: &Data,
     try_reflink: &AtomicBool,
     buf: &mut [u8],
     bar: &ProgressBar,
 ) -> Result<u64> {
-    let cloned = clone(out, file, e.data_at, e.size, align, try_reflink)?;
+    let block = tar::ALIGN;
+    // [lo, hi): the bytes of the file that are whole blocks of the source blob.
+    let lo = (block - d.at % block) % block;
+    let mut hi = if d.size > lo {
+        lo + (d.size - lo) / block * block
+    } else {
+        lo
+    };
+    let can = d.file.is_some()
+        && d.aligned
+        && hi > lo
+        && out.w.is_plain()
+        && try_reflink.load(Ordering::Relaxed);
+    if !can {
+        hi = lo;
+    }
+    let mut cloned = 0u64;
     let mut off = 0u64;
     loop {
-        let n = tr
-            .read_data(buf)
-            .map_err(|x| Error::msg(format!("{}: {x}", out.layer)))?;
+        cleanup::check()?;
+        let n = read(buf)?;
         if n == 0 {
             break;
         }
-        put(out, &buf[..n], off, cloned)?;
-        off += n as u64;
-        bar.inc(n as u64);
-    }
-    out.w.put(&vec![0; tar::padding(e.size)])?;
-    Ok(cloned)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn copy_data(
-    out: &mut Out,
-    r: &mut dyn Read,
-    file: Option<&File>,
-    at: u64,
-    size: u64,
-    align: bool,
-    try_reflink: &AtomicBool,
-    buf: &mut [u8],
-    bar: &ProgressBar,
-) -> Result<u64> {
-    let cloned = clone(out, file, at, size, align, try_reflink)?;
-    let mut off = 0u64;
-    while off < size {
-        cleanup::check()?;
-        let want = (size - off).min(buf.len() as u64) as usize;
-        let n = r.read(&mut buf[..want]).ctx(|| out.layer.to_string())?;
-        if n == 0 {
-            return Err(Error::msg(format!("{}: blob ends early", out.layer)));
+        let mut i = 0usize;
+        while i < n {
+            let abs = off + i as u64;
+            if abs == lo && hi > lo && cloned == 0 {
+                // The new blob's end is now at a block boundary, as the source's data is.
+                let f = d.file.expect("checked above");
+                cloned = out.w.clone_range(f, d.at + lo, hi - lo)?;
+                if cloned == 0 {
+                    try_reflink.store(false, Ordering::Relaxed);
+                }
+                hi = lo + cloned;
+            }
+            let end = if abs < lo {
+                lo
+            } else if abs < hi {
+                hi
+            } else {
+                u64::MAX
+            };
+            let j = (end - off).min(n as u64) as usize;
+            if abs >= lo && abs < hi {
+                out.w.put_cloned(&buf[i..j]);
+            } else {
+                out.w.put_data(&buf[i..j])?;
+            }
+            i = j;
         }
-        put(out, &buf[..n], off, cloned)?;
         off += n as u64;
         bar.inc(n as u64);
     }
-    out.w.put(&vec![0; tar::padding(size)])?;
+    if off != d.size {
+        return Err(Error::msg(format!(
+            "{}: a file's data ends early",
+            out.layer
+        )));
+    }
+    out.w.put(&vec![0; tar::padding(d.size)])?;
     Ok(cloned)
-}
-
-fn clone(
-    out: &mut Out,
-    file: Option<&File>,
-    at: u64,
-    size: u64,
-    align: bool,
-    try_reflink: &AtomicBool,
-) -> Result<u64> {
-    let block = tar::ALIGN;
-    let Some(f) = file else { return Ok(0) };
-    if !align
-        || !try_reflink.load(Ordering::Relaxed)
-        || !out.w.is_plain()
-        || !at.is_multiple_of(block)
-        || size < block
-    {
-        return Ok(0);
-    }
-    let n = out.w.clone_range(f, at, size / block * block)?;
-    if n == 0 {
-        try_reflink.store(false, Ordering::Relaxed);
-    }
-    Ok(n)
-}
-
-/// Bytes `off..off+data.len()` of a file whose first `cloned` bytes are reflinked.
-fn put(out: &mut Out, data: &[u8], off: u64, cloned: u64) -> Result<()> {
-    let c = cloned.saturating_sub(off).min(data.len() as u64) as usize;
-    if c > 0 {
-        out.w.put_cloned(&data[..c]);
-    }
-    if c < data.len() {
-        out.w.put_data(&data[c..])?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

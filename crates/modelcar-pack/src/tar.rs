@@ -32,6 +32,13 @@ pub struct Header<'a> {
 /// Bytes of the header(s) for `h` written at stream offset `offset`. With `align`, the
 /// data that follows starts at a multiple of [`ALIGN`].
 pub fn header_bytes(h: &Header, offset: u64, align: bool) -> Vec<u8> {
+    header_bytes_at(h, offset, align.then_some(0))
+}
+
+/// As [`header_bytes`]; with `Some(r)` (a multiple of [`BLOCK`] below [`ALIGN`]) the data
+/// that follows starts at an offset that is `r` modulo [`ALIGN`]: a converted layer's file
+/// data then lies as it does in its source blob, block for block, so it can be reflinked.
+pub fn header_bytes_at(h: &Header, offset: u64, align: Option<u64>) -> Vec<u8> {
     let name = match h.kind {
         Kind::Dir => format!("{}/", h.path),
         _ => h.path.to_string(),
@@ -47,11 +54,12 @@ pub fn header_bytes(h: &Header, offset: u64, align: bool) -> Vec<u8> {
         records.extend(pax_record("size", &h.size.to_string()));
     }
     let mut out = Vec::new();
-    if align {
-        // offset + pax header + k pax data blocks + ustar header must be ALIGN-aligned.
+    if let Some(r) = align {
+        // offset + pax header + k pax data blocks + ustar header must be r modulo ALIGN.
         let per = ALIGN / BLOCK;
         let base = (offset + 2 * BLOCK) / BLOCK % per;
-        let mut k = (per - base) % per;
+        let want = r / BLOCK % per;
+        let mut k = (per + want - base) % per;
         // Room for the padding record ("NNNN comment=\n" needs at least 14 bytes).
         while k == 0 || k * BLOCK < records.len() as u64 + 16 {
             k += per;
@@ -79,7 +87,7 @@ pub fn header_bytes(h: &Header, offset: u64, align: bool) -> Vec<u8> {
         Kind::Hardlink => b'1',
     };
     out.extend_from_slice(&ustar(h, &name, flag));
-    debug_assert!(!align || (offset + out.len() as u64).is_multiple_of(ALIGN));
+    debug_assert!(align.is_none_or(|r| (offset + out.len() as u64) % ALIGN == r % ALIGN));
     out
 }
 
@@ -189,6 +197,16 @@ mod tests {
                     assert_eq!((off + h.len() as u64) % ALIGN, 0);
                     assert_eq!(h.len() as u64 % BLOCK, 0);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn headers_put_data_at_any_block_offset_modulo_4k() {
+        for off in (0..16).map(|i| i * BLOCK) {
+            for r in (0..8).map(|i| i * BLOCK) {
+                let h = header_bytes_at(&file("models/a", 9), off, Some(r));
+                assert_eq!((off + h.len() as u64) % ALIGN, r);
             }
         }
     }
