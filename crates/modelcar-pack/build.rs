@@ -23,7 +23,10 @@ fn main() {
     let Some(out_dir) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
         fail("OUT_DIR is not set (run through cargo)")
     };
-    let workspace = manifest.parent().and_then(Path::parent).unwrap_or(&manifest);
+    let workspace = manifest
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(&manifest);
     let dist = std::env::var_os("MODELCAR_DIST")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("dist"));

@@ -11,10 +11,12 @@ mod error;
 mod hash;
 mod layers;
 mod layout;
+mod lock;
 mod oci;
 mod pack;
 mod reflink;
 mod registry;
+mod run;
 mod tar;
 mod walk;
 
