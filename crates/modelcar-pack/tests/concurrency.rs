@@ -190,6 +190,13 @@ fn scenario(c: &Case, rng: &mut Rng, t: &Path) {
             &format!("oci:{}:pre", layout.display()),
         ]))
     } else {
+        // The same work elsewhere, to time one run.
+        run_ok(&[
+            models[0].to_str().unwrap(),
+            "-q",
+            "-o",
+            &format!("oci:{}", t.join("timing").display()),
+        ]);
         None
     };
     let one_run = started.elapsed().max(Duration::from_millis(300));
@@ -213,8 +220,28 @@ fn scenario(c: &Case, rng: &mut Rng, t: &Path) {
         })
         .collect();
     let victim = (rng.next() % RUNS as u64) as usize;
-    // Anywhere from the start to well past a lone run's time: the runs share the CPUs.
-    let delay = Duration::from_micros(rng.next() % (one_run.as_micros() as u64 * 3));
+    // Half the time a moment after the victim's first blob got its name (its journal
+    // exists): then its blobs are ones the other runs may be using. Otherwise any moment
+    // from the start to past the end (the runs share the CPUs).
+    let after_blob = rng.next() % 2 == 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    if after_blob {
+        let prefix = format!("run-{}-", children[victim].id());
+        let state = layout.join(".modelcar-pack");
+        while Instant::now() < deadline
+            && !fs::read_dir(&state).is_ok_and(|mut d| {
+                d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with(&prefix)))
+            })
+        {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let span = if after_blob {
+        one_run
+    } else {
+        one_run * RUNS as u32
+    };
+    let delay = Duration::from_micros(rng.next() % span.as_micros() as u64);
     std::thread::sleep(delay);
     // SAFETY: signalling our own child.
     unsafe { libc::kill(children[victim].id() as i32, c.signal) };
@@ -222,7 +249,7 @@ fn scenario(c: &Case, rng: &mut Rng, t: &Path) {
         .into_iter()
         .map(|ch| ch.wait_with_output().unwrap())
         .collect();
-    let what = format!("{what} victim={victim} after {delay:?}");
+    let what = format!("{what} victim={victim} after_blob={after_blob} delay={delay:?}");
 
     let mut written = Vec::new();
     for (i, o) in outs.iter().enumerate() {
