@@ -73,7 +73,10 @@ impl Run {
             if created {
                 run.made().files.push(lock_path.clone());
             }
-            if lock::try_lock(&f, Kind::Exclusive).ctx(|| lock_path.display().to_string())? {
+            // In the slot at once: if this fails or is interrupted, undo finds the lock.
+            let mut slot = lock_slot(&run.lock);
+            let f = slot.insert(f);
+            if lock::try_lock(f, Kind::Exclusive).ctx(|| lock_path.display().to_string())? {
                 if let Err(e) = sweep(dir, false) {
                     eprintln!(
                         "modelcar-pack: warning: leftovers of earlier runs stay in {}: {e}",
@@ -83,16 +86,16 @@ impl Run {
             }
             // From exclusive (or nothing) to shared; waits only while a sweep runs.
             lock::wait(
-                &f,
+                f,
                 &lock_path,
                 Kind::Shared,
                 "another modelcar-pack is removing leftovers from this layout",
             )?;
             // A failed run that had made this layout may have removed it meanwhile.
-            if lock::same_file(&f, &lock_path) {
-                *lock_slot(&run.lock) = Some(f);
+            if lock::same_file(f, &lock_path) {
                 break;
             }
+            slot.take();
         }
         let blobs = dir.join("blobs");
         run.mkdir(&blobs)?;

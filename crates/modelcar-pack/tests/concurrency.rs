@@ -223,7 +223,7 @@ fn scenario(c: &Case, rng: &mut Rng, t: &Path) {
     // Half the time a moment after the victim's first blob got its name (its journal
     // exists): then its blobs are ones the other runs may be using. Otherwise any moment
     // from the start to past the end (the runs share the CPUs).
-    let after_blob = rng.next() % 2 == 0;
+    let after_blob = rng.next() & 1 == 0;
     let deadline = Instant::now() + Duration::from_secs(120);
     if after_blob {
         let prefix = format!("run-{}-", children[victim].id());
