@@ -408,3 +408,78 @@ fn a_writer_waits_for_the_lock_and_says_so() {
     );
     assert!(tags(&layout).iter().any(|(t, _)| t == "v2"));
 }
+
+/// What a run killed with SIGKILL leaves (its temp files, its journal, blobs no tag uses)
+/// goes with the next run that writes the layout alone.
+#[test]
+fn the_next_lone_run_sweeps_a_killed_runs_leftovers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mut rng = Rng::new();
+    let layout = t.join("layout");
+    let small = t.join("small.txt");
+    fs::write(&small, b"small").unwrap();
+    run_ok(&[
+        small.to_str().unwrap(),
+        "-q",
+        "-o",
+        &format!("oci:{}:keep", layout.display()),
+    ]);
+    // A model whose first layers are named well before the run ends: many 1 MiB files
+    // (each a layer), written one at a time.
+    let big = t.join("big");
+    fs::create_dir(&big).unwrap();
+    for i in 0..40 {
+        fs::write(big.join(format!("f{i:02}.bin")), rng.bytes(1 << 20)).unwrap();
+    }
+    let child = spawn(&[
+        big.to_str().unwrap(),
+        "-q",
+        "-j",
+        "1",
+        "-o",
+        &format!("oci:{}:killed", layout.display()),
+    ]);
+    let journal = format!("run-{}-", child.id());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !fs::read_dir(layout.join(".modelcar-pack"))
+        .unwrap()
+        .any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&journal)
+        })
+    {
+        assert!(Instant::now() < deadline, "the run named no blob");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.signal(), Some(libc::SIGKILL), "{}", err(&o));
+    assert!(state_files(&layout).iter().any(|n| n.starts_with(&journal)));
+    let before = blob_names(&layout).len();
+    assert!(
+        before > reachable(&layout).len(),
+        "the killed run left blobs"
+    );
+
+    fs::write(&small, b"small, second").unwrap();
+    run_ok(&[
+        small.to_str().unwrap(),
+        "-q",
+        "-o",
+        &format!("oci:{}:next", layout.display()),
+    ]);
+    assert_eq!(state_files(&layout), ["index.lock", "lock"]);
+    let used: BTreeSet<String> = reachable(&layout)
+        .into_iter()
+        .map(|d| d.trim_start_matches("sha256:").to_string())
+        .collect();
+    let names: BTreeSet<String> = blob_names(&layout).into_iter().collect();
+    assert_eq!(names, used, "only the blobs of tags keep and next are left");
+    for tag in ["keep", "next"] {
+        skopeo_reads(&layout, tag, t);
+    }
+}
