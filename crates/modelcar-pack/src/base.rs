@@ -8,6 +8,16 @@ use std::collections::BTreeMap;
 
 include!(concat!(env!("OUT_DIR"), "/sidecars.rs"));
 
+/// The embedded base, or the one-line reason it is missing from this build.
+pub fn sidecars() -> crate::error::Result<&'static [(&'static str, &'static [u8])]> {
+    if SIDECARS.is_empty() {
+        return Err(crate::error::Error::msg(
+            "this modelcar-pack was built without the sidecar binaries (scripts/build-sidecar.sh had not run): give --base oci:DIR[:TAG], or run scripts/build-sidecar.sh and build modelcar-pack again",
+        ));
+    }
+    Ok(SIDECARS)
+}
+
 /// The names the multi-call binary answers to, besides `sh` (Containerfile's rootfs/bin).
 pub const APPLETS: [&str; 10] = [
     "modelcar-base",

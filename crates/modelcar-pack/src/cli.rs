@@ -43,6 +43,9 @@ pub enum Command {
     /// Pack model files into a modelcar (the default when no subcommand is given).
     #[command(after_help = EXAMPLES)]
     Pack(PackArgs),
+    /// Remove what killed runs left in an OCI layout: temp files, and the blobs they added
+    /// that no tag uses. Waits until no other run writes the layout.
+    Gc(GcArgs),
 }
 
 impl Cli {
@@ -110,6 +113,22 @@ pub struct PackArgs {
     pub title: Option<String>,
 
     /// No progress bar and no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GcArgs {
+    /// The layout.
+    #[arg(value_name = "oci:DIR")]
+    pub layout: String,
+
+    /// Also remove every other blob that no tag uses (for example those of a tag that was
+    /// replaced).
+    #[arg(long)]
+    pub unreferenced: bool,
+
+    /// No summary.
     #[arg(short, long)]
     pub quiet: bool,
 }

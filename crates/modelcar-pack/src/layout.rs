@@ -1,14 +1,18 @@
-//! An OCI image layout on disk: blobs written to temp files and renamed into place under
-//! their digest, `index.json` replaced last and atomically. Everything this run adds is on
-//! the undo list until [`crate::cleanup::commit`].
+//! An OCI image layout on disk: reading it, and (through [`crate::run::Run`], which keeps
+//! runs that share a layout apart) writing blobs to temp files renamed into place under
+//! their digest, `index.json` replaced last and atomically.
 
-use crate::cleanup;
 use crate::error::{Context, Error, Result};
-use crate::oci::{from_json, to_json, Descriptor, Extra, Index, LayoutFile, ANN_REF_NAME};
-use std::fs::{self, File, OpenOptions};
+use crate::oci::{
+    from_json, to_json, Descriptor, Index, ANN_REF_NAME, DOCKER_LIST, MT_INDEX, MT_MANIFEST,
+};
+use crate::run::{Run, TEMP_BLOB_PREFIX, TEMP_INDEX_PREFIX};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// `oci:DIR[:TAG]` as given on the command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,52 +50,18 @@ impl LayoutRef {
 
 pub struct Layout {
     pub dir: PathBuf,
+    /// Set for a layout this run writes.
+    run: Option<Arc<Run>>,
 }
 
-static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
-
 impl Layout {
-    /// Opens an existing layout or makes a new one. Refuses a non-empty folder that is not
-    /// an OCI layout.
+    /// Opens an existing layout or makes a new one, for writing. Refuses a non-empty folder
+    /// that is not an OCI layout.
     pub fn create(dir: &Path) -> Result<Layout> {
-        let is_layout = dir.join("oci-layout").is_file();
-        if dir.exists() {
-            if !dir.is_dir() {
-                return Err(Error::msg(format!(
-                    "{}: exists and is not a directory",
-                    dir.display()
-                )));
-            }
-            let empty = fs::read_dir(dir)
-                .ctx(|| dir.display().to_string())?
-                .next()
-                .is_none();
-            if !empty && !is_layout {
-                return Err(Error::msg(format!(
-                    "{}: exists, is not empty and is not an OCI layout (no oci-layout file); refusing to write into it",
-                    dir.display()
-                )));
-            }
-        }
-        let l = Layout {
+        Ok(Layout {
             dir: dir.to_path_buf(),
-        };
-        for d in [dir.to_path_buf(), dir.join("blobs"), l.blob_dir()] {
-            if !d.exists() {
-                fs::create_dir(&d).ctx(|| format!("cannot create {}", d.display()))?;
-                cleanup::track_dir(d);
-            }
-        }
-        if !is_layout {
-            let p = dir.join("oci-layout");
-            cleanup::track_file(p.clone());
-            let file = LayoutFile {
-                image_layout_version: "1.0.0".to_string(),
-                extra: Extra::new(),
-            };
-            fs::write(&p, to_json(&file)?).ctx(|| p.display().to_string())?;
-        }
-        Ok(l)
+            run: Some(Run::start(dir)?),
+        })
     }
 
     /// Opens an existing layout for reading.
@@ -102,8 +72,23 @@ impl Layout {
                 dir.display()
             )));
         }
-        Ok(Layout {
+        Ok(Layout::open_any(dir))
+    }
+
+    /// A layout, or what there is of one, for reading; nothing is checked.
+    pub fn open_any(dir: &Path) -> Layout {
+        Layout {
             dir: dir.to_path_buf(),
+            run: None,
+        }
+    }
+
+    fn run(&self) -> Result<&Run> {
+        self.run.as_deref().ok_or_else(|| {
+            Error::msg(format!(
+                "{}: opened for reading, not writing",
+                self.dir.display()
+            ))
         })
     }
 
@@ -121,31 +106,21 @@ impl Layout {
 
     /// A new temp file next to the blobs (same filesystem: rename and reflink work).
     pub fn temp(&self) -> Result<(File, PathBuf)> {
-        let n = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
-        let p = self
-            .blob_dir()
-            .join(format!(".modelcar-pack-{}-{n}.tmp", std::process::id()));
-        cleanup::track_file(p.clone());
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&p)
-            .ctx(|| format!("cannot create {}", p.display()))?;
-        Ok((f, p))
+        self.run()?.temp(&self.blob_dir(), TEMP_BLOB_PREFIX)
     }
 
     /// Moves a finished temp file to its digest's name (or drops it if that blob exists).
     pub fn commit_temp(&self, tmp: &Path, digest: &str) -> Result<()> {
+        let run = self.run()?;
         let dst = self.blob_path(digest);
         if dst.exists() {
             fs::remove_file(tmp).ctx(|| tmp.display().to_string())?;
         } else {
-            cleanup::track_file(dst.clone());
+            run.journal(digest)?;
             fs::rename(tmp, &dst)
                 .ctx(|| format!("cannot rename {} to {}", tmp.display(), dst.display()))?;
         }
-        cleanup::untrack_file(tmp);
+        run.forget_temp(tmp);
         Ok(())
     }
 
@@ -183,37 +158,88 @@ impl Layout {
         from_json(&b, &p.display().to_string())
     }
 
-    /// Points `tag` at `desc` in index.json (replacing an older entry with that tag), written
-    /// to a temp file, synced, then renamed over the old one.
+    /// Points `tag` at `desc` in index.json (replacing an older entry with that tag), under
+    /// the index lock: written to a temp file, synced, then renamed over the old one.
     pub fn set_tag(&self, tag: &str, desc: &Descriptor) -> Result<()> {
-        let mut index = self.read_index()?;
-        let mut entry = desc.clone();
-        entry
-            .annotations
-            .insert(ANN_REF_NAME.to_string(), tag.to_string());
-        index.manifests.retain(|m| m.ref_name() != Some(tag));
-        index.manifests.push(entry);
-        let bytes = to_json(&index)?;
-        let p = self.dir.join("index.json");
-        let tmp = self
-            .dir
-            .join(format!(".index.json.{}.tmp", std::process::id()));
-        cleanup::track_file(tmp.clone());
-        let mut f = File::create(&tmp).ctx(|| tmp.display().to_string())?;
-        f.write_all(&bytes).ctx(|| tmp.display().to_string())?;
-        f.sync_all().ctx(|| tmp.display().to_string())?;
-        drop(f);
-        // Blobs must be durable before index.json names them.
-        if let Ok(d) = File::open(self.blob_dir()) {
-            let _ = d.sync_all();
+        let run = self.run()?;
+        run.with_index_lock(|| {
+            let mut index = self.read_index()?;
+            let mut entry = desc.clone();
+            entry
+                .annotations
+                .insert(ANN_REF_NAME.to_string(), tag.to_string());
+            index.manifests.retain(|m| m.ref_name() != Some(tag));
+            index.manifests.push(entry);
+            let bytes = to_json(&index)?;
+            let p = self.dir.join("index.json");
+            let (mut f, tmp) = run.temp(&self.dir, TEMP_INDEX_PREFIX)?;
+            f.write_all(&bytes).ctx(|| tmp.display().to_string())?;
+            f.sync_all().ctx(|| tmp.display().to_string())?;
+            drop(f);
+            // Blobs must be durable before index.json names them.
+            if let Ok(d) = File::open(self.blob_dir()) {
+                let _ = d.sync_all();
+            }
+            crate::cleanup::check()?;
+            fs::rename(&tmp, &p).ctx(|| format!("cannot replace {}", p.display()))?;
+            run.forget_temp(&tmp);
+            if let Ok(d) = File::open(&self.dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        })
+    }
+
+    /// Every blob digest that a tag in index.json uses, through indexes and manifests.
+    /// A missing blob is skipped (its tag is broken already); one that is there but cannot
+    /// be parsed is an error, since what it uses is then unknown.
+    pub fn reachable(&self) -> Result<BTreeSet<String>> {
+        /// The descriptors any index or manifest (OCI or Docker) can point to.
+        #[derive(Deserialize)]
+        struct Refs {
+            #[serde(default)]
+            manifests: Vec<Descriptor>,
+            config: Option<Descriptor>,
+            #[serde(default)]
+            layers: Vec<Descriptor>,
+            #[serde(default)]
+            blobs: Vec<Descriptor>,
+            subject: Option<Descriptor>,
         }
-        crate::cleanup::check()?;
-        fs::rename(&tmp, &p).ctx(|| format!("cannot replace {}", p.display()))?;
-        cleanup::untrack_file(&tmp);
-        if let Ok(d) = File::open(&self.dir) {
-            let _ = d.sync_all();
+        const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+        const ARTIFACT_MANIFEST: &str = "application/vnd.oci.artifact.manifest.v1+json";
+        let mut todo = self.read_index()?.manifests;
+        let mut seen = BTreeSet::new();
+        while let Some(d) = todo.pop() {
+            if !seen.insert(d.digest.clone()) {
+                continue;
+            }
+            let t = d.media_type.as_str();
+            if ![
+                MT_INDEX,
+                MT_MANIFEST,
+                DOCKER_LIST,
+                DOCKER_MANIFEST,
+                ARTIFACT_MANIFEST,
+            ]
+            .contains(&t)
+            {
+                continue;
+            }
+            let p = self.blob_path(&d.digest);
+            let bytes = match fs::read(&p) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e).ctx(|| format!("cannot read {}", p.display())),
+            };
+            let r: Refs = from_json(&bytes, &d.digest)?;
+            todo.extend(r.manifests);
+            todo.extend(r.config);
+            todo.extend(r.layers);
+            todo.extend(r.blobs);
+            todo.extend(r.subject);
         }
-        Ok(())
+        Ok(seen)
     }
 
     /// Finds the descriptor for `tag` (or the only one when `tag` is None) in index.json.

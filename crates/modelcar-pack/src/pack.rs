@@ -22,7 +22,7 @@ pub struct BaseImage {
 /// The embedded base: its layers are written into `layout` now.
 pub fn embedded(layout: &Layout, created: u64) -> Result<Vec<BaseImage>> {
     let mut out = Vec::new();
-    for (arch, bin) in base::SIDECARS {
+    for (arch, bin) in base::sidecars()? {
         let tar = base::layer(bin, created);
         let desc = layout.put_bytes(oci::MT_LAYER, &tar)?;
         out.push(BaseImage {

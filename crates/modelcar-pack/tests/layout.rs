@@ -235,7 +235,8 @@ fn sample_model_layout() {
         assert_eq!(e_machine, *machine, "{arch}: bin/sh is an ELF for {arch}");
         assert_eq!(
             sh.data,
-            fs::read(repo().join("dist").join(arch).join("modelcar-base")).unwrap()
+            fs::read(repo().join("dist").join(arch).join("modelcar-base"))
+                .expect("dist/<arch>/modelcar-base: run scripts/build-sidecar.sh first")
         );
         for n in [
             "modelcar-base",

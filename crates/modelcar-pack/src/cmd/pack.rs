@@ -56,6 +56,9 @@ impl Plan {
             .as_deref()
             .map(|b| LayoutRef::parse(b, "--base"))
             .transpose()?;
+        if base.is_none() {
+            crate::base::sidecars()?;
+        }
         let created = match std::env::var("SOURCE_DATE_EPOCH") {
             Ok(v) => v
                 .trim()
