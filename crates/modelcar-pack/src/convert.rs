@@ -285,11 +285,15 @@ pub fn convert(
     let layers: Vec<Descriptor> =
         serde_json::from_value(m["layers"].clone()).ctx(|| format!("{name}: manifest layers"))?;
     let jobs = select(&name, kitfile.as_ref(), &layers, opts.filters)?;
-    if jobs.is_empty() {
+    let with_kitfile = opts.filters.iter().any(|f| f.kitfile) && kitfile.is_some();
+    if jobs.is_empty() && !with_kitfile {
         return Err(Error::msg(format!("{name}: the filter selects no layer")));
     }
     bar.set_length(jobs.iter().map(|j| j.desc.size).sum());
-    let out = convert_all(src, layout, &jobs, opts, bar)?;
+    let mut out = convert_all(src, layout, &jobs, opts, bar)?;
+    if let (true, Some(kf)) = (with_kitfile, &kitfile) {
+        out.push(kitfile_layer(kf, layout, opts)?);
+    }
     let mut annotations = BTreeMap::new();
     annotations.insert(formats::ANN_SOURCE.to_string(), name.clone());
     annotations.insert(formats::ANN_SOURCE_DIGEST.to_string(), mdigest);
@@ -351,6 +355,53 @@ fn convert_all(
     match first_err {
         Some(e) => Err(e),
         None => Ok(out),
+    }
+}
+
+/// `--filter kitfile`: the Kitfile as YAML at /models/Kitfile, as `kit unpack` writes it
+/// (without the layer digests, which kit keeps out of the YAML).
+fn kitfile_layer(kf: &Kitfile, layout: &Layout, opts: &Options) -> Result<Written> {
+    let mut kf = kf.clone();
+    kf.set_layer_info(&[]);
+    let yaml = serde_yaml::to_string(&kf).map_err(|e| Error::msg(format!("Kitfile: {e}")))?;
+    let mut w = BlobWriter::new(layout, opts.compress)?;
+    for (path, kind, size) in [
+        ("models", tar::Kind::Dir, 0),
+        ("models/Kitfile", tar::Kind::File, yaml.len() as u64),
+    ] {
+        w.put(&tar::header_bytes(
+            &hdr(
+                path,
+                kind,
+                size,
+                if size > 0 { 0o644 } else { 0o755 },
+                opts.mtime,
+                "",
+            ),
+            w.pos,
+            false,
+        ))?;
+    }
+    w.put(yaml.as_bytes())?;
+    w.put(&vec![0; tar::padding(yaml.len() as u64)])?;
+    let f = w.finish()?;
+    layout.commit_temp(&f.tmp, &f.digest)?;
+    let mut desc = Descriptor::new(layer_media(opts.compress), &f.digest, f.size);
+    desc.annotations
+        .insert(oci::ANN_TITLE.to_string(), "Kitfile".to_string());
+    Ok(Written {
+        desc,
+        diff_id: f.diff_id,
+        created_by: "modelcar-pack: the Kitfile in /models".to_string(),
+        reflinked: 0,
+    })
+}
+
+fn layer_media(c: Compress) -> &'static str {
+    match c {
+        Compress::None => oci::MT_LAYER,
+        Compress::Gzip => oci::MT_LAYER_GZIP,
+        Compress::Zstd => oci::MT_LAYER_ZSTD,
     }
 }
 
@@ -739,12 +790,7 @@ fn finish(
     f: crate::blobwriter::Finished,
     reflinked: u64,
 ) -> Result<Written> {
-    let media = match opts.compress {
-        Compress::None => oci::MT_LAYER,
-        Compress::Gzip => oci::MT_LAYER_GZIP,
-        Compress::Zstd => oci::MT_LAYER_ZSTD,
-    };
-    let mut desc = Descriptor::new(media, &f.digest, f.size);
+    let mut desc = Descriptor::new(layer_media(opts.compress), &f.digest, f.size);
     let title = if job.entry.path.is_empty() {
         ".".to_string()
     } else {

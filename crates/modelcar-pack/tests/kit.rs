@@ -241,6 +241,19 @@ fn filters_in_kits_syntax() {
         model_files(Path::new(&out), &m),
         expect(&["lora.bin", "src/train.py"])
     );
+    // kitfile: at the top, as kit unpack writes it (from a directory, the file itself).
+    ok(&[
+        d,
+        "--filter",
+        "kitfile,docs:README.md",
+        "-o",
+        &format!("oci:{out}:k"),
+        "-q",
+    ]);
+    let m = modelcar_manifest(Path::new(&out), "k");
+    let mut want = expect(&["README.md"]);
+    want.insert("models/Kitfile".into(), KITFILE.as_bytes().to_vec());
+    assert_eq!(model_files(Path::new(&out), &m), want);
     let e = fails(&[d, "--filter", "dataset", "-o", &format!("oci:{out}:c")]);
     assert!(e.contains("invalid filter type \"dataset\""), "{e}");
 }
@@ -478,6 +491,22 @@ fn modelkits_and_modelpacks_convert_to_the_same_modelcar_files() {
     );
     let m = modelcar_manifest(o, "frommp");
     assert_eq!(model_files(o, &m), expect(&MODEL_AND_DOCS));
+    ok(&[
+        &format!("oci:{kits}:kit"),
+        "--filter",
+        "kitfile",
+        "-o",
+        &format!("oci:{out}:kitfile"),
+        "-q",
+    ]);
+    let m = modelcar_manifest(o, "kitfile");
+    let f = model_files(o, &m);
+    let yaml = String::from_utf8(f["models/Kitfile"].clone()).unwrap();
+    assert!(
+        yaml.contains("name: tiny-model") && !yaml.contains("digest"),
+        "{yaml}"
+    );
+    assert_eq!(f.len(), 1);
     let m = modelcar_manifest(o, "data");
     assert_eq!(
         model_files(o, &m),

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
     kinds: Vec<Kind>,
-    /// The Kitfile itself (`kitfile`): a modelcar has no place for it, accepted and noted.
+    /// The Kitfile itself (`kitfile`): put at /models/Kitfile, where kit unpack writes it.
     pub kitfile: bool,
     ids: Vec<String>,
 }

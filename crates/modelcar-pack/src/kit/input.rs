@@ -13,6 +13,7 @@ pub struct KitInput {
     pub kitfile: Kitfile,
     /// The Kitfile's path, for messages.
     pub origin: String,
+    pub path: PathBuf,
     /// Every entry with its files (paths relative to the context directory).
     pub entries: Vec<(Entry, Tree)>,
 }
@@ -85,6 +86,7 @@ pub fn load(dir: &Path, kitfile: Option<&Path>) -> Result<KitInput> {
     Ok(KitInput {
         kitfile: kf,
         origin,
+        path: kpath,
         entries,
     })
 }
@@ -105,6 +107,20 @@ impl KitInput {
             if filter::selected(filters, e, &raw[i]) {
                 tree.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
+        }
+        // `--filter kitfile`: kit unpack writes the Kitfile at the top; so do we.
+        if filters.iter().any(|f| f.kitfile) {
+            let size = std::fs::metadata(&self.path)
+                .map_err(|e| Error::msg(format!("{}: {e}", self.origin)))?
+                .len();
+            tree.insert(
+                "Kitfile".to_string(),
+                Item::File {
+                    src: self.path.clone(),
+                    size,
+                    exec: false,
+                },
+            );
         }
         if !tree.values().any(|i| matches!(i, Item::File { .. })) {
             return Err(Error::msg(format!(
