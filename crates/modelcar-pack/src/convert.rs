@@ -2,8 +2,9 @@
 //! selected source layer is read once, as a stream: its digest and size are checked, every
 //! tar entry goes under `models/` with its mode, mtime and data unchanged (parent
 //! directories added where the source has none), and escaping paths, devices and links
-//! leaving the tree are refused. From an uncompressed blob in a local layout, file data that
-//! starts 4 KiB-aligned is reflinked where the filesystem can (then only read, to hash it).
+//! leaving the tree are refused. A large file's data goes at its source offset modulo 4 KiB,
+//! so from an uncompressed blob in a local layout its whole blocks are reflinked where the
+//! filesystem can (then only read, to hash it).
 
 use crate::blobwriter::{BlobWriter, Compress};
 use crate::cleanup;
