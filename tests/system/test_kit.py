@@ -164,6 +164,33 @@ def tagged_digest(layout: Path, tag: str) -> str:
     return d["digest"].split(":")[1]
 
 
+def test_kit_source_with_registry_credentials(pack_bin, kits, auth_registry, podman_env, tmp_path):  # noqa: F811
+    """kit:// uses --push's auth: without credentials one clear line, with an auth file the
+    conversion reads the ModelKit (and the same model layers as from the layout)."""
+    import base64
+
+    host, user, password = auth_registry
+    ref = f"{host}/kit-{SESSION}/auth:v1"
+    run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", f"{user}:{password}",
+         f"oci:{kits}:kit", f"docker://{ref}"], env=podman_env, timeout=300)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR")}
+    env["HOME"] = str(home)
+    out = tmp_path / "out"
+    refused = pack(pack_bin, f"kit://{ref}", "--insecure", "-o", f"oci:{out}:v1", env=env, check=False)
+    assert refused.returncode == 1, refused.stderr
+    assert f"registry {host} wants credentials" in refused.stderr, refused.stderr
+    assert len(refused.stderr.splitlines()) == 1, refused.stderr
+    auth = tmp_path / "auth.json"
+    auth.write_text(json.dumps({"auths": {host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}}}))
+    pack(pack_bin, f"kit://{ref}", "--insecure", "-o", f"oci:{out}:v1", "-q",
+         env={**env, "REGISTRY_AUTH_FILE": str(auth)})
+    pack(pack_bin, f"oci:{kits}:kit", "-o", f"oci:{out}:layout", "-q")
+    layers = [[x["digest"] for x in platform_images(out, t)[0][1]["layers"]] for t in ("v1", "layout")]
+    assert layers[0] == layers[1]
+
+
 def test_modelpack_written_by_modelpack_client_converts(pack_bin, registry, repo, tmp_path):  # noqa: F811
     from modelpack_client import (ModelDescriptor, ModelLayer, ModelPackClient, ModelPackConfig,
                                   ModelTechnicalConfig)
