@@ -209,6 +209,37 @@ fn kitfile_dir_packs_model_and_docs_where_kit_unpack_puts_them() {
 }
 
 #[test]
+fn model_card_from_a_docs_readme_or_the_models_readme() {
+    let c = context();
+    let d = c.dir.to_str().unwrap();
+    let out = c.s("out");
+    fs::remove_file(c.dir.join("README.md")).unwrap();
+    fs::write(c.dir.join("docs/README.md"), "# in docs\n").unwrap();
+    fs::write(c.dir.join("weights/README.md"), "# in the model\n").unwrap();
+    let k = KITFILE.replace("  - path: README.md\n", "");
+    fs::write(c.dir.join("Kitfile"), &k).unwrap();
+    let card = |tag: &str| {
+        let m = modelcar_manifest(Path::new(&out), tag);
+        let l = m["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["annotations"]["io.github.modelcar-base.modelcard"] == "true")
+            .cloned()
+            .expect("a model card layer");
+        assert_eq!(
+            m["annotations"]["io.opendatahub.layers.modelcard"],
+            l["digest"]
+        );
+        l["annotations"]["org.opencontainers.image.title"].clone()
+    };
+    ok(&[d, "-o", &format!("oci:{out}:a"), "-q"]);
+    assert_eq!(card("a"), "docs/README.md");
+    ok(&[d, "--filter", "model", "-o", &format!("oci:{out}:b"), "-q"]);
+    assert_eq!(card("b"), "weights/README.md");
+}
+
+#[test]
 fn filters_in_kits_syntax() {
     let c = context();
     let out = c.s("out");
