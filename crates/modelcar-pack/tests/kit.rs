@@ -290,6 +290,37 @@ fn filters_in_kits_syntax() {
 }
 
 #[test]
+fn kitignore_leaves_files_out() {
+    let c = context();
+    fs::write(c.dir.join("weights/sub/tmp.bak"), "x").unwrap();
+    fs::write(
+        c.dir.join(".kitignore"),
+        "**/*.bak\nweights/sub\n!weights/sub/config.json\n",
+    )
+    .unwrap();
+    let out = c.s("out");
+    ok(&[
+        c.dir.to_str().unwrap(),
+        "-o",
+        &format!("oci:{out}:v1"),
+        "-q",
+    ]);
+    let m = modelcar_manifest(Path::new(&out), "v1");
+    assert_eq!(model_files(Path::new(&out), &m), expect(&MODEL_AND_DOCS));
+    fs::write(c.dir.join(".kitignore"), "weights/sub\n").unwrap();
+    ok(&[
+        c.dir.to_str().unwrap(),
+        "-o",
+        &format!("oci:{out}:v2"),
+        "-q",
+    ]);
+    let m = modelcar_manifest(Path::new(&out), "v2");
+    let mut want = expect(&MODEL_AND_DOCS);
+    want.remove("models/weights/sub/config.json");
+    assert_eq!(model_files(Path::new(&out), &m), want);
+}
+
+#[test]
 fn kitfile_elsewhere_with_f() {
     let c = context();
     fs::rename(c.dir.join("Kitfile"), c.root.join("other.yaml")).unwrap();

@@ -1,7 +1,8 @@
 //! A Kitfile's context directory as input: the files of each entry, keyed by their path
 //! relative to the context (which is where `kit unpack` puts them). As `kit pack`: a file
 //! under two entries' paths belongs to the deeper entry, the Kitfile and `.kitignore` at the
-//! top are never packed, and only regular files and directories are (symlinks are skipped).
+//! top are never packed, `.kitignore`'s patterns leave files out, and only regular files and
+//! directories are packed (symlinks are skipped).
 
 use super::{filter, Entry, Kind, Kitfile, IGNORED};
 use crate::error::{Error, Result};
@@ -39,6 +40,7 @@ pub fn load(dir: &Path, kitfile: Option<&Path>) -> Result<KitInput> {
             "{origin}: names no model, code, datasets or docs"
         )));
     }
+    let ignore = super::ignore::Ignore::load(dir)?;
     let root =
         std::fs::canonicalize(dir).map_err(|e| Error::msg(format!("{}: {e}", dir.display())))?;
     let mut entries = Vec::new();
@@ -74,7 +76,7 @@ pub fn load(dir: &Path, kitfile: Option<&Path>) -> Result<KitInput> {
             } else {
                 format!("{}/{rel}", e.path)
             };
-            if IGNORED.contains(&full.as_str()) {
+            if IGNORED.contains(&full.as_str()) || ignore.ignored(&full) {
                 continue;
             }
             if owner(&list, &full) == Some(e) {

@@ -3,6 +3,7 @@
 //! entries in the order `kit pack` writes their layers (model, parts, code, datasets, docs).
 
 pub mod filter;
+pub mod ignore;
 pub mod input;
 pub mod write;
 
