@@ -390,22 +390,34 @@ fn a_writer_waits_for_the_lock_and_says_so() {
         &format!("oci:{}:v2", layout.display()),
     ]);
     let mut stderr = child.stderr.take().unwrap();
+    let (said, waiting) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        stderr.read_to_string(&mut s).unwrap();
-        s
+        let mut all = Vec::new();
+        let mut buf = [0u8; 256];
+        loop {
+            let n = stderr.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&all).contains("waiting for") {
+                let _ = said.send(());
+            }
+        }
+        String::from_utf8_lossy(&all).into_owned()
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    // The writer says it waits, and does: no v2 yet.
+    waiting
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the writer says it is waiting");
+    std::thread::sleep(Duration::from_millis(300));
     assert!(child.try_wait().unwrap().is_none(), "the writer waits");
     assert!(!tags(&layout).iter().any(|(t, _)| t == "v2"));
     drop(lock);
     let status = child.wait().unwrap();
     let stderr = reader.join().unwrap();
     assert!(status.success(), "{stderr}");
-    assert!(
-        stderr.contains("waiting for") && stderr.contains(".modelcar-pack/lock"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(".modelcar-pack/lock"), "{stderr}");
     assert!(tags(&layout).iter().any(|(t, _)| t == "v2"));
 }
 
