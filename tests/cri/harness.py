@@ -315,6 +315,7 @@ class Cri:
                 target = f[2]
         if target is None:
             return []
+        # Indexes and manifests are JSON and name the rest; configs and layers are leaves.
         seen, todo = [], [target]
         while todo:
             d = todo.pop()
@@ -322,35 +323,33 @@ class Cri:
                 continue
             seen.append(d)
             got = self.ctd.ctr("content", "get", d, check=False, timeout=60)
-            if got.returncode != 0:
-                continue
-            try:
-                doc = json.loads(got.stdout)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if not isinstance(doc, dict):
-                continue
+            doc = json.loads(got.stdout) if got.returncode == 0 else {}
             todo += [m["digest"] for m in doc.get("manifests", [])]
             if "config" in doc:
-                todo.append(doc["config"]["digest"])
-            todo += [layer["digest"] for layer in doc.get("layers", [])]
+                seen.append(doc["config"]["digest"])
+            seen += [layer["digest"] for layer in doc.get("layers", [])]
         return seen
 
     def remove_image(self, ref: str, timeout: float = 120) -> None:
         """Removes an image and its content and snapshots (a cold start for the next pull):
         every name of it through `ctr images rm --sync` (synchronous garbage collection),
-        then checks the content store holds none of its blobs."""
+        then checks the content store holds none of its blobs but those another image
+        still uses (identical model layers in two modelcars, say)."""
         status = self.image_status(ref)
         if status is None:
             return
-        digests = self.image_content(ref)
-        names = [line.split()[0] for line in self.ctd.ctr("images", "ls").stdout.splitlines()[1:]
-                 if line.split() and (line.split()[0] == ref or line.split()[0] == status.id
-                                      or line.split()[0] in status.repo_digests
-                                      or line.split()[0] in status.repo_tags)]
+        digests = set(self.image_content(ref))
+        mine = {ref, status.id, *status.repo_digests, *status.repo_tags}
+        listed = [line.split()[0] for line in self.ctd.ctr("images", "ls").stdout.splitlines()[1:]
+                  if line.split()]
+        names = [n for n in listed if n in mine]
         if names:
             self.ctd.ctr("images", "rm", "--sync", *names, timeout=timeout)
-        left = set(self.ctd.ctr("content", "ls", "-q").stdout.split()) & set(digests)
+        shared = set()
+        for other in listed:
+            if other not in mine:
+                shared.update(self.image_content(other))
+        left = set(self.ctd.ctr("content", "ls", "-q").stdout.split()) & (digests - shared)
         assert not left, f"content of {ref} still in containerd after removal: {sorted(left)}"
         assert self.image_status(ref) is None, f"{ref} still known to the CRI after removal"
 

@@ -7,8 +7,10 @@
 - init containers one after the other, each to completion, then the containers in spec order;
 - command and args with Kubernetes' `$$` / `$(VAR)` expansion;
 - the security context the kubelet computes: the container's fields over the pod's (runAsUser,
-  runAsGroup, runAsNonRoot, seccompProfile), the pod's supplementalGroups and fsGroup, the
-  runAsNonRoot check against the image's user, allowPrivilegeEscalation: false as
+  runAsGroup, runAsNonRoot, seccompProfile), the image's user when neither sets runAsUser
+  (root if the image names none), the pod's supplementalGroups and fsGroup, the
+  runAsNonRoot check against the image's user, the pod's runAsUser and runAsGroup on the
+  sandbox (containerd refuses a group without a user there), allowPrivilegeEscalation: false as
   no_new_privs, seccomp Unconfined when unset (the kubelet's default), the default masked and
   read-only /proc paths;
 - deletion: StopContainer of every container at once with the pod's grace period (30 s
@@ -168,6 +170,13 @@ class KubeletPod:
             seccomp=seccomp, seccomp_profile_path=seccomp_path)
         if "runAsUser" in sc:
             out.run_as_user.value = sc["runAsUser"]
+        else:
+            # The kubelet's getImageUser: the image's user, root when it names none.
+            img = self.cri.image_status(c["image"])
+            if img is not None and img.username:
+                out.run_as_username = img.username
+            else:
+                out.run_as_user.value = img.uid.value if img is not None and img.HasField("uid") else 0
         if "runAsGroup" in sc:
             out.run_as_group.value = sc["runAsGroup"]
         return out
