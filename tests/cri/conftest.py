@@ -41,6 +41,7 @@ class Images:
     busybox_modelcar: str  # modelcar-pack of sample-model/ on a busybox base (amd64)
     empty_modelcar: str  # the sidecar's rootfs with an empty /models (amd64)
     serving: str  # the stand-in server: busybox and serve.sh (amd64)
+    serving_passwd: str  # the same with an /etc/passwd: UID 1000 `app`, primary group 1000
 
 
 def ensure_dist() -> Path:
@@ -93,7 +94,14 @@ def build_images(registry: str, dist: Path, pack_bin: Path, work: Path) -> Image
                           serving_layout)
     serving = f"{registry}/serving:{tag}"
     harness.oci_push(serving_layout, serving)
-    return Images(modelcar, busybox_modelcar, empty_modelcar, serving)
+
+    passwd_layout = work / "serving-passwd"
+    ociimage.write_layout(ociimage.serving_image(
+        busybox_path(), helpers.SERVING_DIR / "serve.sh",
+        passwd="root:x:0:0:root:/:/bin/sh\napp:x:1000:1000:app:/:/bin/sh\n"), passwd_layout)
+    serving_passwd = f"{registry}/serving-passwd:{tag}"
+    harness.oci_push(passwd_layout, serving_passwd)
+    return Images(modelcar, busybox_modelcar, empty_modelcar, serving, serving_passwd)
 
 
 def start_containerd(work: Path, dist: Path, registries: list[str]) -> Containerd:

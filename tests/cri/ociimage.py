@@ -149,9 +149,13 @@ def busybox_base_image(busybox: Path) -> Image:
     return Image(entries=entries)
 
 
-def serving_image(busybox: Path, serve_sh: Path) -> Image:
-    """The stand-in model server of tests/system/serving (busybox and serve.sh)."""
-    return Image(
-        entries={"bin": None, "bin/busybox": busybox.read_bytes(), "serve.sh": serve_sh.read_bytes()},
-        cmd=["/bin/busybox", "sh", "/serve.sh"],
-    )
+def serving_image(busybox: Path, serve_sh: Path, passwd: str | None = None) -> Image:
+    """The stand-in model server of tests/system/serving (busybox and serve.sh); `passwd`:
+    an /etc/passwd for it, as server images made from distributions have."""
+    entries: dict[str, bytes | str | None] = {
+        "bin": None, "bin/busybox": busybox.read_bytes(), "serve.sh": serve_sh.read_bytes()}
+    modes = {}
+    if passwd is not None:
+        entries.update({"etc": None, "etc/passwd": passwd.encode()})
+        modes["etc/passwd"] = 0o644
+    return Image(entries=entries, cmd=["/bin/busybox", "sh", "/serve.sh"], modes=modes)

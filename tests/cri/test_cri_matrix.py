@@ -66,33 +66,47 @@ def test_kserve_default_stop(containerd, cri_images, which, exit_code):
     assert sc.seconds < 5, f"{which} sidecar took {sc.seconds:.1f}s to stop"
 
 
-def test_uid_modelcar_1010(containerd, cri_images):
+@pytest.mark.parametrize("which", ["ours", "busybox"])
+@pytest.mark.parametrize("server_drops_all", [False, True], ids=["", "server-drops-all"])
+def test_uid_modelcar_1010(containerd, cri_images, which, server_drops_all):
     """KServe's uidModelcar: runAsUser 1010 on the sidecar and the server (no runAsGroup: both
-    get the image's group, 0), and the sidecar writes its link into the kubelet's 0777 emptyDir."""
-    pod = KubeletPod(containerd, kserve_pod(cri_images.modelcar, cri_images.serving,
-                                            uid_modelcar=1010))
+    get the image's group, 0); the sidecar writes its link into the kubelet's 0777 emptyDir.
+    A non-root process loses its permitted capabilities when it executes its program
+    (containerd 1.6 sets no ambient ones), so busybox holds none either, and both are read,
+    also next to a server that drops ALL."""
+    pod = KubeletPod(containerd, kserve_pod(modelcar_of(cri_images, which), cri_images.serving,
+                                            uid_modelcar=1010, serving_drop_all=server_drops_all))
     with pod:
         read = read_model(pod)
         side = host_proc_status(pod.status("modelcar").pid)
         server = proc_status(pod, "kserve-container")
-    record("uidModelcar 1010 (sidecar and server)", read, pod.result.stops)
+    extra = " + server drops ALL" if server_drops_all else ""
+    record(f"uidModelcar 1010{extra}, {which}", read, pod.result.stops)
     assert side["Uid"].split()[0] == "1010" and side["Gid"].split()[0] == "0", side
     assert server["Uid"].split()[0] == "1010" and server["Gid"].split()[0] == "0", server
+    assert int(side["CapPrm"], 16) == 0, f"{which} sidecar as 1010 holds {side['CapPrm']}"
     assert_reads(read)
-    assert pod.result.stops["modelcar"].exit_code == 0
 
 
-def test_uids_match_gids_differ_is_refused(containerd, cri_images):
-    """Server runAsUser 1000 + runAsGroup 1000, sidecar runAsUser 1000 only (what uidModelcar
-    gives next to a server that sets its group): the kernel refuses, the GIDs differ."""
-    pod = KubeletPod(containerd, kserve_pod(
-        cri_images.modelcar, cri_images.serving, serving_run_as_user=1000,
-        serving_run_as_group=1000, container_security={"modelcar": {"runAsUser": 1000}}))
+@pytest.mark.parametrize("how", ["server-runAsGroup", "server-image-passwd"])
+def test_uids_match_gids_differ_is_refused(containerd, cri_images, how):
+    """UIDs match (1000), GIDs differ: the kernel refuses. Two ways users get there: the
+    server's own runAsUser 1000 + runAsGroup 1000 next to a sidecar with runAsUser 1000 only;
+    or uidModelcar 1000 alone, with a server image whose /etc/passwd gives UID 1000 the
+    group 1000 (containerd takes the primary group from the image; the modelcar has no
+    /etc/passwd, so 0)."""
+    if how == "server-runAsGroup":
+        manifest = kserve_pod(cri_images.modelcar, cri_images.serving, serving_run_as_user=1000,
+                              serving_run_as_group=1000,
+                              container_security={"modelcar": {"runAsUser": 1000}})
+    else:
+        manifest = kserve_pod(cri_images.modelcar, cri_images.serving_passwd, uid_modelcar=1000)
+    pod = KubeletPod(containerd, manifest)
     with pod:
         read = read_model(pod)
         side = host_proc_status(pod.status("modelcar").pid)
         server = proc_status(pod, "kserve-container")
-    record("UIDs 1000 match, GIDs differ (1000 vs 0)", read, pod.result.stops)
+    record(f"UIDs 1000, GIDs 1000/0 ({how})", read, pod.result.stops)
     assert side["Uid"].split()[0] == "1000" and side["Gid"].split()[0] == "0", side
     assert server["Uid"].split()[0] == "1000" and server["Gid"].split()[0] == "1000", server
     assert not read["ok"], f"the server read the model although the GIDs differ:\n{read['log']}"
