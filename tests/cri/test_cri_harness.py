@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import harness
-from conftest import start_containerd
+from cri_session import start_containerd
 from kserve_pod import kserve_pod
 from kubelet import KubeletPod
 

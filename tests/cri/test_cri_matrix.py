@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 import helpers
-from conftest import REPORT
+from cri_session import REPORT
 from harness import registry_manifest
 from kserve_pod import RESTRICTED, host_proc_status, kserve_pod, proc_status, read_model
 from kubelet import KubeletPod, PodConfigError
