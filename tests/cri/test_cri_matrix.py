@@ -149,6 +149,7 @@ def test_server_drops_all_root_sidecar(containerd, cri_images, which):
         side = host_proc_status(pod.status("modelcar").pid)
         server = proc_status(pod, "kserve-container")
     record(f"server drops ALL, root {which} sidecar", read, pod.result.stops)
+    REPORT.append(f"  {which} sidecar's permitted capabilities while it waits: {side['CapPrm']}")
     assert int(server["CapPrm"], 16) == 0, server["CapPrm"]
     if which == "ours":
         assert int(side["CapPrm"], 16) == 0, f"our sidecar kept capabilities {side['CapPrm']}"
