@@ -11,6 +11,8 @@ import pytest
 import harness
 import helpers
 from cri_session import REPORT, Images, build_images, ensure_dist, ensure_pack_bin, start_containerd
+# Re-exported for scripts/lib/bench_pod.py, which imports them from here.
+from cri_session import SESSION, busybox_path  # noqa: F401
 
 
 def pytest_terminal_summary(terminalreporter):
