@@ -124,7 +124,7 @@ case_ ls-eacces user 'ls private'
 case_ ls-many root 'ls bigdir'
 # statx through test
 case_ test root '[ -d dir ] && echo d; [ -f file ] && echo f; [ -e nothing ] || echo none; test -e link-to-dir && echo e; [ -d file ] || echo notdir; [ -f existing-link ] || echo dangling'
-case_ test-eacces user '[ -e private/secret ] || echo hidden; [ -d private ] && echo dir'
+case_ test-denied user '[ -e private/secret ] || echo hidden; [ -d private ] && echo dir'
 # nanosleep
 case_ sleep root 'sleep 0; sleep 0.05; sleep 0s; echo slept'
 case_ sleep-invalid root 'sleep abc'
