@@ -47,7 +47,7 @@ qemu_settings() {
     arm64) flavour=arm64 qemu=qemu-system-aarch64 machine=(-M virt -cpu cortex-a57) console=ttyAMA0 image=vmlinuz ;;
     ppc64le) flavour=powerpc64le qemu=qemu-system-ppc64 machine=(-M pseries -cpu POWER9) console=hvc0 image=vmlinux ;;
     s390x) flavour=s390x qemu=qemu-system-s390x machine=(-M s390-ccw-virtio) console=ttysclp0 image=vmlinuz ;;
-    *) die "unknown architecture '$1' (architectures.tsv has: $(all_archs | tr '\n' ' '))" ;;
+    *) die "unknown architecture '$1' (architectures.tsv has: $(all_archs | paste -sd ' '))" ;;
   esac
 }
 
