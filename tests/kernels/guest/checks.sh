@@ -33,7 +33,7 @@ exited() {
 }
 
 # Sends SIGTERM to SIG_PID and waits up to 5 s for WAIT_PID (the same, or unshare above it) to
-# exit: sets st to its exit status, or says it still runs (and kills it). Not in a $(...): only
+# exit (NAME for the log): sets st to its exit status, or says it still runs (and kills it). Not in a $(...): only
 # this shell can wait for its children.
 term_and_wait() {
   kill -TERM "$1"
@@ -50,6 +50,7 @@ term_and_wait() {
   done
   wait "$2"
   st=$?
+  echo "MCBK INFO $3 exited after $n polls of 20 ms"
 }
 
 field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
@@ -83,7 +84,7 @@ sidecar() {
   got=$(cat "/sc$link/model.bin" 2>&1)
   verdict "$name-model-read" "$([ "$got" = "$MODEL" ] || echo "read '$got'")"
   check_caps $pid "$name"
-  term_and_wait $pid $pid
+  term_and_wait $pid $pid "$name"
   verdict "$name-sigterm-exit-0" "$([ "$st" = 0 ] || echo "status $st")"
   verdict "$name-quiet" "$([ -s /tmp/sidecar.out ] || [ -s /tmp/sidecar.err ] && echo "stdout '$(cat /tmp/sidecar.out)' stderr '$(cat /tmp/sidecar.err)'")"
 }
@@ -127,7 +128,7 @@ verdict control-init-keeps-caps "$([ "$(field $$ CapBnd)" != 0000000000000000 ] 
     nspid=$(field "$child" NSpid | tr -s '\t ' ' ')
     verdict pid1-is-pid-1 "$([ "$nspid" = "$child 1" ] || echo "NSpid '$nspid'")"
     check_caps "$child" pid1
-    term_and_wait "$child" $upid
+    term_and_wait "$child" $upid pid1
     verdict pid1-sigterm-exit-0 "$([ "$st" = 0 ] || echo "status $st")"
   else
     fail pid1-link "$(readlink /sc/mnt/models)"
@@ -185,7 +186,7 @@ readable" ] || echo "got '$got'")"
     verdict uid-reads-proc-pid-root "$([ "$got" = "$MODEL" ] || echo "got '$got'")"
     got=$(su -s /bin/sh other -c 'cat /tmp/uid/models/model.bin' 2>&1)
     verdict control-other-uid-denied "$([ "$got" = "cat: can't open '/tmp/uid/models/model.bin': Permission denied" ] || echo "got '$got'")"
-    term_and_wait $pid $pid
+    term_and_wait $pid $pid uid
     verdict uid-sigterm-exit-0 "$([ "$st" = 0 ] || echo "status $st")"
     verdict uid-quiet "$([ -s /tmp/sidecar.out ] || [ -s /tmp/sidecar.err ] && echo "stdout '$(cat /tmp/sidecar.out)' stderr '$(cat /tmp/sidecar.err)'")"
   else
