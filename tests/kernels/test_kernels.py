@@ -26,7 +26,8 @@ from helpers import NOK_MESSAGE, OK_MESSAGE, REPORT  # noqa: E402
 
 GUEST = REPO / "tests" / "kernels" / "guest"
 BOOT = REPO / "scripts" / "kernel-boot.sh"
-CACHE = Path("/var/cache/modelcar-base/kernels")
+# Where scripts/kernel-boot.sh keeps the kernels and busybox (MODELCAR_KERNEL_CACHE).
+CACHE = Path(os.environ.get("MODELCAR_KERNEL_CACHE", "/var/cache/modelcar-base/kernels"))
 MARK = "MCBK "
 # The sidecar as the guest runs it (the image filesystem at /sc): its messages name it.
 GUEST_SH = "/sc/bin/sh"
