@@ -8,10 +8,12 @@ usage() {
 Usage: scripts/install-deps.sh [--help]
 
 Installs (as root, idempotently): Debian packages (podman, buildah, skopeo,
-docker-registry, qemu-user-static, busybox-static...), rustup targets (the
+docker-registry, qemu-user-static, qemu-system, busybox-static...), rustup targets (the
 sidecar needs no C toolchain: it links no libc), qemu binfmt entries,
 cargo-fuzz, and a Python venv in .venv with kserve-storage, olot, pytest,
-grpcio-tools (the CRI tests' client) and the linters.
+grpcio-tools (the CRI tests' client) and the linters; then each architecture's
+Debian kernel and busybox-static into /var/cache/modelcar-base/kernels
+(scripts/kernel-boot.sh fetch).
 USAGE
 }
 case "${1:-}" in -h|--help) usage; exit 0 ;; "") ;; *) echo "install-deps.sh: unknown argument '$1'" >&2; exit 2 ;; esac
@@ -31,6 +33,7 @@ APT_PACKAGES=(
   podman buildah skopeo runc catatonit docker-registry jq
   qemu-user-static busybox-static shellcheck apache2-utils xfsprogs
   hyperfine util-linux procps file binutils python3-venv time containerd
+  qemu-system-x86 qemu-system-arm qemu-system-ppc qemu-system-misc cpio
 )
 
 apt_missing() {
@@ -108,4 +111,6 @@ install_apt
 install_rust
 install_binfmt
 install_python
+# Each architecture's Debian kernel and busybox-static, for the kernels stage (cached).
+"$root/scripts/kernel-boot.sh" fetch
 log "all dependencies present"

@@ -4,7 +4,7 @@
 # lists them and the exit status is non-zero if any failed.
 set -euo pipefail
 
-ALL_STAGES=(install build lint unit-and-integration fuzz system cri)
+ALL_STAGES=(install build kernels lint unit-and-integration fuzz system cri)
 
 usage() {
   cat <<USAGE
@@ -13,6 +13,8 @@ Usage: scripts/test.sh [STAGE...]
 Runs all stages by default, in order: ${ALL_STAGES[*]}
   install               scripts/install-deps.sh (apt, rustup targets, binfmt, .venv)
   build                 scripts/build-sidecar.sh (the four static sidecar binaries)
+  kernels               each binary booted on its own architecture's Debian kernel
+                        (qemu-system, scripts/kernel-boot.sh), running every check once
   lint                  cargo fmt --check, clippy -D warnings (also on the no-libc build),
                         shellcheck, the sidecar's dependency tree (libc only)
   unit-and-integration  cargo test --workspace (sidecar vs busybox, modelcar-pack)
@@ -44,6 +46,8 @@ export CONTAINERS_CONF="$root/tests/containers.conf"
 stage_install() { scripts/install-deps.sh; }
 
 stage_build() { scripts/build-sidecar.sh; }
+
+stage_kernels() { .venv/bin/pytest -q -p no:cacheprovider tests/kernels; }
 
 stage_lint() {
   cargo fmt --all -- --check
