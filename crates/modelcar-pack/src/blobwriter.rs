@@ -73,23 +73,25 @@ pub struct Finished {
 impl BlobWriter {
     pub fn new(layout: &Layout, compress: Compress) -> Result<BlobWriter> {
         let (file, tmp) = layout.temp()?;
-        let sink = || Hashing {
-            inner: BufWriter::with_capacity(BUF_CAP, file.try_clone().expect("dup fd")),
+        let sink = |file: File| Hashing {
+            inner: BufWriter::with_capacity(BUF_CAP, file),
             hash: Sha256::new(),
             n: 0,
         };
         let enc = match compress {
             Compress::None => Enc::Plain {
-                file: file.try_clone().ctx(|| tmp.display().to_string())?,
+                file,
                 buf: Vec::with_capacity(BUF_CAP),
                 at: 0,
             },
             // Level 1: model weights barely compress; speed matters more.
             Compress::Gzip => Enc::Gzip(flate2::write::GzEncoder::new(
-                sink(),
+                sink(file),
                 flate2::Compression::fast(),
             )),
-            Compress::Zstd => Enc::Zstd(zstd::Encoder::new(sink(), 3).ctx(|| "zstd".to_string())?),
+            Compress::Zstd => {
+                Enc::Zstd(zstd::Encoder::new(sink(file), 3).ctx(|| "zstd".to_string())?)
+            }
         };
         Ok(BlobWriter {
             tmp,
@@ -182,7 +184,8 @@ impl BlobWriter {
             let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(PIPE_BUFS);
             let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_BUFS);
             for _ in 0..PIPE_BUFS {
-                free_tx.send(vec![0u8; PIPE_BUF]).expect("fresh channel");
+                // Cannot fail: the channel holds PIPE_BUFS and its receiver is alive.
+                let _ = free_tx.send(vec![0u8; PIPE_BUF]);
             }
             let hasher = s.spawn(move || {
                 let mut diff = diff;
@@ -224,10 +227,10 @@ impl BlobWriter {
             };
             let result = run();
             drop(full_tx);
-            (hasher.join().expect("hash thread"), result)
+            (hasher.join(), result)
         });
-        self.diff = diff;
         result?;
+        self.diff = diff.map_err(|_| crate::error::Error::msg("the hash thread failed"))?;
         if let Enc::Plain { at, .. } = &mut self.enc {
             *at = start + size;
         }

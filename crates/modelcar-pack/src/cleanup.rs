@@ -1,21 +1,20 @@
 //! SIGINT/SIGTERM and the undo list. Work loops poll [`check`]; on an error or a signal,
-//! [`undo`] removes every temp file, every blob this run added and every directory it
-//! created, so a layout is left exactly as it was.
+//! [`undo`] asks every registered run to remove what it made (see [`crate::run`]), so a
+//! layout is left as it was.
 
 use crate::error::{Error, Result};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 static SIGNAL: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
-static UNDO: Mutex<Undo> = Mutex::new(Undo {
-    files: Vec::new(),
-    dirs: Vec::new(),
-});
+static UNDO: Mutex<Vec<Arc<dyn Undo>>> = Mutex::new(Vec::new());
 
-struct Undo {
-    files: Vec<PathBuf>,
-    dirs: Vec<PathBuf>,
+/// Something a run made that must go if the run fails.
+pub trait Undo: Send + Sync {
+    /// The run failed: remove what it made (as far as that is safe).
+    fn undo(&self);
+    /// The run succeeded: keep everything, drop the bookkeeping.
+    fn commit(&self);
 }
 
 /// Installs the handlers. A second signal while cleaning up ends the process at once.
@@ -40,36 +39,27 @@ pub fn check() -> Result<()> {
     }
 }
 
-/// Remove `p` on failure (a temp file or a blob this run added).
-pub fn track_file(p: PathBuf) {
-    UNDO.lock().unwrap_or_else(|e| e.into_inner()).files.push(p);
-}
-
-/// `p` no longer needs removing (renamed away, or deleted already).
-pub fn untrack_file(p: &std::path::Path) {
-    let mut u = UNDO.lock().unwrap_or_else(|e| e.into_inner());
-    u.files.retain(|f| f != p);
-}
-
-/// Remove directory `p` on failure (created by this run; removed after the files).
-pub fn track_dir(p: PathBuf) {
-    UNDO.lock().unwrap_or_else(|e| e.into_inner()).dirs.push(p);
+/// Undo `u` if the run fails.
+pub fn register(u: Arc<dyn Undo>) {
+    lock().push(u);
 }
 
 /// Success: keep everything.
 pub fn commit() {
-    let mut u = UNDO.lock().unwrap_or_else(|e| e.into_inner());
-    u.files.clear();
-    u.dirs.clear();
+    let all = std::mem::take(&mut *lock());
+    for u in all {
+        u.commit();
+    }
 }
 
-/// Failure: remove what this run added, newest first.
+/// Failure: undo everything registered, newest first.
 pub fn undo() {
-    let mut u = UNDO.lock().unwrap_or_else(|e| e.into_inner());
-    for f in u.files.drain(..).rev() {
-        let _ = std::fs::remove_file(&f);
+    let all = std::mem::take(&mut *lock());
+    for u in all.into_iter().rev() {
+        u.undo();
     }
-    for d in u.dirs.drain(..).rev() {
-        let _ = std::fs::remove_dir(&d);
-    }
+}
+
+fn lock() -> std::sync::MutexGuard<'static, Vec<Arc<dyn Undo>>> {
+    UNDO.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -1,60 +1,67 @@
-//! An OCI image layout on disk: blobs written to temp files and renamed into place under
-//! their digest, `index.json` replaced last and atomically. Everything this run adds is on
-//! the undo list until [`crate::cleanup::commit`].
+//! An OCI image layout on disk: reading it, and (through [`crate::run::Run`], which keeps
+//! runs that share a layout apart) writing blobs to temp files renamed into place under
+//! their digest, `index.json` replaced last and atomically.
 
-use crate::cleanup;
 use crate::error::{Context, Error, Result};
-use crate::oci::{Descriptor, MT_INDEX};
-use serde_json::{json, Value};
-use std::fs::{self, File, OpenOptions};
+use crate::oci::{
+    from_json, to_json, Descriptor, Index, ANN_REF_NAME, DOCKER_LIST, MT_INDEX, MT_MANIFEST,
+};
+use crate::run::{Run, TEMP_BLOB_PREFIX, TEMP_INDEX_PREFIX};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// `oci:DIR[:TAG]` as given on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayoutRef {
+    pub dir: PathBuf,
+    pub tag: Option<String>,
+}
+
+impl LayoutRef {
+    /// Parses `oci:DIR[:TAG]`; `what` names the option in errors. The text after the last
+    /// ':' is the tag unless it holds a '/' (then it is part of DIR). `oci:DIR:` is refused.
+    pub fn parse(s: &str, what: &str) -> Result<LayoutRef> {
+        let rest = s
+            .strip_prefix("oci:")
+            .ok_or_else(|| Error::msg(format!("{what} must look like oci:DIR[:TAG], got {s:?}")))?;
+        let (dir, tag) = match rest.rsplit_once(':') {
+            Some((_, t)) if t.contains('/') => (rest, None),
+            Some((_, "")) => {
+                return Err(Error::msg(format!(
+                    "{what} {s:?}: empty tag after ':' (leave the ':' out for \"latest\")"
+                )))
+            }
+            Some((d, t)) => (d, Some(t.to_string())),
+            None => (rest, None),
+        };
+        if dir.is_empty() {
+            return Err(Error::msg(format!("{what}: no directory in {s:?}")));
+        }
+        Ok(LayoutRef {
+            dir: PathBuf::from(dir),
+            tag,
+        })
+    }
+}
 
 pub struct Layout {
     pub dir: PathBuf,
+    /// Set for a layout this run writes.
+    run: Option<Arc<Run>>,
 }
 
-static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
-
 impl Layout {
-    /// Opens an existing layout or makes a new one. Refuses a non-empty folder that is not
-    /// an OCI layout.
+    /// Opens an existing layout or makes a new one, for writing. Refuses a non-empty folder
+    /// that is not an OCI layout.
     pub fn create(dir: &Path) -> Result<Layout> {
-        let is_layout = dir.join("oci-layout").is_file();
-        if dir.exists() {
-            if !dir.is_dir() {
-                return Err(Error::msg(format!(
-                    "{}: exists and is not a directory",
-                    dir.display()
-                )));
-            }
-            let empty = fs::read_dir(dir)
-                .ctx(|| dir.display().to_string())?
-                .next()
-                .is_none();
-            if !empty && !is_layout {
-                return Err(Error::msg(format!(
-                    "{}: exists, is not empty and is not an OCI layout (no oci-layout file); refusing to write into it",
-                    dir.display()
-                )));
-            }
-        }
-        let l = Layout {
+        Ok(Layout {
             dir: dir.to_path_buf(),
-        };
-        for d in [dir.to_path_buf(), dir.join("blobs"), l.blob_dir()] {
-            if !d.exists() {
-                fs::create_dir(&d).ctx(|| format!("cannot create {}", d.display()))?;
-                cleanup::track_dir(d);
-            }
-        }
-        if !is_layout {
-            let p = dir.join("oci-layout");
-            cleanup::track_file(p.clone());
-            fs::write(&p, br#"{"imageLayoutVersion":"1.0.0"}"#).ctx(|| p.display().to_string())?;
-        }
-        Ok(l)
+            run: Some(Run::start(dir)?),
+        })
     }
 
     /// Opens an existing layout for reading.
@@ -65,8 +72,23 @@ impl Layout {
                 dir.display()
             )));
         }
-        Ok(Layout {
+        Ok(Layout::open_any(dir))
+    }
+
+    /// A layout, or what there is of one, for reading; nothing is checked.
+    pub fn open_any(dir: &Path) -> Layout {
+        Layout {
             dir: dir.to_path_buf(),
+            run: None,
+        }
+    }
+
+    fn run(&self) -> Result<&Run> {
+        self.run.as_deref().ok_or_else(|| {
+            Error::msg(format!(
+                "{}: opened for reading, not writing",
+                self.dir.display()
+            ))
         })
     }
 
@@ -84,31 +106,21 @@ impl Layout {
 
     /// A new temp file next to the blobs (same filesystem: rename and reflink work).
     pub fn temp(&self) -> Result<(File, PathBuf)> {
-        let n = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
-        let p = self
-            .blob_dir()
-            .join(format!(".modelcar-pack-{}-{n}.tmp", std::process::id()));
-        cleanup::track_file(p.clone());
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&p)
-            .ctx(|| format!("cannot create {}", p.display()))?;
-        Ok((f, p))
+        self.run()?.temp(&self.blob_dir(), TEMP_BLOB_PREFIX)
     }
 
     /// Moves a finished temp file to its digest's name (or drops it if that blob exists).
     pub fn commit_temp(&self, tmp: &Path, digest: &str) -> Result<()> {
+        let run = self.run()?;
         let dst = self.blob_path(digest);
         if dst.exists() {
             fs::remove_file(tmp).ctx(|| tmp.display().to_string())?;
         } else {
-            cleanup::track_file(dst.clone());
+            run.journal(digest)?;
             fs::rename(tmp, &dst)
                 .ctx(|| format!("cannot rename {} to {}", tmp.display(), dst.display()))?;
         }
-        cleanup::untrack_file(tmp);
+        run.forget_temp(tmp);
         Ok(())
     }
 
@@ -137,63 +149,109 @@ impl Layout {
         Ok(b)
     }
 
-    pub fn read_index(&self) -> Result<Value> {
+    pub fn read_index(&self) -> Result<Index> {
         let p = self.dir.join("index.json");
         if !p.exists() {
-            return Ok(json!({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": []}));
+            return Ok(Index::new(Vec::new()));
         }
         let b = fs::read(&p).ctx(|| p.display().to_string())?;
-        serde_json::from_slice(&b).ctx(|| format!("{}: invalid JSON", p.display()))
+        from_json(&b, &p.display().to_string())
     }
 
-    /// Points `tag` at `desc` in index.json (replacing an older entry with that tag), written
-    /// to a temp file, synced, then renamed over the old one.
+    /// Points `tag` at `desc` in index.json (replacing an older entry with that tag), under
+    /// the index lock: written to a temp file, synced, then renamed over the old one.
     pub fn set_tag(&self, tag: &str, desc: &Descriptor) -> Result<()> {
-        let mut index = self.read_index()?;
-        let mut entry = serde_json::to_value(desc).map_err(|e| Error::msg(e.to_string()))?;
-        entry["annotations"]["org.opencontainers.image.ref.name"] = json!(tag);
-        let manifests = index["manifests"]
-            .as_array_mut()
-            .ok_or_else(|| Error::msg("index.json: no manifests array"))?;
-        manifests.retain(|m| m["annotations"]["org.opencontainers.image.ref.name"] != json!(tag));
-        manifests.push(entry);
-        let bytes = serde_json::to_vec(&index).map_err(|e| Error::msg(e.to_string()))?;
-        let p = self.dir.join("index.json");
-        let tmp = self
-            .dir
-            .join(format!(".index.json.{}.tmp", std::process::id()));
-        cleanup::track_file(tmp.clone());
-        let mut f = File::create(&tmp).ctx(|| tmp.display().to_string())?;
-        f.write_all(&bytes).ctx(|| tmp.display().to_string())?;
-        f.sync_all().ctx(|| tmp.display().to_string())?;
-        drop(f);
-        // Blobs must be durable before index.json names them.
-        if let Ok(d) = File::open(self.blob_dir()) {
-            let _ = d.sync_all();
+        let run = self.run()?;
+        run.with_index_lock(|| {
+            let mut index = self.read_index()?;
+            let mut entry = desc.clone();
+            entry
+                .annotations
+                .insert(ANN_REF_NAME.to_string(), tag.to_string());
+            index.manifests.retain(|m| m.ref_name() != Some(tag));
+            index.manifests.push(entry);
+            let bytes = to_json(&index)?;
+            let p = self.dir.join("index.json");
+            let (mut f, tmp) = run.temp(&self.dir, TEMP_INDEX_PREFIX)?;
+            f.write_all(&bytes).ctx(|| tmp.display().to_string())?;
+            f.sync_all().ctx(|| tmp.display().to_string())?;
+            drop(f);
+            // Blobs must be durable before index.json names them.
+            if let Ok(d) = File::open(self.blob_dir()) {
+                let _ = d.sync_all();
+            }
+            crate::cleanup::check()?;
+            fs::rename(&tmp, &p).ctx(|| format!("cannot replace {}", p.display()))?;
+            run.forget_temp(&tmp);
+            if let Ok(d) = File::open(&self.dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        })
+    }
+
+    /// Every blob digest that a tag in index.json uses, through indexes and manifests.
+    /// A missing blob is skipped (its tag is broken already); one that is there but cannot
+    /// be parsed is an error, since what it uses is then unknown.
+    pub fn reachable(&self) -> Result<BTreeSet<String>> {
+        /// The descriptors any index or manifest (OCI or Docker) can point to.
+        #[derive(Deserialize)]
+        struct Refs {
+            #[serde(default)]
+            manifests: Vec<Descriptor>,
+            config: Option<Descriptor>,
+            #[serde(default)]
+            layers: Vec<Descriptor>,
+            #[serde(default)]
+            blobs: Vec<Descriptor>,
+            subject: Option<Descriptor>,
         }
-        crate::cleanup::check()?;
-        fs::rename(&tmp, &p).ctx(|| format!("cannot replace {}", p.display()))?;
-        cleanup::untrack_file(&tmp);
-        if let Ok(d) = File::open(&self.dir) {
-            let _ = d.sync_all();
+        const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+        const ARTIFACT_MANIFEST: &str = "application/vnd.oci.artifact.manifest.v1+json";
+        let mut todo = self.read_index()?.manifests;
+        let mut seen = BTreeSet::new();
+        while let Some(d) = todo.pop() {
+            if !seen.insert(d.digest.clone()) {
+                continue;
+            }
+            let t = d.media_type.as_str();
+            if ![
+                MT_INDEX,
+                MT_MANIFEST,
+                DOCKER_LIST,
+                DOCKER_MANIFEST,
+                ARTIFACT_MANIFEST,
+            ]
+            .contains(&t)
+            {
+                continue;
+            }
+            let p = self.blob_path(&d.digest);
+            let bytes = match fs::read(&p) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e).ctx(|| format!("cannot read {}", p.display())),
+            };
+            let r: Refs = from_json(&bytes, &d.digest)?;
+            todo.extend(r.manifests);
+            todo.extend(r.config);
+            todo.extend(r.layers);
+            todo.extend(r.blobs);
+            todo.extend(r.subject);
         }
-        Ok(())
+        Ok(seen)
     }
 
     /// Finds the descriptor for `tag` (or the only one when `tag` is None) in index.json.
     pub fn resolve(&self, tag: Option<&str>) -> Result<Descriptor> {
         let index = self.read_index()?;
-        let ms = index["manifests"].as_array().cloned().unwrap_or_default();
-        let found: Vec<&Value> = match tag {
-            Some(t) => ms
-                .iter()
-                .filter(|m| m["annotations"]["org.opencontainers.image.ref.name"] == json!(t))
-                .collect(),
-            None => ms.iter().collect(),
-        };
+        let found: Vec<&Descriptor> = index
+            .manifests
+            .iter()
+            .filter(|m| tag.is_none() || m.ref_name() == tag)
+            .collect();
         match found.as_slice() {
-            [one] => serde_json::from_value((*one).clone())
-                .ctx(|| format!("{}/index.json", self.dir.display())),
+            [one] => Ok((*one).clone()),
             [] => Err(Error::msg(format!(
                 "{}: no image tagged {}",
                 self.dir.display(),
@@ -204,5 +262,29 @@ impl Layout {
                 self.dir.display()
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LayoutRef;
+
+    fn parse(s: &str) -> Option<(String, Option<String>)> {
+        LayoutRef::parse(s, "-o")
+            .ok()
+            .map(|r| (r.dir.display().to_string(), r.tag))
+    }
+
+    #[test]
+    fn layout_refs() {
+        let some = |d: &str, t: Option<&str>| Some((d.to_string(), t.map(str::to_string)));
+        assert_eq!(parse("oci:out"), some("out", None));
+        assert_eq!(parse("oci:./out:v1"), some("./out", Some("v1")));
+        assert_eq!(parse("oci:/a:b/c"), some("/a:b/c", None));
+        assert_eq!(parse("oci:/a:b/c:t"), some("/a:b/c", Some("t")));
+        assert_eq!(parse("oci:out:"), None);
+        assert_eq!(parse("oci:"), None);
+        assert_eq!(parse("oci::v1"), None);
+        assert_eq!(parse("out"), None);
     }
 }
