@@ -56,12 +56,9 @@ install_apt() {
 # --- Rust ------------------------------------------------------------------
 install_rust() {
   command -v rustup >/dev/null || { echo "install-deps.sh: rustup not found (install Rust with rustup first)" >&2; exit 1; }
-  local installed t
-  installed=$(rustup target list --installed)
-  # The sidecar's targets (it uses only `core` from them, see scripts/build-sidecar.sh).
-  for t in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu powerpc64le-unknown-linux-gnu s390x-unknown-linux-gnu; do
-    grep -qx "$t" <<<"$installed" || { log "rustup target add $t"; rustup target add "$t" >/dev/null; }
-  done
+  # The toolchain, targets and components rust-toolchain.toml names (rustup adds what is
+  # missing, and does nothing when all is there).
+  (cd "$root" && rustup toolchain install >/dev/null)
   if ! rustup toolchain list | grep -q '^nightly'; then
     log "rustup toolchain install nightly (for cargo fuzz)"
     rustup toolchain install nightly --profile minimal >/dev/null
