@@ -2,7 +2,7 @@
 
 use crate::args::{word_index, Args};
 use crate::builtins;
-use crate::exec::{run_builtin, Shell};
+use crate::interpreter::{run_builtin, Shell};
 use crate::output::{error_line, Output};
 use crate::sys;
 use core::mem::ManuallyDrop;

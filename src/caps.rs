@@ -7,7 +7,7 @@
 //! all, and makes sure it stays dumpable (a non-dumpable process's /proc/<pid>/root is closed).
 
 use crate::output::perror;
-use crate::shell::PROGRAM;
+use crate::applet::PROGRAM;
 use crate::sys;
 
 /// Drops all capabilities once per process: `dropped` remembers it (a field of the process's

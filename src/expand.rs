@@ -5,8 +5,8 @@
 //! commands with their output kept in `Output::buf`, then moves that text into the field being
 //! built.
 
-use crate::error;
-use crate::exec::Shell;
+use crate::syntax_error::UNTERMINATED;
+use crate::interpreter::Shell;
 use crate::lexer::{ends_word, Token};
 use crate::output::error_line;
 
@@ -34,7 +34,7 @@ impl<'s> Shell<'s> {
         loop {
             let Some(b) = self.byte_at(self.pos) else {
                 if in_double_quotes {
-                    return self.fail(b"\"", &error::UNTERMINATED);
+                    return self.fail(b"\"", &UNTERMINATED);
                 }
                 break;
             };
@@ -55,7 +55,7 @@ impl<'s> Shell<'s> {
                 b'\'' if !in_double_quotes => {
                     let rest = self.src.get(self.pos..).unwrap_or_default();
                     let Some(close) = rest.iter().position(|&c| c == b'\'') else {
-                        return self.fail(b"'", &error::UNTERMINATED);
+                        return self.fail(b"'", &UNTERMINATED);
                     };
                     self.pos += close + 1;
                     &rest[..close]

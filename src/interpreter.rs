@@ -9,7 +9,7 @@
 
 use crate::args::Args;
 use crate::builtins;
-use crate::error::{Message, SyntaxError, NOT_SUPPORTED};
+use crate::syntax_error::{Message, SyntaxError, NOT_SUPPORTED};
 use crate::output::{error_line, Output};
 use crate::sys::Stack;
 
@@ -151,5 +151,5 @@ pub fn run_builtin(name: &[u8], args: Args, out: &mut Output) -> Option<i32> {
 }
 
 #[cfg(test)]
-#[path = "tests/exec.rs"]
+#[path = "tests/interpreter.rs"]
 mod tests;

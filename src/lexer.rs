@@ -5,7 +5,7 @@
 //! background jobs, here-documents, `;;`...) is a syntax error that names the token, never a
 //! guess.
 
-use crate::exec::Shell;
+use crate::interpreter::Shell;
 use core::slice::from_ref;
 
 /// In an order where the tokens tested together are neighbours (`AndIf | OrIf`, `Semi |

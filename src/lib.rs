@@ -12,18 +12,18 @@
 //! and the process entry. No libc and no allocator: memory is two `sys::Stack`s.
 #![cfg_attr(not(test), no_std)]
 
+pub mod applet;
 pub mod args;
 pub mod builtins;
 pub mod caps;
-pub mod error;
-pub mod errors;
-pub mod exec;
 pub mod expand;
+pub mod interpreter;
 pub mod lexer;
 pub mod output;
 pub mod parser;
-pub mod shell;
 pub mod signals;
+pub mod strerror;
+pub mod syntax_error;
 pub mod sys;
 #[cfg(test)]
 mod testutil;

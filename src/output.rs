@@ -2,7 +2,7 @@
 //! done, or kept as the text of the `$(...)` being captured; and the one-line error messages on
 //! standard error.
 
-use crate::errors::errno_text;
+use crate::strerror::errno_text;
 use crate::sys::{self, Errno, Stack};
 
 #[derive(Default)]

@@ -1,5 +1,5 @@
 //! The parser: the grammar, walked straight over the script's text, running each command as it
-//! is recognised when `Shell::run` says so (see exec.rs for the two walks).
+//! is recognised when `Shell::run` says so (see interpreter.rs for the two walks).
 //!
 //! Grammar (a strict subset of POSIX sh):
 //!   script   := linebreak [list] linebreak
@@ -12,8 +12,8 @@
 //! every function here simply returns: no error value is passed up.
 
 use crate::args::word_index;
-use crate::error::{self, Fail};
-use crate::exec::Shell;
+use crate::syntax_error::{Fail, PLAIN, UNEXPECTED, UNTERMINATED};
+use crate::interpreter::Shell;
 use crate::lexer::Token;
 
 /// How deeply subshells, loops and `$(...)` may nest: far beyond any real script, well within
@@ -69,9 +69,9 @@ impl<'s> Shell<'s> {
         let at = self.pos;
         let name: &[u8] = match t {
             Token::End if self.substitutions > 0 => {
-                return self.fail(b"$(", &error::UNTERMINATED);
+                return self.fail(b"$(", &UNTERMINATED);
             }
-            Token::End => return self.fail(b"unexpected end of script", &error::PLAIN),
+            Token::End => return self.fail(b"unexpected end of script", &PLAIN),
             Token::Word => match self.plain_word() {
                 [] => b"word",
                 w => w,
@@ -83,7 +83,7 @@ impl<'s> Shell<'s> {
                 &self.src[at..self.pos]
             }
         };
-        self.fail(name, &error::UNEXPECTED);
+        self.fail(name, &UNEXPECTED);
     }
 
     /// The reserved word at the current position if one is written plainly, else empty (one
@@ -186,7 +186,7 @@ impl<'s> Shell<'s> {
     /// `linebreak list` one level deeper.
     pub fn nested_list(&mut self) -> i32 {
         if self.depth == MAX_NESTING {
-            self.fail(b"nested too deeply", &error::PLAIN);
+            self.fail(b"nested too deeply", &PLAIN);
             return 0;
         }
         self.depth += 1;

@@ -2,7 +2,7 @@
 
 use crate::args::Args;
 use crate::builtins::Builtin;
-use crate::exec::Shell;
+use crate::interpreter::Shell;
 use crate::output::Output;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelcar_base::exec::Shell;
+use modelcar_base::interpreter::Shell;
 
 fuzz_target!(|data: &[u8]| {
     let mut shell = Shell::new(b"sh", data, 1);

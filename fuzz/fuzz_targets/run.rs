@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelcar_base::exec::Shell;
+use modelcar_base::interpreter::Shell;
 
 /// Command names with side effects. A plain substring test is not enough: quoting and `$(...)`
 /// can build a name from separate bytes (`l\n`, `'l'n`, `$(echo l)n`). Without loops every

@@ -4,7 +4,7 @@
 
 use super::options;
 use crate::args::Args;
-use crate::errors::errno_text;
+use crate::strerror::errno_text;
 use crate::output::{error_line, Output};
 use crate::sys::{self, CPath, Stack};
 

@@ -62,7 +62,7 @@ extern "C" fn modelcar_start(sp: *const usize) -> ! {
     // SAFETY: `_start` passes the stack pointer the kernel gave it, untouched.
     let args = unsafe { super::args_at_entry(sp) };
     crate::signals::install();
-    super::exit(crate::shell::dispatch(crate::args::Args::new(args)))
+    super::exit(crate::applet::dispatch(crate::args::Args::new(args)))
 }
 
 #[panic_handler]
