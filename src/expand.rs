@@ -5,10 +5,10 @@
 //! commands with their output kept in `Output::buf`, then moves that text into the field being
 //! built.
 
-use crate::syntax_error::UNTERMINATED;
 use crate::interpreter::Shell;
 use crate::lexer::{ends_word, Token};
 use crate::output::error_line;
+use crate::syntax_error::UNTERMINATED;
 
 fn is_ifs(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n')

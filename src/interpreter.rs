@@ -9,8 +9,8 @@
 
 use crate::args::Args;
 use crate::builtins;
-use crate::syntax_error::{Message, SyntaxError, NOT_SUPPORTED};
 use crate::output::{error_line, Output};
+use crate::syntax_error::{Message, SyntaxError, NOT_SUPPORTED};
 use crate::sys::Stack;
 
 pub struct Shell<'s> {

@@ -11,6 +11,10 @@
 //! `caps` the two process-level duties; `sys` is the only `unsafe` code: system calls, memory
 //! and the process entry. No libc and no allocator: memory is two `sys::Stack`s.
 #![cfg_attr(not(test), no_std)]
+// `unsafe` only in `sys`, each block with its SAFETY note, each unsafe operation in a block.
+#![deny(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod applet;
 pub mod args;
@@ -24,6 +28,7 @@ pub mod parser;
 pub mod signals;
 pub mod strerror;
 pub mod syntax_error;
+#[allow(unsafe_code)] // the safety boundary: see its module comment
 pub mod sys;
 #[cfg(test)]
 mod testutil;

@@ -12,9 +12,9 @@
 //! every function here simply returns: no error value is passed up.
 
 use crate::args::word_index;
-use crate::syntax_error::{Fail, PLAIN, UNEXPECTED, UNTERMINATED};
 use crate::interpreter::Shell;
 use crate::lexer::Token;
+use crate::syntax_error::{Fail, PLAIN, UNEXPECTED, UNTERMINATED};
 
 /// How deeply subshells, loops and `$(...)` may nest: far beyond any real script, well within
 /// the stack.

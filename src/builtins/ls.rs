@@ -4,8 +4,8 @@
 
 use super::options;
 use crate::args::Args;
-use crate::strerror::errno_text;
 use crate::output::{error_line, Output};
+use crate::strerror::errno_text;
 use crate::sys::{self, CPath, Stack};
 
 pub fn run(mut operands: Args, out: &mut Output) -> i32 {

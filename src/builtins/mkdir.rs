@@ -2,8 +2,8 @@
 
 use super::options;
 use crate::args::Args;
-use crate::strerror::errno_text;
 use crate::output::{error_line, Output};
+use crate::strerror::errno_text;
 use crate::sys::{self, PathBuf};
 
 /// The mode without -m: 0777 (less the umask) and no chmod. Not a valid -m mode (above 07777):

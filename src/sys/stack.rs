@@ -87,7 +87,9 @@ impl Drop for Stack {
     #[inline(never)]
     fn drop(&mut self) {
         if self.base != UNMAPPED {
-            super::unmap(self.base, CAPACITY);
+            // SAFETY: `base` is the stack's own mapping, and `&mut self` in `drop` means no
+            // slice of it is borrowed.
+            unsafe { super::unmap(self.base, CAPACITY) };
         }
     }
 }
