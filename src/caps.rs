@@ -6,8 +6,7 @@
 //! dropped them. After the link exists the sidecar needs no privilege at all, so it drops them
 //! all, and makes sure it stays dumpable (a non-dumpable process's /proc/<pid>/root is closed).
 
-use crate::applet::PROGRAM;
-use crate::output::perror;
+use crate::output::{perror, PROGRAM};
 use crate::sys;
 
 /// Drops all capabilities once per process: `dropped` remembers it (a field of the process's

@@ -7,7 +7,7 @@
 
 use crate::interpreter::Shell;
 use crate::lexer::{ends_word, Token};
-use crate::output::error_line;
+use crate::output::{decimal, error_line};
 use crate::syntax_error::UNTERMINATED;
 
 fn is_ifs(b: u8) -> bool {
@@ -206,18 +206,4 @@ impl<'s> Shell<'s> {
             w.exists = !blank;
         }
     }
-}
-
-/// `n` in decimal, written at the end of `buf`.
-pub fn decimal(buf: &mut [u8; 10], mut n: u32) -> &[u8] {
-    // A bounded loop: no index can leave the buffer, so no panic path (a u32 has at most ten
-    // digits, so the end of the loop is never reached).
-    for i in (0..buf.len()).rev() {
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return buf.get(i..).unwrap_or_default();
-        }
-    }
-    buf
 }

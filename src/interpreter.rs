@@ -11,31 +11,32 @@ use crate::args::Args;
 use crate::builtins;
 use crate::output::{error_line, Output};
 use crate::syntax_error::{Message, SyntaxError, NOT_SUPPORTED};
-use crate::sys::Stack;
+use crate::sys::{self, Stack};
+use core::mem::ManuallyDrop;
 
 pub struct Shell<'s> {
-    pub src: &'s [u8],
-    pub pos: usize,
+    pub(crate) src: &'s [u8],
+    pub(crate) pos: usize,
     /// argv[0] as invoked (`sh`, `/bin/sh`): the prefix of the shell's own messages, as in
     /// busybox.
-    pub arg0: &'s [u8],
-    pub pid: i32,
+    pub(crate) arg0: &'s [u8],
+    pub(crate) pid: i32,
     /// Whether commands run (see the module comment).
-    pub run: bool,
+    pub(crate) run: bool,
     /// `exit N` was run: nothing more runs until the innermost subshell, `$(...)` or the
     /// script itself ends, which then ends with N.
-    pub exit: Option<i32>,
+    pub(crate) exit: Option<i32>,
     /// `$?`: the status of the last command (used by a bare `exit`).
-    pub last_status: i32,
+    pub(crate) last_status: i32,
     /// Nesting of subshells, loops and `$(...)`.
-    pub depth: usize,
+    pub(crate) depth: usize,
     /// Open `$(...)`: the end of the script is then an unterminated `$(`.
-    pub substitutions: usize,
+    pub(crate) substitutions: usize,
     /// The fields of the commands being expanded, each followed by a NUL.
-    pub fields: Stack,
-    pub out: Output,
+    pub(crate) fields: Stack,
+    pub(crate) out: Output,
     /// The syntax error that stopped the walk.
-    pub error: Option<SyntaxError<'s>>,
+    pub(crate) error: Option<SyntaxError<'s>>,
 }
 
 impl<'s> Shell<'s> {
@@ -54,6 +55,21 @@ impl<'s> Shell<'s> {
             out: Output::in_shell(),
             error: None,
         }
+    }
+
+    /// For the fuzzers: walk the script without running any command (the syntax check).
+    pub fn check_only(&mut self) {
+        self.run = false;
+    }
+
+    /// For the fuzzers: keep what the builtins write instead of printing it.
+    pub fn capture_output(&mut self) {
+        self.out.capturing = true;
+    }
+
+    /// The syntax error that stopped the walk, if one did.
+    pub fn syntax_error(&self) -> Option<&SyntaxError<'s>> {
+        self.error.as_ref()
     }
 
     /// Records a syntax error at `token` (the first one counts) and ends the walk: the position
@@ -148,6 +164,27 @@ pub fn run_builtin(name: &[u8], args: Args, out: &mut Output) -> Option<i32> {
     out.begin();
     let status = builtin(args, out);
     Some(out.finish(name, status))
+}
+
+/// `sh -c SCRIPT`: checks and runs the script, and returns its status; a syntax error is a
+/// message and status 2.
+pub fn run_script(argv0: &[u8], script: &[u8]) -> i32 {
+    // Never dropped: the process exits right after, and the kernel unmaps its memory.
+    let mut shell = ManuallyDrop::new(Shell::new(argv0, script, sys::getpid()));
+    match shell.check_and_run() {
+        Ok(Some(status)) => status,
+        Ok(None) => {
+            error_line(&[argv0, b": -c: empty script: nothing to run"]);
+            2
+        }
+        Err(_) => {
+            if let Some(e) = shell.error {
+                let [lead, token, tail] = e.pieces();
+                error_line(&[argv0, b": syntax error: ", lead, token, tail]);
+            }
+            2
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,11 +5,15 @@
 //! loops), exits 0 at once on SIGTERM/SIGINT, drops every capability before it waits, and never
 //! executes another program: there is no code path that calls exec.
 //!
-//! Map: `lexer` finds tokens, `parser` walks the grammar and runs commands as it goes (`exec`
-//! holds the interpreter's state and runs simple commands, `expand` reads words); `builtins/`
-//! holds one file per command, taking `args::Args`; `shell` is argv handling; `signals` and
-//! `caps` the two process-level duties; `sys` is the only `unsafe` code: system calls, memory
-//! and the process entry. No libc and no allocator: memory is two `sys::Stack`s.
+//! Map, in the order a script's data flows: `applet` (argv[0] dispatch: `sh -c`, or a builtin
+//! by name) hands the script to `interpreter` (`run_script` and the interpreter's state,
+//! `Shell`; simple commands); `parser` walks the grammar over the script's text and runs each
+//! command as it recognises it, with `lexer` (tokens) and `expand` (words into fields, in
+//! `args::Args`); `builtins/` holds one file per command. `output` is where they write;
+//! `syntax_error` and `strerror` hold message texts; `signals` and `caps` are the two
+//! process-level duties; `sys` is the only `unsafe` code: system calls (`sys/arch/`, one file
+//! per architecture), memory and the process entry. No libc and no allocator: memory is two
+//! `sys::Stack`s.
 #![cfg_attr(not(test), no_std)]
 // `unsafe` only in `sys`, each block with its SAFETY note, each unsafe operation in a block.
 #![deny(unsafe_code)]
@@ -17,16 +21,16 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod applet;
-pub mod args;
-pub mod builtins;
-pub mod caps;
-pub mod expand;
+pub(crate) mod args;
+pub(crate) mod builtins;
+pub(crate) mod caps;
+pub(crate) mod expand;
 pub mod interpreter;
-pub mod lexer;
-pub mod output;
-pub mod parser;
+pub(crate) mod lexer;
+pub(crate) mod output;
+pub(crate) mod parser;
 pub mod signals;
-pub mod strerror;
+pub(crate) mod strerror;
 pub mod syntax_error;
 #[allow(unsafe_code)] // the safety boundary: see its module comment
 pub mod sys;

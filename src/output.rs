@@ -5,6 +5,9 @@
 use crate::strerror::errno_text;
 use crate::sys::{self, Errno, Stack};
 
+/// The program's own name, for the messages that are not a command's.
+pub const PROGRAM: &[u8] = b"modelcar-base";
+
 #[derive(Default)]
 pub struct Output {
     /// Captured text of the open `$(...)`s, then the running builtin's output. Builtins may also
@@ -85,4 +88,18 @@ pub fn perror(name: &[u8], what: &[u8], e: Errno) {
     let mut pieces = [name, b": ", what, b": ", b""];
     pieces[4] = errno_text(e);
     error_line(&pieces);
+}
+
+/// `n` in decimal, written at the end of `buf`.
+pub fn decimal(buf: &mut [u8; 10], mut n: u32) -> &[u8] {
+    // A bounded loop: no index can leave the buffer, so no panic path (a u32 has at most ten
+    // digits, so the end of the loop is never reached).
+    for i in (0..buf.len()).rev() {
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return buf.get(i..).unwrap_or_default();
+        }
+    }
+    buf
 }

@@ -31,7 +31,7 @@ const DONE: usize = 4;
 
 impl<'s> Shell<'s> {
     /// Checks the whole script, then runs it. `Ok(None)` when it holds no command at all.
-    pub fn run_script(&mut self) -> Result<Option<i32>, Fail> {
+    pub fn check_and_run(&mut self) -> Result<Option<i32>, Fail> {
         let run = self.run;
         self.run = false;
         // One call for both walks (measured smaller): the second finds what the first did.

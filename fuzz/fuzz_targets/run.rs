@@ -39,6 +39,6 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let mut shell = Shell::new(b"sh", data, 1);
-    shell.out.capturing = true;
-    let _ = shell.run_script();
+    shell.capture_output();
+    let _ = shell.check_and_run();
 });

@@ -8,7 +8,7 @@
 use super::options::{self, Flags};
 use super::path::{basename, join};
 use crate::args::Args;
-use crate::expand::decimal;
+use crate::output::decimal;
 use crate::output::{perror, Output};
 use crate::sys::{self, CPath, Errno, PathBuf};
 
