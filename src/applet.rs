@@ -24,7 +24,7 @@ true, false. Anything else is an error. SIGTERM and SIGINT exit 0 at once.
 
 /// Runs the program named by argv[0] (or argv[1] after `modelcar-base`) and returns its status.
 // Inlined into its one caller, the entry: a call just before the process exits looks cold to
-// LLVM, which then keeps it out of line (measured larger everywhere).
+// LLVM, which would keep it out of line (larger).
 #[inline(always)]
 pub fn dispatch(mut args: Args<'static>) -> i32 {
     let mut argv0 = args.next().unwrap_or(PROGRAM);
@@ -77,7 +77,7 @@ fn print(text: &str) -> i32 {
 
 /// `sh -c SCRIPT [NAME [ARG...]]`. NAME and ARGs are accepted (KServe passes none) but nothing
 /// can read them: `$0`, `$1`... are not supported. The arguments are borrowed where `dispatch`
-/// keeps them: no copy (measured smaller).
+/// keeps them: no copy (smaller).
 fn sh(argv0: &[u8], args: &mut Args) -> i32 {
     let mut first = args.next();
     // `sh -- -c SCRIPT` and `sh -c -- SCRIPT` are `sh -c SCRIPT`.

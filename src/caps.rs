@@ -13,8 +13,8 @@ use crate::sys;
 /// `Output`, not a static: a writable data segment would cost the sleeping sidecar a page).
 /// Failures are reported on stderr and are not fatal: the model may still be readable (same
 /// UID, or a privileged reader). They read `modelcar-base: warning: WHAT: strerror`, perror's
-/// shape: the name is the "modelcar-base" `shell` already has, and WHAT starts with "warning: "
-/// (4 bytes fewer than a name of their own).
+/// shape: the name is the program's (`PROGRAM`), and WHAT starts with "warning: " (smaller
+/// than a name of their own).
 pub fn drop_all_once(dropped: &mut bool) {
     if *dropped {
         return;

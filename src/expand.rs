@@ -16,7 +16,7 @@ fn is_ifs(b: u8) -> bool {
 
 /// The word being read: whether its current field exists yet (an empty quoted string makes a
 /// field; an empty unquoted `$(...)` result does not). Its fields are added even when the
-/// command does not run (measured smaller than a test): `simple` drops them all the same, and
+/// command does not run (smaller than a test): `simple` drops them all the same, and
 /// a `$(...)` that does not run captures nothing.
 struct Word {
     exists: bool,
@@ -183,7 +183,7 @@ impl<'s> Shell<'s> {
         while let [rest @ .., b'\n'] = text {
             text = rest;
         }
-        // Quoted, byte by byte as well: one loop (measured smaller).
+        // Quoted, byte by byte as well: one loop (smaller).
         w.exists |= quoted;
         for &b in text {
             if !quoted && matches!(b, b'*' | b'?' | b'[') {

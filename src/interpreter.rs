@@ -85,14 +85,13 @@ impl<'s> Shell<'s> {
     }
 
     /// `fail` with "is not supported", the most frequent message: one address less to load at
-    /// each of its calls. (Not `#[cold]` like `fail`: measured smaller without, unlike `fail`.)
+    /// each of its calls. (Not `#[cold]` like `fail`: smaller without.)
     #[inline(never)]
     pub fn refuse(&mut self, token: &'s [u8]) {
         self.fail(token, &NOT_SUPPORTED);
     }
 
-    /// Whether the command at hand runs. Left to the inliner: now asked in four places, it
-    /// measured smaller than a forced call everywhere but on arm64 (+32 bytes there).
+    /// Whether the command at hand runs. Left to the inliner, which inlines it.
     pub fn running(&self) -> bool {
         self.run && self.exit.is_none()
     }

@@ -37,12 +37,6 @@ impl Output {
     }
 
     /// `bytes` and a newline.
-    // Inlined into ls on ppc64 and arm64, where a function of its own costs more than the
-    // second call (measured; amd64 and s390x grow a little when inlined).
-    #[cfg_attr(
-        any(target_arch = "powerpc64", target_arch = "aarch64"),
-        inline(always)
-    )]
     pub fn line(&mut self, bytes: &[u8]) {
         self.write(bytes);
         self.write(b"\n");
@@ -84,7 +78,7 @@ pub fn error_line(pieces: &[&[u8]]) {
 /// `NAME: WHAT: strerror`, the busybox `bb_perror_msg` shape.
 pub fn perror(name: &[u8], what: &[u8], e: Errno) {
     // The other pieces stored before the call: none is kept in a saved register across it
-    // (measured smaller).
+    // (smaller).
     let mut pieces = [name, b": ", what, b": ", b""];
     pieces[4] = errno_text(e);
     error_line(&pieces);

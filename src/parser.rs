@@ -34,7 +34,7 @@ impl<'s> Shell<'s> {
     pub fn check_and_run(&mut self) -> Result<Option<i32>, Fail> {
         let run = self.run;
         self.run = false;
-        // One call for both walks (measured smaller): the second finds what the first did.
+        // One call for both walks (smaller): the second finds what the first did.
         let mut checked = false;
         loop {
             let found = self.script();
@@ -87,7 +87,7 @@ impl<'s> Shell<'s> {
     }
 
     /// The reserved word at the current position if one is written plainly, else empty (one
-    /// test less than an `Option` at each use: measured smaller). Only after `peek` (blanks
+    /// test less than an `Option` at each use: smaller). Only after `peek` (blanks
     /// skipped): at an operator the plain word is empty, never a reserved word.
     fn reserved(&self) -> &'s [u8] {
         let w = self.plain_word();
@@ -97,8 +97,8 @@ impl<'s> Shell<'s> {
         }
     }
 
-    /// The list and its and-or lists in one loop, with one call for every command (measured
-    /// smaller): after `&&` or `||` the next command runs or not by the status so far, after a
+    /// The list and its and-or lists in one loop, with one call for every command
+    /// (smaller): after `&&` or `||` the next command runs or not by the status so far, after a
     /// separator it runs. Newlines before the list are skipped here.
     pub fn list(&mut self) -> i32 {
         let (mut status, mut go) = (0, true);
@@ -135,7 +135,7 @@ impl<'s> Shell<'s> {
     /// The command at `t`, the token just peeked.
     fn command(&mut self, t: Token) -> i32 {
         let running = self.running();
-        // The unquoted start of the word: a reserved word is all of it. (In this order: measured
+        // The unquoted start of the word: a reserved word is all of it. (In this order:
         // smaller.)
         let plain = self.plain_start();
         let kw = self.reserved();
@@ -198,7 +198,7 @@ impl<'s> Shell<'s> {
     /// Consumes `token` (after newlines), `len` bytes long, or records what came instead. A
     /// `Word` must be the keyword `DO` or `DONE` (told apart by their lengths: they are the only
     /// reserved words starting with "d"). A length rather than a slice: one argument less at each
-    /// call (measured smaller everywhere).
+    /// call (smaller everywhere).
     pub fn expect(&mut self, token: Token, len: usize) {
         let t = self.linebreak();
         if t == token

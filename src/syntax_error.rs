@@ -47,11 +47,6 @@ impl Message {
     }
 
     /// The bytes of `range` in `TEXTS`.
-    // Inlined into the one caller on ppc64 and arm64, where that is smaller (measured).
-    #[cfg_attr(
-        any(target_arch = "powerpc64", target_arch = "aarch64"),
-        inline(always)
-    )]
     fn text(range: [u8; 2]) -> &'static [u8] {
         let [start, end] = range;
         TEXTS
@@ -89,7 +84,7 @@ impl SyntaxError<'_> {
 }
 
 // Unsupported syntax of every kind shares one message: the token names what was refused
-// (`"|"`, `"$HOME"`, `"~"`...), and a reason for each kind cost ~1 KB per binary. The quotes
+// (`"|"`, `"$HOME"`, `"~"`...): a reason for each kind would cost about 1 KiB. The quotes
 // around the token are part of the text: the messages without a token have none.
 macro_rules! messages {
     ($($name:ident = $lead:literal TOKEN $tail:literal;)*) => {

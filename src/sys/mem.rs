@@ -65,8 +65,8 @@ pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     unsafe { compare(a, b, n) }
 }
 
-/// memcmp, for both entries. Left to the inliner: it copies this into the callers on ppc64
-/// and s390x, where that is smaller (measured), and keeps one function elsewhere.
+/// memcmp, for both entries. Left to the inliner, which copies it into the callers where that
+/// is smaller.
 ///
 /// # Safety
 /// As C's memcmp.

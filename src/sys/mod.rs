@@ -79,7 +79,7 @@ impl CPath {
     /// The bytes of `bytes` before its first NUL, as a path, and the bytes after that NUL; None
     /// without a NUL.
     pub fn split_at_nul(bytes: &[u8]) -> Option<(&CPath, &[u8])> {
-        // An index loop (measured smaller than `position`); checked splits: no panicking paths
+        // An index loop (smaller than `position`); checked splits: no panicking paths
         // (`end` is always in bounds).
         let mut end = 0;
         while *bytes.get(end)? != 0 {
@@ -138,8 +138,6 @@ impl PathBuf {
     }
 
     /// The path so far, with a NUL written after it (that a later `push` writes over).
-    // Inlined on ppc64, where a function costs most (measured; the others grow inlined).
-    #[cfg_attr(target_arch = "powerpc64", inline(always))]
     pub fn as_path(&mut self) -> &CPath {
         // The length taken after the push: nothing but `self` is kept across the call.
         self.0.push(&[0]);
@@ -168,8 +166,8 @@ fn at2<const NR: libc::c_long>(one: &CPath, two: &CPath) -> Result<(), Errno> {
 // ---------------------------------------------------------------------------------------------
 // Process
 
-// Inlined into its few callers, as `getpid`, `unlink` and `prctl` are: each
-// call is barely more than a wrapper's entry and exit (ppc64 most of all). Measured smaller.
+// Inlined into its few callers, as `getpid`, `unlink` and `prctl` are: each call is barely
+// more than a wrapper's entry and exit (ppc64 most of all).
 #[inline(always)]
 pub fn exit(status: i32) -> ! {
     arch::exit_group(status as usize)

@@ -50,7 +50,7 @@ impl Stack {
         if bytes.len() > CAPACITY - self.len {
             super::fatal(b"modelcar-base: out of memory");
         }
-        // An index loop: one induction variable (measured smaller than `enumerate`).
+        // An index loop: one induction variable (smaller than `enumerate`).
         let mut i = 0;
         while let Some(&b) = bytes.get(i) {
             // SAFETY: the mapping has room for len + bytes.len() bytes (checked above). A

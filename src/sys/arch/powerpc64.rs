@@ -19,13 +19,13 @@ unsafe extern "C" fn _start() -> ! {
     )
 }
 
-// powerpc64: the kernel flags an error in CR0.SO and returns a positive errno; `modelcar_sc`
+// The kernel flags an error in CR0.SO and returns a positive errno; `modelcar_sc`
 // negates it so that every architecture reports errors the same way. Each call is an `asm!`
 // block that sets the number in r0 and only the arguments that call reads, then branches to
 // that one shared body. The body keeps r4 to r12 for its caller (the kernel may change them), so
 // callers keep their values in those registers across system calls rather than in saved
-// registers of their own, and unused arguments are not zeroed: measured smaller than Rust
-// functions around the instruction, and than a body that keeps nothing. A call from inside
+// registers of their own, and unused arguments are not zeroed: smaller than Rust functions
+// around the instruction, and than a body that keeps nothing. A call from inside
 // `asm!` needs no `nop` after it (the slot for restoring the TOC pointer after a call the
 // compiler cannot see into): the body does not touch r2. It keeps the registers below the
 // stack pointer, in the 288 bytes that the ELFv2 ABI protects from signal handlers and that a

@@ -15,7 +15,7 @@ unsafe extern "C" fn _start() -> ! {
     )
 }
 
-// s390x: the kernel changes no register but r2 (the result), so the system call instruction
+// The kernel changes no register but r2 (the result), so the system call instruction
 // goes inline at each call: no call, no registers saved around it, and a function making a
 // system call can stay a leaf. `svc NR` carries a number below 256 in the instruction itself;
 // higher ones go in r1 for `svc 0`. Arguments go in r2 to r6, and only those the call reads are
