@@ -58,7 +58,11 @@ install_rust() {
   command -v rustup >/dev/null || { echo "install-deps.sh: rustup not found (install Rust with rustup first)" >&2; exit 1; }
   # The toolchain, targets and components rust-toolchain.toml names (rustup adds what is
   # missing, and does nothing when all is there).
-  (cd "$root" && rustup toolchain install >/dev/null)
+  local out
+  if ! out=$(cd "$root" && rustup toolchain install 2>&1); then
+    echo "$out" >&2
+    exit 1
+  fi
   if ! rustup toolchain list | grep -q '^nightly'; then
     log "rustup toolchain install nightly (for cargo fuzz)"
     rustup toolchain install nightly --profile minimal >/dev/null
@@ -73,7 +77,10 @@ install_rust() {
 install_binfmt() {
   local dir=/proc/sys/fs/binfmt_misc a
   [ -e "$dir/register" ] || { need_root; mount -t binfmt_misc binfmt_misc "$dir"; }
-  for a in aarch64 ppc64le s390x; do
+  # Every architecture of architectures.tsv but the host's, by its qemu name.
+  local foreign
+  mapfile -t foreign < <(awk -F'\t' -v host="$(uname -m)" 'NR > 1 && $4 != host { print $4 }' "$root/architectures.tsv")
+  for a in "${foreign[@]}"; do
     [ -e "$dir/qemu-$a" ] && continue
     need_root
     log "binfmt: registering qemu-$a"

@@ -41,7 +41,7 @@ parse_platforms() {
     arch=${item#linux/}
     known=
     for a in "${MCB_ARCHES[@]}"; do [ "$a" = "$arch" ] && known=1; done
-    [ -n "$known" ] || usage_error "unknown platform '$item' (supported: linux/amd64 linux/arm64 linux/ppc64le linux/s390x, or 'all')"
+    [ -n "$known" ] || usage_error "unknown platform '$item' (supported: ${MCB_ARCHES[*]/#/linux/}, or 'all')"
     MCB_PLATFORM_ARCHES+=("$arch")
   done
 }
