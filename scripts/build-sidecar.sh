@@ -37,10 +37,10 @@ while [ $# -gt 0 ]; do
 done
 [ ${#archs[@]} -gt 0 ] || archs=("${MCB_ALL_ARCHS[@]}")
 
-# Every build setting is in .cargo/sidecar.toml (the same for all four, plus each
-# architecture's own code generation settings). The libc crate names the C libraries on gnu
-# targets (-lc -lm -lrt -lpthread...); nothing here uses them, so empty archives (in the folder
-# that file names) satisfy the linker.
+# Every build setting is in .cargo/sidecar.toml (the same for all four, plus ppc64le's own
+# code generation settings). The libc crate names the C libraries on every gnu target, whatever
+# its features (-lc -lm -lrt -lpthread...); nothing here uses them, so empty archives (in the
+# folder that file names) satisfy the linker.
 no_libc="$root/target/sidecar/no-libc"
 mkdir -p "$no_libc"
 for lib in c m rt pthread util dl gcc gcc_s gcc_eh; do
