@@ -1,5 +1,6 @@
-//! The interpreter's state, and simple commands. It never executes another program: every
-//! command is a builtin, and any other name is "not found" (status 127).
+//! The interpreter: `run_script` (`sh -c`), its state (`Shell`), and simple commands. It never
+//! executes another program: every command is a builtin, and any other name is "not found"
+//! (status 127).
 //!
 //! The script is interpreted straight from its text, dash-style: the parser (parser.rs) walks
 //! it and runs each command as it is recognised. The whole script is first walked once with
@@ -14,6 +15,8 @@ use crate::syntax_error::{Message, SyntaxError, NOT_SUPPORTED};
 use crate::sys::{self, Stack};
 use core::mem::ManuallyDrop;
 
+/// The interpreter: the script, where the walk is in it, and what has run. Its methods are
+/// spread by job: tokens in lexer.rs, the grammar in parser.rs, words in expand.rs.
 pub struct Shell<'s> {
     pub(crate) src: &'s [u8],
     pub(crate) pos: usize,
