@@ -476,3 +476,9 @@ def make_busybox_rootfs(dest: Path, arch: str = "amd64") -> Path:
         if not link.is_symlink():
             link.symlink_to("sh")
     return dest
+
+
+def host_arch() -> str:
+    """This machine's architecture, by the table's name (uname -m is the qemu_user column)."""
+    machine = os.uname().machine
+    return next(r["arch"] for r in _ARCH_ROWS if r["qemu_user"] == machine)
