@@ -80,7 +80,7 @@ impl<'s> Shell<'s> {
     /// called from a dozen places in the parser, lexer and expansion, all on the error path.
     #[cold]
     #[inline(never)]
-    pub fn fail(&mut self, token: &'s [u8], message: &'static Message) {
+    pub(crate) fn fail(&mut self, token: &'s [u8], message: &'static Message) {
         if self.error.is_none() {
             self.error = Some(SyntaxError { token, message });
         }
@@ -90,17 +90,17 @@ impl<'s> Shell<'s> {
     /// `fail` with "is not supported", the most frequent message: one address less to load at
     /// each of its calls. (Not `#[cold]` like `fail`: smaller without.)
     #[inline(never)]
-    pub fn refuse(&mut self, token: &'s [u8]) {
+    pub(crate) fn refuse(&mut self, token: &'s [u8]) {
         self.fail(token, &NOT_SUPPORTED);
     }
 
     /// Whether the command at hand runs. Left to the inliner, which inlines it.
-    pub fn running(&self) -> bool {
+    pub(crate) fn running(&self) -> bool {
         self.run && self.exit.is_none()
     }
 
     /// Runs the simple command whose fields start at `mark`; `last_status` is its `$?`.
-    pub fn simple_command(
+    pub(crate) fn simple_command(
         &mut self,
         mark: usize,
         substitution_status: i32,
@@ -161,7 +161,7 @@ impl<'s> Shell<'s> {
 
 /// Runs the builtin `name`, if there is one, and writes its output: its status. For both the
 /// shell and the applets.
-pub fn run_builtin(name: &[u8], args: Args, out: &mut Output) -> Option<i32> {
+pub(crate) fn run_builtin(name: &[u8], args: Args, out: &mut Output) -> Option<i32> {
     let builtin = builtins::find(name)?;
     out.begin();
     let status = builtin(args, out);
@@ -170,7 +170,7 @@ pub fn run_builtin(name: &[u8], args: Args, out: &mut Output) -> Option<i32> {
 
 /// `sh -c SCRIPT`: checks and runs the script, and returns its status; a syntax error is a
 /// message and status 2.
-pub fn run_script(argv0: &[u8], script: &[u8]) -> i32 {
+pub(crate) fn run_script(argv0: &[u8], script: &[u8]) -> i32 {
     // Never dropped: the process exits right after, and the kernel unmaps its memory.
     let mut shell = ManuallyDrop::new(Shell::new(argv0, script, sys::getpid()));
     match shell.check_and_run() {

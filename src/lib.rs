@@ -20,7 +20,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-pub mod applet;
+// The real binary's entry (sys/entry.rs) is their only user: a host build has none.
+#[cfg_attr(not(modelcar_static), allow(dead_code))]
+pub(crate) mod applet;
 pub(crate) mod args;
 pub(crate) mod builtins;
 pub(crate) mod caps;
@@ -29,7 +31,8 @@ pub mod interpreter;
 pub(crate) mod lexer;
 pub(crate) mod output;
 pub(crate) mod parser;
-pub mod signals;
+#[cfg_attr(not(modelcar_static), allow(dead_code))]
+pub(crate) mod signals;
 pub(crate) mod strerror;
 pub mod syntax_error;
 #[allow(unsafe_code)] // the safety boundary: see its module comment

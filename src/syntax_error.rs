@@ -12,7 +12,7 @@ pub struct Fail;
 /// The fixed text around an error's token: the byte ranges of its lead and tail in `TEXTS`
 /// (4 bytes, where two slices take 32).
 #[derive(Debug, PartialEq)]
-pub struct Message {
+pub(crate) struct Message {
     lead: [u8; 2],
     tail: [u8; 2],
 }
@@ -58,8 +58,8 @@ impl Message {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SyntaxError<'s> {
-    pub token: &'s [u8],
-    pub message: &'static Message,
+    pub(crate) token: &'s [u8],
+    pub(crate) message: &'static Message,
 }
 
 impl SyntaxError<'_> {
@@ -88,7 +88,7 @@ impl SyntaxError<'_> {
 // around the token are part of the text: the messages without a token have none.
 macro_rules! messages {
     ($($name:ident = $lead:literal TOKEN $tail:literal;)*) => {
-        $(pub static $name: Message = Message::new($lead, $tail);)*
+        $(pub(crate) static $name: Message = Message::new($lead, $tail);)*
     };
 }
 

@@ -20,19 +20,17 @@ mod stack;
 
 use arch::{syscall0, syscall1, syscall2, syscall3, syscall4, syscall5};
 
-pub use stack::Stack;
+pub(crate) use stack::Stack;
 
 use core::ffi::c_int;
 use core::mem::MaybeUninit;
 
 /// An `errno` value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Errno(pub i32);
+pub(crate) struct Errno(pub i32);
 
-pub const EEXIST: Errno = Errno(libc::EEXIST);
-pub const EINTR: Errno = Errno(libc::EINTR);
-pub const EINVAL: Errno = Errno(libc::EINVAL);
-pub const EISDIR: Errno = Errno(libc::EISDIR);
+pub(crate) const EEXIST: Errno = Errno(libc::EEXIST);
+pub(crate) const EISDIR: Errno = Errno(libc::EISDIR);
 
 const AT_FDCWD: usize = libc::AT_FDCWD as usize;
 
@@ -61,24 +59,24 @@ fn done(r: isize) -> Result<(), Errno> {
 /// paths (see `Args`); `PathBuf::as_path` makes the others. The bytes themselves hold no NUL
 /// (none can reach an argument).
 #[repr(transparent)]
-pub struct CPath([u8]);
+pub(crate) struct CPath([u8]);
 
 impl CPath {
     /// The empty path (the kernel answers ENOENT).
-    pub const EMPTY: &'static CPath = {
+    pub(crate) const EMPTY: &'static CPath = {
         // SAFETY: the empty slice at the start of b"\0" is followed by that NUL.
         unsafe { CPath::new_unchecked(b"\0".split_at(0).0) }
     };
 
     /// ".", the working directory.
-    pub const DOT: &'static CPath = {
+    pub(crate) const DOT: &'static CPath = {
         // SAFETY: the "." at the start of b".\0" is followed by that NUL.
         unsafe { CPath::new_unchecked(b".\0".split_at(1).0) }
     };
 
     /// The bytes of `bytes` before its first NUL, as a path, and the bytes after that NUL; None
     /// without a NUL.
-    pub fn split_at_nul(bytes: &[u8]) -> Option<(&CPath, &[u8])> {
+    pub(crate) fn split_at_nul(bytes: &[u8]) -> Option<(&CPath, &[u8])> {
         // An index loop (smaller than `position`); checked splits: no panicking paths
         // (`end` is always in bounds).
         let mut end = 0;
@@ -97,13 +95,13 @@ impl CPath {
         unsafe { &*(bytes as *const [u8] as *const CPath) }
     }
 
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// `path.map(CPath::as_bytes)` as a plain cast, so that a function returning it is a jump
     /// to one returning `path` (a `map` makes a new `None`).
-    pub fn option_bytes(path: Option<&CPath>) -> Option<&[u8]> {
+    pub(crate) fn option_bytes(path: Option<&CPath>) -> Option<&[u8]> {
         // SAFETY: CPath is a transparent [u8], so both options have the same layout.
         unsafe { core::mem::transmute::<Option<&CPath>, Option<&[u8]>>(path) }
     }
@@ -126,19 +124,19 @@ impl core::ops::Deref for CPath {
 /// PATH_MAX buffer on the process's stack (a sleeping sidecar keeps every stack page it ever
 /// touched), and no length limit but the kernel's.
 #[derive(Default)]
-pub struct PathBuf(Stack);
+pub(crate) struct PathBuf(Stack);
 
 impl PathBuf {
-    pub fn push(&mut self, bytes: &[u8]) {
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.0.push(bytes);
     }
 
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         self.0.as_slice()
     }
 
     /// The path so far, with a NUL written after it (that a later `push` writes over).
-    pub fn as_path(&mut self) -> &CPath {
+    pub(crate) fn as_path(&mut self) -> &CPath {
         // The length taken after the push: nothing but `self` is kept across the call.
         self.0.push(&[0]);
         self.0.truncate(self.0.len() - 1);
@@ -181,7 +179,7 @@ fn fatal(msg: &[u8]) -> ! {
 }
 
 #[inline(always)]
-pub fn getpid() -> i32 {
+pub(crate) fn getpid() -> i32 {
     // SAFETY: getpid reads no memory. It cannot fail.
     unsafe { syscall0::<{ libc::SYS_getpid }>() as i32 }
 }
@@ -192,8 +190,9 @@ pub fn getpid() -> i32 {
 ///
 /// # Safety
 /// `sp` must be the stack pointer the kernel handed to the entry point.
+#[cfg(modelcar_static)]
 #[inline(always)]
-pub unsafe fn args_at_entry(sp: *const usize) -> &'static [u8] {
+pub(crate) unsafe fn args_at_entry(sp: *const usize) -> &'static [u8] {
     // SAFETY: at entry the stack holds argc, then argc pointers to the argument strings, which
     // the kernel copied in order and back to back, each with its NUL; they live (unchanged:
     // nothing here writes to them) as long as the process.
@@ -219,7 +218,7 @@ pub unsafe fn args_at_entry(sp: *const usize) -> &'static [u8] {
 /// Writes all of `bytes` to `fd`, retrying short writes. No EINTR can come back: the only
 /// signal handlers (`on_signals`) never return, and the kernel restarts a write that a stop
 /// signal interrupted.
-pub fn write_all(fd: c_int, bytes: &[u8]) -> Result<(), Errno> {
+pub(crate) fn write_all(fd: c_int, bytes: &[u8]) -> Result<(), Errno> {
     let (mut at, mut left) = (bytes.as_ptr() as usize, bytes.len());
     while left > 0 {
         // SAFETY: the kernel reads `left` bytes from `at`, the rest of `bytes`.
@@ -251,49 +250,49 @@ pub fn write_line(fd: c_int, pieces: &[&[u8]]) {
 // ---------------------------------------------------------------------------------------------
 // Files
 
-pub fn symlink(target: &CPath, link: &CPath) -> Result<(), Errno> {
+pub(crate) fn symlink(target: &CPath, link: &CPath) -> Result<(), Errno> {
     // The target is stored as it is, not resolved: no directory descriptor for it.
     // SAFETY: both paths are followed by their NULs (`CPath`s).
     done(unsafe { syscall3::<{ libc::SYS_symlinkat }>(target.addr(), AT_FDCWD, link.addr()) })
 }
 
-pub fn hard_link(target: &CPath, link: &CPath) -> Result<(), Errno> {
+pub(crate) fn hard_link(target: &CPath, link: &CPath) -> Result<(), Errno> {
     at2::<{ libc::SYS_linkat }>(target, link)
 }
 
-pub fn rename(from: &CPath, to: &CPath) -> Result<(), Errno> {
+pub(crate) fn rename(from: &CPath, to: &CPath) -> Result<(), Errno> {
     at2::<{ libc::SYS_renameat2 }>(from, to)
 }
 
 #[inline(always)]
-pub fn unlink(path: &CPath) -> Result<(), Errno> {
+pub(crate) fn unlink(path: &CPath) -> Result<(), Errno> {
     done(at::<{ libc::SYS_unlinkat }>(path, 0))
 }
 
-pub fn mkdir(path: &CPath, mode: u32) -> Result<(), Errno> {
+pub(crate) fn mkdir(path: &CPath, mode: u32) -> Result<(), Errno> {
     done(at::<{ libc::SYS_mkdirat }>(path, mode as usize))
 }
 
-pub fn chmod(path: &CPath, mode: u32) -> Result<(), Errno> {
+pub(crate) fn chmod(path: &CPath, mode: u32) -> Result<(), Errno> {
     done(at::<{ libc::SYS_fchmodat }>(path, mode as usize))
 }
 
 /// The part of a file's status the builtins need: its mode (16 bits), and bit 16 set if its
 /// size is not 0. One word: a `Result` of it comes back in registers, not through memory.
 #[derive(Clone, Copy, Debug)]
-pub struct FileStat(u32);
+pub(crate) struct FileStat(u32);
 
 impl FileStat {
     /// The type and permission bits, as `st_mode`.
-    pub fn mode(&self) -> u32 {
+    pub(crate) fn mode(&self) -> u32 {
         self.0 & 0xffff
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0 >> 16 == 0
     }
 
-    pub fn is_dir(&self) -> bool {
+    pub(crate) fn is_dir(&self) -> bool {
         self.0 & libc::S_IFMT == libc::S_IFDIR
     }
 }
@@ -301,7 +300,7 @@ impl FileStat {
 /// stat (follow = true) or lstat (follow = false), through statx. The kernel's `struct statx`
 /// is 256 bytes, the same on every architecture: `stx_mode` is the u16 at byte 28 and
 /// `stx_size` the u64 at byte 40.
-pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
+pub(crate) fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
     const STATX_TYPE_MODE_SIZE: usize = 0x1 | 0x2 | 0x200;
     let flags = if follow {
         0
@@ -334,7 +333,7 @@ pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
 
 /// Appends the names in a directory to `out`, each followed by a NUL, in the order the kernel
 /// returns them, "." and ".." included.
-pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
+pub(crate) fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
     let flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as usize;
     let fd = check(at::<{ libc::SYS_openat }>(path, flags))?;
     let mut buf = MaybeUninit::<[u64; 512]>::uninit();
@@ -375,7 +374,7 @@ pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
 // Time
 
 /// Sleeps for `secs` seconds and `nanos` nanoseconds, resuming after interruptions.
-pub fn sleep(secs: u64, nanos: u32) {
+pub(crate) fn sleep(secs: u64, nanos: u32) {
     let mut req = [secs.min(i64::MAX as u64) as usize, nanos as usize];
     // Not zeroed first: the kernel writes the time left when it returns EINTR.
     let mut rem = MaybeUninit::<[usize; 2]>::uninit();
@@ -395,7 +394,7 @@ pub fn sleep(secs: u64, nanos: u32) {
 /// Runs `handler` on signals `a` and `b`, and unblocks them in case the parent left them
 /// blocked (the mask survives exec). The handler must not return: x86_64 needs a restorer to
 /// return through, and there is none (the handler's own address is given to satisfy the kernel).
-pub fn on_signals(a: c_int, b: c_int, handler: extern "C" fn(c_int) -> !) {
+pub(crate) fn on_signals(a: c_int, b: c_int, handler: extern "C" fn(c_int) -> !) {
     const SA_RESTORER: usize = 0x0400_0000;
     // The kernel's struct sigaction: handler, flags, restorer, mask (one 64-bit word).
     let action = [handler as usize, SA_RESTORER, handler as usize, 0];
@@ -426,7 +425,7 @@ pub fn on_signals(a: c_int, b: c_int, handler: extern "C" fn(c_int) -> !) {
 const CAP_VERSION_3: u32 = 0x2008_0522;
 
 /// The process's permitted capability set.
-pub fn permitted_capabilities() -> Result<u64, Errno> {
+pub(crate) fn permitted_capabilities() -> Result<u64, Errno> {
     let header = [CAP_VERSION_3, 0];
     // Two `struct __user_cap_data_struct { effective, permitted, inheritable }`; not zeroed
     // first: on success the kernel writes both (version 3 has two).
@@ -441,7 +440,7 @@ pub fn permitted_capabilities() -> Result<u64, Errno> {
 }
 
 /// Empties the effective, permitted and inheritable sets.
-pub fn clear_capabilities() -> Result<(), Errno> {
+pub(crate) fn clear_capabilities() -> Result<(), Errno> {
     let header = [CAP_VERSION_3, 0];
     let data = [0u32; 6];
     // SAFETY: the kernel reads the two-word header and the six words of `data`.
@@ -453,14 +452,14 @@ pub fn clear_capabilities() -> Result<(), Errno> {
 /// prctl for the options that read one integer argument and nothing after it
 /// (PR_CAPBSET_DROP, PR_SET_DUMPABLE).
 #[inline(always)]
-pub fn prctl(option: c_int, arg2: u64) -> Result<(), Errno> {
+pub(crate) fn prctl(option: c_int, arg2: u64) -> Result<(), Errno> {
     // SAFETY: the options taken here read no memory.
     done(unsafe { syscall2::<{ libc::SYS_prctl }>(option as usize, arg2 as usize) })
 }
 
 /// prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0): the kernel refuses it unless all three last
 /// arguments are 0.
-pub fn set_no_new_privs() -> Result<(), Errno> {
+pub(crate) fn set_no_new_privs() -> Result<(), Errno> {
     // SAFETY: PR_SET_NO_NEW_PRIVS reads no memory.
     done(unsafe { syscall4::<{ libc::SYS_prctl }>(libc::PR_SET_NO_NEW_PRIVS as usize, 1, 0, 0) })
 }
