@@ -20,7 +20,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-// The real binary's entry (sys/entry.rs) is their only user: a host build has none.
+// `main` is their only user, and only the real binary has it.
 #[cfg_attr(not(modelcar_static), allow(dead_code))]
 pub(crate) mod applet;
 pub(crate) mod args;
@@ -39,3 +39,15 @@ pub mod syntax_error;
 pub mod sys;
 #[cfg(test)]
 mod testutil;
+
+/// The real binary's program. The entry point (`sys/entry.rs`) calls it with the process's
+/// arguments, as a C runtime calls `main`, and exits with its status: `sys` reaches the rest of
+/// the crate only through here.
+#[cfg(modelcar_static)]
+// Inlined into the entry, as `dispatch` is: a call just before the process exits looks cold to
+// LLVM, which would keep it out of line (larger).
+#[inline(always)]
+fn main(args: &'static [u8]) -> i32 {
+    signals::install();
+    applet::dispatch(args::Args::new(args))
+}

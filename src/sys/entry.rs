@@ -1,4 +1,5 @@
-//! The process entry after `_start` (in `arch/`, per architecture), and the panic handler.
+//! The process entry after `_start` (in `arch/`, per architecture): the arguments to
+//! `crate::main`, its status to exit_group; and the panic handler.
 //! Compiled only for the real binary (`--cfg modelcar_static`, see .cargo/sidecar.toml): unit
 //! tests and the fuzzer run on the host's C runtime.
 
@@ -6,8 +7,7 @@
 pub(crate) extern "C" fn modelcar_start(sp: *const usize) -> ! {
     // SAFETY: `_start` passes the stack pointer the kernel gave it, untouched.
     let args = unsafe { super::args_at_entry(sp) };
-    crate::signals::install();
-    super::exit(crate::applet::dispatch(crate::args::Args::new(args)))
+    super::exit(crate::main(args))
 }
 
 #[panic_handler]
