@@ -59,12 +59,13 @@ install_apt() {
 # --- Rust ------------------------------------------------------------------
 install_rust() {
   command -v rustup >/dev/null || { echo "install-deps.sh: rustup not found (install Rust with rustup first)" >&2; exit 1; }
-  local installed t
-  installed=$(rustup target list --installed)
-  # The sidecar's targets (it uses only `core` from them, see scripts/build-sidecar.sh).
-  for t in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu powerpc64le-unknown-linux-gnu s390x-unknown-linux-gnu; do
-    grep -qx "$t" <<<"$installed" || { log "rustup target add $t"; rustup target add "$t" >/dev/null; }
-  done
+  # The toolchain, targets and components rust-toolchain.toml names (rustup adds what is
+  # missing, and does nothing when all is there).
+  local out
+  if ! out=$(cd "$root" && rustup toolchain install 2>&1); then
+    echo "$out" >&2
+    exit 1
+  fi
   if ! rustup toolchain list | grep -q '^nightly'; then
     log "rustup toolchain install nightly (for cargo fuzz)"
     rustup toolchain install nightly --profile minimal >/dev/null
@@ -79,7 +80,10 @@ install_rust() {
 install_binfmt() {
   local dir=/proc/sys/fs/binfmt_misc a
   [ -e "$dir/register" ] || { need_root; mount -t binfmt_misc binfmt_misc "$dir"; }
-  for a in aarch64 ppc64le s390x; do
+  # Every architecture of architectures.tsv but the host's, by its qemu name.
+  local foreign
+  mapfile -t foreign < <(awk -F'\t' -v host="$(uname -m)" 'NR > 1 && $4 != host { print $4 }' "$root/architectures.tsv")
+  for a in "${foreign[@]}"; do
     [ -e "$dir/qemu-$a" ] && continue
     need_root
     log "binfmt: registering qemu-$a"

@@ -12,7 +12,8 @@ Usage: scripts/test.sh [STAGE...]
 
 Runs all stages by default, in order: ${ALL_STAGES[*]}
   install               scripts/install-deps.sh (apt, rustup targets, binfmt, .venv)
-  build                 scripts/build-sidecar.sh (the four static sidecar binaries)
+  build                 scripts/build-sidecar.sh (the four static sidecar binaries), then
+                        scripts/check-size.sh (each within sidecar-size-limits.tsv)
   kernels               each binary booted on its own architecture's Debian kernel
                         (qemu-system, scripts/kernel-boot.sh), running every check once
   lint                  cargo fmt --check, clippy -D warnings (also on the no-libc build),
@@ -45,7 +46,7 @@ export CONTAINERS_CONF="$root/tests/containers.conf"
 
 stage_install() { scripts/install-deps.sh; }
 
-stage_build() { scripts/build-sidecar.sh; }
+stage_build() { scripts/build-sidecar.sh && scripts/check-size.sh; }
 
 stage_kernels() { .venv/bin/pytest -q -p no:cacheprovider tests/kernels; }
 
@@ -55,9 +56,9 @@ stage_lint() {
   # The real sidecar's own code (entry point, memcpy & co, each architecture's system calls)
   # only exists with this cfg.
   local target
-  for target in x86_64 aarch64 powerpc64le s390x; do
+  awk -F'\t' 'NR > 1 { print $2 }' architectures.tsv | while read -r target; do
     RUSTFLAGS="--cfg modelcar_static" CARGO_TARGET_DIR=target/clippy-static \
-      cargo clippy --locked -p modelcar-base --target "$target-unknown-linux-gnu" -- -D warnings
+      cargo clippy --locked -p modelcar-base --target "$target" -- -D warnings
   done
   # The sidecar's only dependency is libc.
   local deps

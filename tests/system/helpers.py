@@ -25,9 +25,20 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-ARCHES = ("amd64", "arm64", "ppc64le", "s390x")
+# The architectures table: arch, rust_target, elf_machine, qemu_user, debian_arch.
+_ARCH_ROWS = [
+    dict(zip(_head, row))
+    for _lines in [(REPO / "architectures.tsv").read_text().splitlines()]
+    for _head in [_lines[0].split("\t")]
+    for row in (line.split("\t") for line in _lines[1:])
+]
+ARCHES = tuple(r["arch"] for r in _ARCH_ROWS)
 # ELF e_machine of each platform's binary.
-ELF_MACHINE = {"amd64": 62, "arm64": 183, "ppc64le": 21, "s390x": 22}
+ELF_MACHINE = {r["arch"]: int(r["elf_machine"]) for r in _ARCH_ROWS}
+# The builtins (applets.txt): the image links each name, and modelcar-base, to /bin/sh.
+APPLETS = tuple(
+    line for line in (REPO / "applets.txt").read_text().splitlines() if not line.startswith("#")
+)
 POD_TEMPLATE = REPO / "tests" / "system" / "pods" / "kserve-modelcar.yaml"
 SERVING_DIR = REPO / "tests" / "system" / "serving"
 
@@ -463,7 +474,7 @@ def make_busybox_rootfs(dest: Path, arch: str = "amd64") -> Path:
     (dest / arch / "rootfs" / "models").mkdir(exist_ok=True)
     shutil.copy2("/bin/busybox", bindir / "sh")
     shutil.copy2("/bin/busybox", dest / arch / "modelcar-base")
-    for n in ("modelcar-base", "ln", "mkdir", "sleep", "echo", "ls", "test", "[", "true", "false"):
+    for n in ("modelcar-base", *APPLETS):
         link = bindir / n
         if not link.is_symlink():
             link.symlink_to("sh")
@@ -541,3 +552,9 @@ class Registry:
                 self.proc.wait(timeout=10)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def host_arch() -> str:
+    """This machine's architecture, by the table's name (uname -m is the qemu_user column)."""
+    machine = os.uname().machine
+    return next(r["arch"] for r in _ARCH_ROWS if r["qemu_user"] == machine)
