@@ -24,7 +24,9 @@ done
 case "$runs" in ''|*[!0-9]*) echo "bench.sh: --runs must be a number" >&2; exit 2 ;; esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-for a in amd64 arm64 ppc64le s390x; do
+# shellcheck source=lib/architectures.sh source-path=SCRIPTDIR
+. "$root/scripts/lib/architectures.sh"
+for a in "${MCB_ALL_ARCHS[@]}"; do
   [ -x "$root/dist/$a/modelcar-base" ] || { echo "bench.sh: dist/$a/modelcar-base missing (run scripts/build-sidecar.sh)" >&2; exit 1; }
 done
 [ -x /bin/busybox ] || { echo "bench.sh: /bin/busybox missing (apt-get install busybox-static)" >&2; exit 1; }
@@ -35,7 +37,8 @@ import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 root, runs = sys.argv[1], int(sys.argv[2])
 SCRIPT = "ln -sf /proc/$$/root/models /mnt/models && sleep infinity"
-APPLETS = ["sh", "ln", "mkdir", "sleep", "echo", "ls", "test", "[", "true", "false"]
+with open(f"{root}/applets.txt") as f:
+    APPLETS = ["sh"] + [l for l in f.read().splitlines() if not l.startswith("#")]
 
 def make_root(binary):
     d = tempfile.mkdtemp(prefix="mcb-bench-")

@@ -4,7 +4,7 @@ all but amd64 under qemu-user) and fails if any architecture's exit status, stdo
 files made differ from amd64's.
 
 Why: each architecture is built with its own code generation settings and its own system call
-code (scripts/build-sidecar.sh, src/sys/arch.rs), and the fuzzers run the amd64 code only. The
+code (scripts/build-sidecar.sh, src/sys/arch/), and the fuzzers run the amd64 code only. The
 corpora are thousands of odd scripts that the fuzzers kept for reaching new code.
 
 Skipped, as in fuzz/fuzz_targets/run.rs: scripts that could write outside their scratch
@@ -21,8 +21,10 @@ import subprocess
 import sys
 import tempfile
 
-ARCHS = ["amd64", "arm64", "ppc64le", "s390x"]
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dist")
+REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+with open(os.path.join(REPO, "architectures.tsv")) as table:
+    ARCHS = [line.split("\t")[0] for line in table.read().splitlines()[1:]]
+ROOT = os.path.join(REPO, "dist")
 # Fewer scripts than this and the check would say little: a fuzz run makes hundreds.
 MINIMUM = 100
 SHOWN = 10

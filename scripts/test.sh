@@ -4,7 +4,7 @@
 # lists them and the exit status is non-zero if any failed.
 set -euo pipefail
 
-ALL_STAGES=(install build lint unit-and-integration fuzz system)
+ALL_STAGES=(install build kernels lint unit-and-integration fuzz system cri)
 
 usage() {
   cat <<USAGE
@@ -12,13 +12,17 @@ Usage: scripts/test.sh [STAGE...]
 
 Runs all stages by default, in order: ${ALL_STAGES[*]}
   install               scripts/install-deps.sh (apt, rustup targets, binfmt, .venv)
-  build                 scripts/build-sidecar.sh (the four static sidecar binaries)
+  build                 scripts/build-sidecar.sh (the four static sidecar binaries), then
+                        scripts/check-size.sh (each within sidecar-size-limits.tsv)
+  kernels               each binary booted on its own architecture's Debian kernel
+                        (qemu-system, scripts/kernel-boot.sh), running every check once
   lint                  cargo fmt --check, clippy -D warnings (also on the no-libc build),
                         shellcheck, the sidecar's dependency tree (libc only)
   unit-and-integration  cargo test --workspace (sidecar vs busybox, modelcar-pack)
   fuzz                  a bounded cargo-fuzz run of the parser and interpreter, then
                         the corpora run on all four binaries, compared with amd64
   system                pytest tests/system (podman, registry, kube play, KServe modes)
+  cri                   pytest tests/cri (the KServe pod on a private containerd over CRI)
 Env: FUZZ_SECONDS (default 20 per target).
 USAGE
 }
@@ -42,7 +46,9 @@ export CONTAINERS_CONF="$root/tests/containers.conf"
 
 stage_install() { scripts/install-deps.sh; }
 
-stage_build() { scripts/build-sidecar.sh; }
+stage_build() { scripts/build-sidecar.sh && scripts/check-size.sh; }
+
+stage_kernels() { .venv/bin/pytest -q -p no:cacheprovider tests/kernels; }
 
 stage_lint() {
   cargo fmt --all -- --check
@@ -50,9 +56,9 @@ stage_lint() {
   # The real sidecar's own code (entry point, memcpy & co, each architecture's system calls)
   # only exists with this cfg.
   local target
-  for target in x86_64 aarch64 powerpc64le s390x; do
+  awk -F'\t' 'NR > 1 { print $2 }' architectures.tsv | while read -r target; do
     RUSTFLAGS="--cfg modelcar_static" CARGO_TARGET_DIR=target/clippy-static \
-      cargo clippy --locked -p modelcar-base --target "$target-unknown-linux-gnu" -- -D warnings
+      cargo clippy --locked -p modelcar-base --target "$target" -- -D warnings
   done
   # The sidecar's only dependency is libc.
   local deps
@@ -78,6 +84,8 @@ stage_fuzz() {
 }
 
 stage_system() { .venv/bin/pytest -q -p no:cacheprovider tests/system; }
+
+stage_cri() { .venv/bin/pytest -q -p no:cacheprovider tests/cri; }
 
 passed=0 failed=0 failed_names=()
 for stage in "${stages[@]}"; do

@@ -60,7 +60,7 @@ pub fn word_index(list: &[u8], word: &[u8]) -> Option<usize> {
     // One pass over `list`, matching `word` byte by byte: no slice comparison call.
     let mut index = 0;
     // How much of `word` the current word of `list` matches; past its end after a mismatch
-    // (`word.len() + 1`, which measured smaller than `usize::MAX`).
+    // (`word.len() + 1`, which is smaller than `usize::MAX`).
     let mut n = 0;
     for &b in list {
         if b == b' ' {

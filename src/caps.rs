@@ -6,16 +6,15 @@
 //! dropped them. After the link exists the sidecar needs no privilege at all, so it drops them
 //! all, and makes sure it stays dumpable (a non-dumpable process's /proc/<pid>/root is closed).
 
-use crate::output::perror;
-use crate::shell::PROGRAM;
+use crate::output::{perror, PROGRAM};
 use crate::sys;
 
 /// Drops all capabilities once per process: `dropped` remembers it (a field of the process's
 /// `Output`, not a static: a writable data segment would cost the sleeping sidecar a page).
 /// Failures are reported on stderr and are not fatal: the model may still be readable (same
 /// UID, or a privileged reader). They read `modelcar-base: warning: WHAT: strerror`, perror's
-/// shape: the name is the "modelcar-base" `shell` already has, and WHAT starts with "warning: "
-/// (4 bytes fewer than a name of their own).
+/// shape: the name is the program's (`PROGRAM`), and WHAT starts with "warning: " (smaller
+/// than a name of their own).
 pub fn drop_all_once(dropped: &mut bool) {
     if *dropped {
         return;

@@ -5,10 +5,10 @@
 //! commands with their output kept in `Output::buf`, then moves that text into the field being
 //! built.
 
-use crate::error;
-use crate::exec::Shell;
+use crate::interpreter::Shell;
 use crate::lexer::{ends_word, Token};
-use crate::output::error_line;
+use crate::output::{decimal, error_line};
+use crate::syntax_error::UNTERMINATED;
 
 fn is_ifs(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n')
@@ -16,7 +16,7 @@ fn is_ifs(b: u8) -> bool {
 
 /// The word being read: whether its current field exists yet (an empty quoted string makes a
 /// field; an empty unquoted `$(...)` result does not). Its fields are added even when the
-/// command does not run (measured smaller than a test): `simple` drops them all the same, and
+/// command does not run (smaller than a test): `simple` drops them all the same, and
 /// a `$(...)` that does not run captures nothing.
 struct Word {
     exists: bool,
@@ -34,7 +34,7 @@ impl<'s> Shell<'s> {
         loop {
             let Some(b) = self.byte_at(self.pos) else {
                 if in_double_quotes {
-                    return self.fail(b"\"", &error::UNTERMINATED);
+                    return self.fail(b"\"", &UNTERMINATED);
                 }
                 break;
             };
@@ -55,7 +55,7 @@ impl<'s> Shell<'s> {
                 b'\'' if !in_double_quotes => {
                     let rest = self.src.get(self.pos..).unwrap_or_default();
                     let Some(close) = rest.iter().position(|&c| c == b'\'') else {
-                        return self.fail(b"'", &error::UNTERMINATED);
+                        return self.fail(b"'", &UNTERMINATED);
                     };
                     self.pos += close + 1;
                     &rest[..close]
@@ -183,7 +183,7 @@ impl<'s> Shell<'s> {
         while let [rest @ .., b'\n'] = text {
             text = rest;
         }
-        // Quoted, byte by byte as well: one loop (measured smaller).
+        // Quoted, byte by byte as well: one loop (smaller).
         w.exists |= quoted;
         for &b in text {
             if !quoted && matches!(b, b'*' | b'?' | b'[') {
@@ -206,18 +206,4 @@ impl<'s> Shell<'s> {
             w.exists = !blank;
         }
     }
-}
-
-/// `n` in decimal, written at the end of `buf`.
-pub fn decimal(buf: &mut [u8; 10], mut n: u32) -> &[u8] {
-    // A bounded loop: no index can leave the buffer, so no panic path (a u32 has at most ten
-    // digits, so the end of the loop is never reached).
-    for i in (0..buf.len()).rev() {
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return buf.get(i..).unwrap_or_default();
-        }
-    }
-    buf
 }

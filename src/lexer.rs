@@ -5,11 +5,11 @@
 //! background jobs, here-documents, `;;`...) is a syntax error that names the token, never a
 //! guess.
 
-use crate::exec::Shell;
+use crate::interpreter::Shell;
 use core::slice::from_ref;
 
 /// In an order where the tokens tested together are neighbours (`AndIf | OrIf`, `Semi |
-/// Newline`, `RParen | End`): one range check each (this order measured smaller than others).
+/// Newline`, `RParen | End`): one range check each (this order is the smallest).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Token {
     Word,
@@ -22,8 +22,7 @@ pub enum Token {
     End,
 }
 
-/// Bytes that end a word outside quotes. Inlined: a bit test, cheaper than a call on most
-/// targets (measured: 200 bytes less over the four).
+/// Bytes that end a word outside quotes. Inlined: a bit test, cheaper than a call.
 #[inline(always)]
 pub fn ends_word(b: u8) -> bool {
     matches!(
@@ -34,8 +33,8 @@ pub fn ends_word(b: u8) -> bool {
 
 /// Whether the byte `b` (a variable) is one of the given bytes (all below 64): a bit test.
 /// Unlike comparisons it stays out of the byte switch around it, whose cases would otherwise
-/// make it a jump table (larger, on s390x most). A macro: a function, even inlined, was merged
-/// into the switch all the same (measured).
+/// make it a jump table (larger, on s390x most). A macro: a function, even inlined, is merged
+/// into the switch all the same.
 macro_rules! in_set {
     ($b:ident, $($byte:literal)|+) => {
         $b < 64 && (1u64 << $b) & (0 $(| 1 << $byte)+) != 0
@@ -60,14 +59,14 @@ impl<'s> Shell<'s> {
         self.next_token(true)
     }
 
-    /// `peek`, and `linebreak` when `newlines`: one function for both (measured smaller).
+    /// `peek`, and `linebreak` when `newlines`: one function for both (smaller).
     fn next_token(&mut self, newlines: bool) -> Token {
         loop {
             let Some(b) = self.byte_at(self.pos) else {
                 return Token::End;
             };
             // Blanks and comments by bit tests, apart from the switch below: as its cases they
-            // made it a jump table (measured larger, on s390x most).
+            // made it a jump table (larger, on s390x most).
             if in_set!(b, b' ' | b'\t') {
                 self.pos += 1;
                 continue;
@@ -107,12 +106,12 @@ impl<'s> Shell<'s> {
         }
     }
 
-    /// Consumes the operator `peek` just returned. Out of line: four instructions, and smaller
-    /// as a call everywhere (measured).
+    /// Consumes the operator `peek` just returned. Out of line: four instructions, smaller as a
+    /// call.
     #[inline(never)]
     pub fn advance(&mut self, token: Token) {
         // The tokens' lengths, two bits each, `Word`'s lowest: 0 for `Word` and `End`, 2 for
-        // `&&` and `||`, else 1. A shift, not a switch (measured smaller).
+        // `&&` and `||`, else 1. A shift, not a switch (smaller).
         const LENGTHS: u16 = 0b00_01_01_01_01_10_10_00;
         self.pos += (LENGTHS >> (2 * token as u16)) as usize & 3;
     }
@@ -120,7 +119,7 @@ impl<'s> Shell<'s> {
     /// The unquoted start of the word at the current position: up to a blank, an operator, a
     /// quote or a `$`.
     pub fn plain_start(&self) -> &'s [u8] {
-        // By index, with no panic path for `pos` (measured smaller than `position`).
+        // By index, with no panic path for `pos` (smaller than `position`).
         let rest = self.src.get(self.pos..).unwrap_or_default();
         let mut end = 0;
         while let Some(&b) = rest.get(end) {
@@ -137,7 +136,7 @@ impl<'s> Shell<'s> {
     pub fn plain_word(&self) -> &'s [u8] {
         let word = self.plain_start();
         match self.byte_at(self.pos + word.len()) {
-            // Where `plain_start` stops other than at the end of the word (measured smaller
+            // Where `plain_start` stops other than at the end of the word (smaller
             // than testing for the end).
             Some(b'\'' | b'"' | b'\\' | b'$' | b'`') => &[],
             _ => word,

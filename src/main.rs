@@ -1,6 +1,6 @@
 //! The binary. The real one is built by scripts/build-sidecar.sh with `--cfg modelcar_static`:
 //! no C runtime, and the entry point, panic handler and `memcpy` & co come from the library
-//! (src/sys/entry.rs). A plain `cargo build` for the host (cargo builds binaries for the
+//! (src/sys/). A plain `cargo build` for the host (cargo builds binaries for the
 //! integration tests) gets a stub that says so: the host's C runtime would bring its own
 //! `_start` and expect a `main`.
 #![cfg_attr(not(test), no_std)]

@@ -2,8 +2,11 @@
 //! done, or kept as the text of the `$(...)` being captured; and the one-line error messages on
 //! standard error.
 
-use crate::errors::errno_text;
+use crate::strerror::errno_text;
 use crate::sys::{self, Errno, Stack};
+
+/// The program's own name, for the messages that are not a command's.
+pub const PROGRAM: &[u8] = b"modelcar-base";
 
 #[derive(Default)]
 pub struct Output {
@@ -34,12 +37,6 @@ impl Output {
     }
 
     /// `bytes` and a newline.
-    // Inlined into ls on ppc64 and arm64, where a function of its own costs more than the
-    // second call (measured; amd64 and s390x grow a little when inlined).
-    #[cfg_attr(
-        any(target_arch = "powerpc64", target_arch = "aarch64"),
-        inline(always)
-    )]
     pub fn line(&mut self, bytes: &[u8]) {
         self.write(bytes);
         self.write(b"\n");
@@ -81,8 +78,22 @@ pub fn error_line(pieces: &[&[u8]]) {
 /// `NAME: WHAT: strerror`, the busybox `bb_perror_msg` shape.
 pub fn perror(name: &[u8], what: &[u8], e: Errno) {
     // The other pieces stored before the call: none is kept in a saved register across it
-    // (measured smaller).
+    // (smaller).
     let mut pieces = [name, b": ", what, b": ", b""];
     pieces[4] = errno_text(e);
     error_line(&pieces);
+}
+
+/// `n` in decimal, written at the end of `buf`.
+pub fn decimal(buf: &mut [u8; 10], mut n: u32) -> &[u8] {
+    // A bounded loop: no index can leave the buffer, so no panic path (a u32 has at most ten
+    // digits, so the end of the loop is never reached).
+    for i in (0..buf.len()).rev() {
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return buf.get(i..).unwrap_or_default();
+        }
+    }
+    buf
 }

@@ -1,5 +1,5 @@
 //! The parser: the grammar, walked straight over the script's text, running each command as it
-//! is recognised when `Shell::run` says so (see exec.rs for the two walks).
+//! is recognised when `Shell::run` says so (see interpreter.rs for the two walks).
 //!
 //! Grammar (a strict subset of POSIX sh):
 //!   script   := linebreak [list] linebreak
@@ -12,9 +12,9 @@
 //! every function here simply returns: no error value is passed up.
 
 use crate::args::word_index;
-use crate::error::{self, Fail};
-use crate::exec::Shell;
+use crate::interpreter::Shell;
 use crate::lexer::Token;
+use crate::syntax_error::{Fail, PLAIN, UNEXPECTED, UNTERMINATED};
 
 /// How deeply subshells, loops and `$(...)` may nest: far beyond any real script, well within
 /// the stack.
@@ -31,10 +31,10 @@ const DONE: usize = 4;
 
 impl<'s> Shell<'s> {
     /// Checks the whole script, then runs it. `Ok(None)` when it holds no command at all.
-    pub fn run_script(&mut self) -> Result<Option<i32>, Fail> {
+    pub fn check_and_run(&mut self) -> Result<Option<i32>, Fail> {
         let run = self.run;
         self.run = false;
-        // One call for both walks (measured smaller): the second finds what the first did.
+        // One call for both walks (smaller): the second finds what the first did.
         let mut checked = false;
         loop {
             let found = self.script();
@@ -69,9 +69,9 @@ impl<'s> Shell<'s> {
         let at = self.pos;
         let name: &[u8] = match t {
             Token::End if self.substitutions > 0 => {
-                return self.fail(b"$(", &error::UNTERMINATED);
+                return self.fail(b"$(", &UNTERMINATED);
             }
-            Token::End => return self.fail(b"unexpected end of script", &error::PLAIN),
+            Token::End => return self.fail(b"unexpected end of script", &PLAIN),
             Token::Word => match self.plain_word() {
                 [] => b"word",
                 w => w,
@@ -83,11 +83,11 @@ impl<'s> Shell<'s> {
                 &self.src[at..self.pos]
             }
         };
-        self.fail(name, &error::UNEXPECTED);
+        self.fail(name, &UNEXPECTED);
     }
 
     /// The reserved word at the current position if one is written plainly, else empty (one
-    /// test less than an `Option` at each use: measured smaller). Only after `peek` (blanks
+    /// test less than an `Option` at each use: smaller). Only after `peek` (blanks
     /// skipped): at an operator the plain word is empty, never a reserved word.
     fn reserved(&self) -> &'s [u8] {
         let w = self.plain_word();
@@ -97,8 +97,8 @@ impl<'s> Shell<'s> {
         }
     }
 
-    /// The list and its and-or lists in one loop, with one call for every command (measured
-    /// smaller): after `&&` or `||` the next command runs or not by the status so far, after a
+    /// The list and its and-or lists in one loop, with one call for every command
+    /// (smaller): after `&&` or `||` the next command runs or not by the status so far, after a
     /// separator it runs. Newlines before the list are skipped here.
     pub fn list(&mut self) -> i32 {
         let (mut status, mut go) = (0, true);
@@ -135,7 +135,7 @@ impl<'s> Shell<'s> {
     /// The command at `t`, the token just peeked.
     fn command(&mut self, t: Token) -> i32 {
         let running = self.running();
-        // The unquoted start of the word: a reserved word is all of it. (In this order: measured
+        // The unquoted start of the word: a reserved word is all of it. (In this order:
         // smaller.)
         let plain = self.plain_start();
         let kw = self.reserved();
@@ -186,7 +186,7 @@ impl<'s> Shell<'s> {
     /// `linebreak list` one level deeper.
     pub fn nested_list(&mut self) -> i32 {
         if self.depth == MAX_NESTING {
-            self.fail(b"nested too deeply", &error::PLAIN);
+            self.fail(b"nested too deeply", &PLAIN);
             return 0;
         }
         self.depth += 1;
@@ -198,7 +198,7 @@ impl<'s> Shell<'s> {
     /// Consumes `token` (after newlines), `len` bytes long, or records what came instead. A
     /// `Word` must be the keyword `DO` or `DONE` (told apart by their lengths: they are the only
     /// reserved words starting with "d"). A length rather than a slice: one argument less at each
-    /// call (measured smaller everywhere).
+    /// call (smaller everywhere).
     pub fn expect(&mut self, token: Token, len: usize) {
         let t = self.linebreak();
         if t == token

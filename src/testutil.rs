@@ -2,7 +2,7 @@
 
 use crate::args::Args;
 use crate::builtins::Builtin;
-use crate::exec::Shell;
+use crate::interpreter::Shell;
 use crate::output::Output;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -97,7 +97,7 @@ pub fn run_builtin<T: AsRef<[u8]>>(builtin: Builtin, list: &[T], in_shell: bool)
 pub fn sh(src: &str) -> Result<(i32, String), String> {
     let mut shell = Shell::new(b"sh", src.as_bytes(), 42);
     shell.out.capturing = true;
-    match shell.run_script() {
+    match shell.check_and_run() {
         Ok(Some(status)) => Ok((
             status,
             String::from_utf8(shell.out.buf.as_slice().to_vec()).unwrap(),
@@ -112,7 +112,7 @@ pub fn sh(src: &str) -> Result<(i32, String), String> {
 pub fn check(src: &[u8]) -> Result<bool, String> {
     let mut shell = Shell::new(b"sh", src, 42);
     shell.run = false;
-    match shell.run_script() {
+    match shell.check_and_run() {
         Ok(found) => Ok(found.is_some()),
         Err(_) => Err(shell.error.expect("an error is recorded").message()),
     }
@@ -123,7 +123,7 @@ pub fn check(src: &[u8]) -> Result<bool, String> {
 pub fn sh_bytes(src: &[u8]) -> Result<(i32, Vec<u8>), String> {
     let mut shell = Shell::new(b"sh", src, 42);
     shell.out.capturing = true;
-    match shell.run_script() {
+    match shell.check_and_run() {
         Ok(Some(status)) => Ok((status, shell.out.buf.as_slice().to_vec())),
         Ok(None) => Err("empty".into()),
         Err(_) => Err(shell.error.expect("an error is recorded").message()),

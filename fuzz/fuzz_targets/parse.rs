@@ -3,13 +3,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelcar_base::exec::Shell;
+use modelcar_base::interpreter::Shell;
 
 fuzz_target!(|data: &[u8]| {
     let mut shell = Shell::new(b"sh", data, 1);
-    shell.run = false;
-    if shell.run_script().is_err() {
-        let error = shell.error.expect("a failed walk records its error");
+    shell.check_only();
+    if shell.check_and_run().is_err() {
+        let error = shell.syntax_error().expect("a failed walk records its error");
         assert!(error.pieces().iter().any(|p| !p.is_empty()));
     }
 });

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelcar_base::exec::Shell;
+use modelcar_base::interpreter::Shell;
 
 /// Command names with side effects. A plain substring test is not enough: quoting and `$(...)`
 /// can build a name from separate bytes (`l\n`, `'l'n`, `$(echo l)n`). Without loops every
@@ -39,6 +39,6 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let mut shell = Shell::new(b"sh", data, 1);
-    shell.out.capturing = true;
-    let _ = shell.run_script();
+    shell.capture_output();
+    let _ = shell.check_and_run();
 });

@@ -3,8 +3,11 @@
 
 # The repository root, whatever the caller's working directory.
 MCB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# The four platforms the base image ships for (Go/OCI names, as podman's $TARGETARCH).
-MCB_ARCHES=(amd64 arm64 ppc64le s390x)
+# The four platforms the base image ships for (Go/OCI names, as podman's $TARGETARCH), from
+# architectures.tsv.
+# shellcheck source=architectures.sh source-path=SCRIPTDIR
+. "$MCB_ROOT/scripts/lib/architectures.sh"
+MCB_ARCHES=("${MCB_ALL_ARCHS[@]}")
 
 # podman on these machines needs runc and explicit ulimits (see tests/containers.conf);
 # respect a caller's own choice.
@@ -38,20 +41,18 @@ parse_platforms() {
     arch=${item#linux/}
     known=
     for a in "${MCB_ARCHES[@]}"; do [ "$a" = "$arch" ] && known=1; done
-    [ -n "$known" ] || usage_error "unknown platform '$item' (supported: linux/amd64 linux/arm64 linux/ppc64le linux/s390x, or 'all')"
+    [ -n "$known" ] || usage_error "unknown platform '$item' (supported: ${MCB_ARCHES[*]/#/linux/}, or 'all')"
     MCB_PLATFORM_ARCHES+=("$arch")
   done
 }
 
 # The host's arch in Go/OCI naming.
 host_arch() {
-  case "$(uname -m)" in
-    x86_64) echo amd64 ;;
-    aarch64) echo arm64 ;;
-    ppc64le) echo ppc64le ;;
-    s390x) echo s390x ;;
-    *) die "unsupported host architecture $(uname -m)" ;;
-  esac
+  # uname -m names the machine as qemu-user does (the table's qemu_user column).
+  local arch
+  arch=$(awk -F'\t' -v m="$(uname -m)" 'NR > 1 && $4 == m { print $1 }' "$MCB_ARCH_TABLE")
+  [ -n "$arch" ] || die "unsupported host architecture $(uname -m)"
+  echo "$arch"
 }
 
 # A fixed build date: SOURCE_DATE_EPOCH, else the last commit's date, else 0.
@@ -98,13 +99,7 @@ elf_machine() {
 
 # The e_machine a binary for ARCH must carry.
 arch_elf_machine() {
-  case "$1" in
-    amd64) echo 62 ;;
-    arm64) echo 183 ;;
-    ppc64le) echo 21 ;;
-    s390x) echo 22 ;;
-    *) die "no ELF machine known for arch '$1'" ;;
-  esac
+  arch_field "$1" elf_machine || die "no ELF machine known for arch '$1'"
 }
 
 # Per-arch image name for manifest list NAME: localhost/x:1.0 -> localhost/x:1.0-amd64.

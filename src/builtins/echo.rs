@@ -18,7 +18,7 @@ pub fn run(mut args: Args, out: &mut Output) -> i32 {
             break;
         }
         // The first letter other than n, refused if the whole word is option letters (a u32:
-        // no byte masking in the loop, measured smaller).
+        // no byte masking in the loop, smaller).
         let mut refused = 0u32;
         for &c in letters {
             if c == b'n' {

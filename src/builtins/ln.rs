@@ -8,12 +8,12 @@
 use super::options::{self, Flags};
 use super::path::{basename, join};
 use crate::args::Args;
-use crate::expand::decimal;
+use crate::output::decimal;
 use crate::output::{perror, Output};
 use crate::sys::{self, CPath, Errno, PathBuf};
 
 const MISSING: &[u8] = b"ln: missing file operand";
-/// The name, the start of a message: one copy of its bytes (measured smaller).
+/// The name, the start of a message: one copy of its bytes (smaller).
 const NAME: &[u8] = MISSING.split_at(2).0;
 
 pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
@@ -28,7 +28,7 @@ pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
         basename(last)
     } else {
         // The targets are taken from `operands` itself, where parse left them: no copy
-        // (measured smaller).
+        // (smaller).
         operands = rest;
         last
     };
@@ -41,10 +41,6 @@ pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
 
 /// Makes one link to `target` at `dest`, or in it if it is a directory (or, without -n, a link
 /// to one); reports a failure and returns 1.
-///
-/// Not inlined on s390x only, as measured: a call there is 8 bytes less than the body inlined
-/// into `run`'s loop (cheap stmg/lmg prologues); on arm64 and ppc64le it is more.
-#[cfg_attr(target_arch = "s390x", inline(never))]
 fn link(target: &CPath, dest: &[u8], opts: Flags) -> i32 {
     // (The flags are tested where used, from the one register that holds them all: read up
     // front, they were kept in memory across the calls.)
@@ -79,7 +75,7 @@ fn link(target: &CPath, dest: &[u8], opts: Flags) -> i32 {
 /// to one of the two functions: an indirect call costs more, ppc64 most of all). With -f an
 /// existing LINK is replaced atomically: a new link under a temporary name, renamed over it.
 /// The link is made first (nothing to replace is the common case); on EEXIST the loop goes
-/// round once more, for the temporary name. One place that makes a link: measured smaller than
+/// round once more, for the temporary name. One place that makes a link: smaller than
 /// a function called from two (ppc64le most of all).
 ///
 /// The temporary name is `DIR/.NAME.ln-PID`: beside the link, so the rename stays on one
@@ -87,7 +83,7 @@ fn link(target: &CPath, dest: &[u8], opts: Flags) -> i32 {
 /// link's length.
 fn make(opts: Flags, target: &CPath, link: &CPath) -> Result<(), Errno> {
     let mut tmp = PathBuf::default();
-    // The pid's digits, for the temporary name (here, not in the loop: measured smaller).
+    // The pid's digits, for the temporary name (here, not in the loop: smaller).
     let mut digits = [0; 10];
     let mut replacing = false;
     loop {
@@ -122,7 +118,7 @@ fn make(opts: Flags, target: &CPath, link: &CPath) -> Result<(), Errno> {
         }
         let base = basename(link);
         // The link up to its last component, its directory with the slash (none for a bare
-        // name). (`if let`, not `unwrap_or_default`: measured smaller.)
+        // name). (`if let`, not `unwrap_or_default`: smaller.)
         if let Some(dir) = link.get(..base.as_ptr() as usize - link.as_ptr() as usize) {
             tmp.push(dir);
         }

@@ -4,8 +4,8 @@
 
 use super::options;
 use crate::args::Args;
-use crate::errors::errno_text;
 use crate::output::{error_line, Output};
+use crate::strerror::errno_text;
 use crate::sys::{self, CPath, Stack};
 
 pub fn run(mut operands: Args, out: &mut Output) -> i32 {
@@ -49,7 +49,7 @@ fn list(op: &CPath, mut every: bool, almost: bool, out: &mut Output) -> i32 {
             return 1;
         }
         // A file: the one name listed, as given (a dot file too). One listing loop writes all
-        // lines: measured smaller than a second line call.
+        // lines: smaller than a second line call.
         names.push(op);
         names.push(b"\0");
         every = true;
@@ -60,7 +60,7 @@ fn list(op: &CPath, mut every: bool, almost: bool, out: &mut Output) -> i32 {
     let mut index = Stack::default();
     for n in Args::new(all) {
         if every || !matches!(n, [b'.', rest @ ..] if !almost || matches!(rest, [] | [b'.'])) {
-            // The offset from the addresses: no running count (measured smaller).
+            // The offset from the addresses: no running count (smaller).
             let at = n.as_ptr() as usize - all.as_ptr() as usize;
             index.push(&(at as u32).to_ne_bytes());
         }
@@ -75,7 +75,7 @@ fn list(op: &CPath, mut every: bool, almost: bool, out: &mut Output) -> i32 {
             let mut j = i;
             while let Some(k) = j.checked_sub(gap) {
                 // `get`: no bounds-check panic path (both are in range). The lower one first:
-                // measured smaller.
+                // smaller.
                 let (Some(&y), Some(&x)) = (t.get(k), t.get(j)) else {
                     break;
                 };
@@ -98,7 +98,7 @@ fn list(op: &CPath, mut every: bool, almost: bool, out: &mut Output) -> i32 {
 /// since a name's NUL is below every byte of a longer one. Names are unique, so one differs.
 fn before(all: &[u8], a: u32, b: u32) -> bool {
     // Byte by byte, each one checked (the end is never reached: `all` ends with a NUL):
-    // cheaper than zipping two iterators, which works out both lengths first, and measured
+    // cheaper than zipping two iterators, which works out both lengths first, and
     // smaller than reading a 0 past the end.
     let (mut a, mut b) = (a as usize, b as usize);
     while let (Some(&x), Some(&y)) = (all.get(a), all.get(b)) {
@@ -112,7 +112,7 @@ fn before(all: &[u8], a: u32, b: u32) -> bool {
 }
 
 /// The NUL-terminated name at offset `at`. Indexed, not `get`: the check is a call to core's
-/// slicing function, which the shell already has (measured smaller); an offset is always in range.
+/// slicing function, which the shell already has (smaller); an offset is always in range.
 fn name(all: &[u8], at: u32) -> &[u8] {
     Args::new(&all[at as usize..]).next().unwrap_or_default()
 }

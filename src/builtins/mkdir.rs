@@ -2,8 +2,8 @@
 
 use super::options;
 use crate::args::Args;
-use crate::errors::errno_text;
 use crate::output::{error_line, Output};
+use crate::strerror::errno_text;
 use crate::sys::{self, PathBuf};
 
 /// The mode without -m: 0777 (less the umask) and no chmod. Not a valid -m mode (above 07777):
@@ -12,7 +12,7 @@ use crate::sys::{self, PathBuf};
 const NO_MODE: u32 = 0o10777;
 
 const MISSING: &[u8] = b"mkdir: missing operand";
-/// The name, the start of a message: one copy of its bytes (measured smaller).
+/// The name, the start of a message: one copy of its bytes (smaller).
 const NAME: &[u8] = MISSING.split_at(5).0;
 
 pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
@@ -34,15 +34,15 @@ pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
     }
     let parents = opts.has(b'p');
     let mut status = 0;
-    // By reference: the operands are read where parse left them, not copied (measured
-    // smaller).
+    // By reference: the operands are read where parse left them, not copied
+    // (smaller).
     for dir in operands.by_ref() {
         status |= make(dir, mode, parents);
     }
     status
 }
 
-/// 1 to 4 octal digits. (The length first, then one `try_fold`: measured smaller.)
+/// 1 to 4 octal digits. (The length first, then one `try_fold`: smaller.)
 fn parse_octal_mode(text: &[u8]) -> Option<u32> {
     if !(1..=4).contains(&text.len()) {
         return None;

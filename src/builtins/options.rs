@@ -67,7 +67,7 @@ pub fn parse<'a>(
                 #[allow(clippy::manual_contains)]
                 let allowed = letters.iter().any(|l| l == c);
                 if allowed {
-                    // A rotation: its count is taken mod 64, no mask needed (measured smaller).
+                    // A rotation: its count is taken mod 64, no mask needed (smaller).
                     seen |= 1u64.rotate_left(*c as u32);
                     continue;
                 }

@@ -4,7 +4,7 @@ use crate::sys::PathBuf;
 
 /// The last component, ignoring trailing slashes (`/a/b/` -> `b`, `/` -> `/`), like basename(1).
 pub fn basename(path: &[u8]) -> &[u8] {
-    // One scan from the end, measured smaller than a trim then a search: `end` drops the
+    // One scan from the end, smaller than a trim then a search: `end` drops the
     // trailing slashes, then `rest` stops at the slash before the name. (Slice patterns: no
     // index, so no bounds check to panic.)
     let mut end = path;
@@ -21,7 +21,7 @@ pub fn basename(path: &[u8]) -> &[u8] {
     match end.get(rest.len()..) {
         Some(name) if !name.is_empty() => name,
         // Only slashes: the root (or nothing, for an empty path). Cut, not `get`: no select of
-        // a dangling pointer for the empty case (measured smaller).
+        // a dangling pointer for the empty case (smaller).
         _ => &path[..path.len().min(1)],
     }
 }
@@ -29,7 +29,7 @@ pub fn basename(path: &[u8]) -> &[u8] {
 /// Appends `/name` to the directory in `path`, without doubling a slash. Leading slashes of
 /// the name are dropped, as busybox's concat_path_file does.
 pub fn join(path: &mut PathBuf, mut name: &[u8]) {
-    // The name first, then the slash: measured smaller.
+    // The name first, then the slash: smaller.
     while let [b'/', rest @ ..] = name {
         name = rest;
     }

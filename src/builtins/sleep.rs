@@ -44,7 +44,7 @@ pub fn parse(arg: &[u8]) -> Option<u64> {
         return Some(FOREVER);
     }
     // An empty argument has no digit: refused below, as a lone suffix is (no early return:
-    // measured smaller).
+    // smaller).
     let (number, unit) = match arg {
         [rest @ .., b's'] => (rest, 1),
         [rest @ .., b'm'] => (rest, 60),
@@ -60,7 +60,7 @@ pub fn parse(arg: &[u8]) -> Option<u64> {
         // Widened first: no byte masking (a byte below '0' wraps past 9 all the same).
         let d = (c as u64).wrapping_sub(b'0' as u64);
         if d > 9 {
-            // Not a digit: the one dot allowed, or no number (tested in this order: measured
+            // Not a digit: the one dot allowed, or no number (tested in this order:
             // smaller).
             if c != b'.' || base == 1 {
                 return None;
@@ -77,7 +77,7 @@ pub fn parse(arg: &[u8]) -> Option<u64> {
         nanos = nanos.saturating_mul(base).saturating_add(d * scale);
     }
     // Every byte is a digit but the one dot: there must be a digit. (`base & 1`: 1 after a
-    // dot, 0 without one; measured smaller than `base == 1`.)
+    // dot, 0 without one; smaller than `base == 1`.)
     (number.len() > (base & 1) as usize).then(|| nanos.saturating_mul(unit))
 }
 

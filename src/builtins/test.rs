@@ -16,8 +16,8 @@ pub fn run_bracket(args: Args, out: &mut Output) -> i32 {
 }
 
 /// The unary operators (the only ones known: any other is an "unknown operator"). The file
-/// tests from 2 on, those that follow a symbolic link from 4 on: one bit says which (measured
-/// smaller than a comparison).
+/// tests from 2 on, those that follow a symbolic link from 4 on: one bit says which
+/// (smaller than a comparison).
 const OPERATORS: &[u8] = b"-n -z -L -h -e -d -f -s";
 
 /// The file type each of -L and -h (2, 3), -d (5) and -f (6) asks for, in nibble 2, 3, 5, 6:
@@ -67,7 +67,7 @@ fn run(args: Args, out: &Output, bracket: bool) -> i32 {
             let value = match *a {
                 [] => false,
                 [s] => !s.is_empty(),
-                // The binary operators found as the unary ones are (measured smaller than a
+                // The binary operators found as the unary ones are (smaller than a
                 // slice pattern); `op.len() == 1`: the operator is "=".
                 [left, op, right] if word_index(b"= !=", op).is_some() => {
                     (left.as_bytes() == right.as_bytes()) == (op.len() == 1)
@@ -78,7 +78,7 @@ fn run(args: Args, out: &Output, bracket: bool) -> i32 {
                     continue;
                 }
                 // Parentheses are left out: name the "(" rather than a word inside them (the word
-                // itself, not a constant: measured smaller).
+                // itself, not a constant: smaller).
                 [op, ..] if op.as_bytes() == b"(" => break op,
                 [op, arg] => match word_index(OPERATORS, op) {
                     Some(i @ 0..=1) => arg.is_empty() == (i == 1),
@@ -90,7 +90,7 @@ fn run(args: Args, out: &Output, bracket: bool) -> i32 {
                         _ => {
                             let want = FILE_TYPES >> (i * 4) & 15;
                             let ty = s.mode() >> 12 & 15;
-                            // Any type is 0 for -e: a select, not a branch (measured smaller).
+                            // Any type is 0 for -e: a select, not a branch (smaller).
                             (if want == 0 { 0 } else { ty }) == want
                         }
                     }),

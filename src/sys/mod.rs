@@ -1,74 +1,43 @@
-//! The one thin layer of `unsafe`: system calls, raw memory and the process's arguments.
+//! The safety boundary: every `unsafe` line of the crate is in this module (the crate denies
+//! `unsafe_code` everywhere else). Outside, everything is safe Rust: system calls, raw memory
+//! and the process's arguments are wrapped here in functions whose types carry what the kernel
+//! needs (a `CPath` is followed by its NUL, a buffer is as long as the kernel is told), so a
+//! mistake elsewhere cannot reach memory the kernel writes.
 //!
 //! No libc is linked. The `libc` crate gives the system call numbers, flags and errno values
-//! for each target; `arch` holds the system call instruction. Every structure passed to the
-//! kernel here is the kernel's own (statx, linux_dirent64, capabilities, sigaction), so the
-//! gnu targets used for ppc64le and s390x need no libc of their own either.
+//! for each target; `arch` holds the system call instruction and the entry point of each
+//! architecture. Every structure passed to the kernel here is the kernel's own (statx,
+//! linux_dirent64, capabilities, sigaction), so the gnu targets used for ppc64le and s390x
+//! need no libc of their own either. Each system call below carries its own SAFETY note: the
+//! `arch::syscallN` functions are `unsafe fn`, and clippy denies an `unsafe` block without one.
 
 mod arch;
 #[cfg(modelcar_static)]
 mod entry;
+#[cfg(modelcar_static)]
+mod mem;
 mod stack;
 
-pub use stack::Stack;
+use arch::{syscall0, syscall1, syscall2, syscall3, syscall4, syscall5};
+
+pub(crate) use stack::Stack;
 
 use core::ffi::c_int;
 use core::mem::MaybeUninit;
 
 /// An `errno` value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Errno(pub i32);
+pub(crate) struct Errno(pub i32);
 
-pub const EEXIST: Errno = Errno(libc::EEXIST);
-pub const EINTR: Errno = Errno(libc::EINTR);
-pub const EINVAL: Errno = Errno(libc::EINVAL);
-pub const EISDIR: Errno = Errno(libc::EISDIR);
+pub(crate) const EEXIST: Errno = Errno(libc::EEXIST);
+pub(crate) const EISDIR: Errno = Errno(libc::EISDIR);
 
 const AT_FDCWD: usize = libc::AT_FDCWD as usize;
 
-/// One system call, `NR`, returning the kernel's raw result: `-errno` on failure. (No call
-/// here needs a sixth argument.) Results stay in this one-register form inside this module; a
-/// `Result<usize, Errno>` would be returned through memory on ppc64 and s390x. The number is a
-/// constant: s390x encodes most numbers in the instruction itself.
-fn syscall<const NR: libc::c_long>(a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
-    // SAFETY: every caller passes arguments of the types the system call `NR` expects; pointers
-    // among them point to live buffers of the sizes the kernel will read or write, or for a
-    // path to bytes ending with a NUL (a `CPath`).
-    unsafe { arch::syscall5::<NR>(a, b, c, d, e) }
-}
-
-/// A system call that reads three arguments or fewer: the kernel's others are left unset (0 on
-/// some architectures, whatever the registers held on others).
-fn call<const NR: libc::c_long>(a: usize, b: usize, c: usize) -> isize {
-    // SAFETY: as for `syscall`.
-    unsafe { arch::syscall3::<NR>(a, b, c) }
-}
-
-/// `call` with two arguments, for calls that read no more: on s390x each argument passed, even
-/// a 0, costs an instruction.
-fn call2<const NR: libc::c_long>(a: usize, b: usize) -> isize {
-    // SAFETY: as for `syscall`.
-    unsafe { arch::syscall2::<NR>(a, b) }
-}
-
-/// `call` with one argument, for calls that read no more.
-fn call1<const NR: libc::c_long>(a: usize) -> isize {
-    // SAFETY: as for `syscall`.
-    unsafe { arch::syscall1::<NR>(a) }
-}
-
-/// `call` with no argument, for calls that read none.
-fn call0<const NR: libc::c_long>() -> isize {
-    // SAFETY: as for `syscall`.
-    unsafe { arch::syscall0::<NR>() }
-}
-
-/// `syscall::<NR>(a, b, c, d, 0)`: on s390x the fifth argument of `syscall` costs a saved
-/// register in the caller.
-fn call4<const NR: libc::c_long>(a: usize, b: usize, c: usize, d: usize) -> isize {
-    // SAFETY: as for `syscall`.
-    unsafe { arch::syscall4::<NR>(a, b, c, d) }
-}
+// Results stay in the kernel's one-register form (`-errno` on failure) inside this module:
+// a `Result<usize, Errno>` would be returned through memory on ppc64 and s390x. Each call
+// passes only the arguments its system call reads (on s390x each one, even a 0, costs an
+// instruction), and its number as a constant (s390x encodes most in the instruction).
 
 /// A raw result as a `Result`. Every result of the calls made here other than `-errno` is a
 /// count, a descriptor or a user-space address: none is negative.
@@ -90,25 +59,25 @@ fn done(r: isize) -> Result<(), Errno> {
 /// paths (see `Args`); `PathBuf::as_path` makes the others. The bytes themselves hold no NUL
 /// (none can reach an argument).
 #[repr(transparent)]
-pub struct CPath([u8]);
+pub(crate) struct CPath([u8]);
 
 impl CPath {
     /// The empty path (the kernel answers ENOENT).
-    pub const EMPTY: &'static CPath = {
+    pub(crate) const EMPTY: &'static CPath = {
         // SAFETY: the empty slice at the start of b"\0" is followed by that NUL.
         unsafe { CPath::new_unchecked(b"\0".split_at(0).0) }
     };
 
     /// ".", the working directory.
-    pub const DOT: &'static CPath = {
+    pub(crate) const DOT: &'static CPath = {
         // SAFETY: the "." at the start of b".\0" is followed by that NUL.
         unsafe { CPath::new_unchecked(b".\0".split_at(1).0) }
     };
 
     /// The bytes of `bytes` before its first NUL, as a path, and the bytes after that NUL; None
     /// without a NUL.
-    pub fn split_at_nul(bytes: &[u8]) -> Option<(&CPath, &[u8])> {
-        // An index loop (measured smaller than `position`); checked splits: no panicking paths
+    pub(crate) fn split_at_nul(bytes: &[u8]) -> Option<(&CPath, &[u8])> {
+        // An index loop (smaller than `position`); checked splits: no panicking paths
         // (`end` is always in bounds).
         let mut end = 0;
         while *bytes.get(end)? != 0 {
@@ -126,13 +95,13 @@ impl CPath {
         unsafe { &*(bytes as *const [u8] as *const CPath) }
     }
 
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// `path.map(CPath::as_bytes)` as a plain cast, so that a function returning it is a jump
     /// to one returning `path` (a `map` makes a new `None`).
-    pub fn option_bytes(path: Option<&CPath>) -> Option<&[u8]> {
+    pub(crate) fn option_bytes(path: Option<&CPath>) -> Option<&[u8]> {
         // SAFETY: CPath is a transparent [u8], so both options have the same layout.
         unsafe { core::mem::transmute::<Option<&CPath>, Option<&[u8]>>(path) }
     }
@@ -155,21 +124,19 @@ impl core::ops::Deref for CPath {
 /// PATH_MAX buffer on the process's stack (a sleeping sidecar keeps every stack page it ever
 /// touched), and no length limit but the kernel's.
 #[derive(Default)]
-pub struct PathBuf(Stack);
+pub(crate) struct PathBuf(Stack);
 
 impl PathBuf {
-    pub fn push(&mut self, bytes: &[u8]) {
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.0.push(bytes);
     }
 
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         self.0.as_slice()
     }
 
     /// The path so far, with a NUL written after it (that a later `push` writes over).
-    // Inlined on ppc64, where a function costs most (measured; the others grow inlined).
-    #[cfg_attr(target_arch = "powerpc64", inline(always))]
-    pub fn as_path(&mut self) -> &CPath {
+    pub(crate) fn as_path(&mut self) -> &CPath {
         // The length taken after the push: nothing but `self` is kept across the call.
         self.0.push(&[0]);
         self.0.truncate(self.0.len() - 1);
@@ -182,20 +149,23 @@ impl PathBuf {
 /// A system call on one path relative to the working directory: `NR(AT_FDCWD, path, a)` (openat
 /// reads a fourth argument, its mode, only to create a file: never here).
 fn at<const NR: libc::c_long>(path: &CPath, a: usize) -> isize {
-    call::<NR>(AT_FDCWD, path.addr(), a)
+    // SAFETY: the path is followed by its NUL (a `CPath`); the callers' calls read an integer
+    // as `a`.
+    unsafe { syscall3::<NR>(AT_FDCWD, path.addr(), a) }
 }
 
 /// A system call on two paths relative to the working directory:
 /// `NR(AT_FDCWD, one, AT_FDCWD, two, 0)` (no flags).
 fn at2<const NR: libc::c_long>(one: &CPath, two: &CPath) -> Result<(), Errno> {
-    done(call4::<NR>(AT_FDCWD, one.addr(), AT_FDCWD, two.addr()))
+    // SAFETY: both paths are followed by their NULs (`CPath`s).
+    done(unsafe { syscall4::<NR>(AT_FDCWD, one.addr(), AT_FDCWD, two.addr()) })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Process
 
-// Inlined into its few callers, as `getpid`, `unlink` and `prctl` are: each
-// call is barely more than a wrapper's entry and exit (ppc64 most of all). Measured smaller.
+// Inlined into its few callers, as `getpid`, `unlink` and `prctl` are: each call is barely
+// more than a wrapper's entry and exit (ppc64 most of all).
 #[inline(always)]
 pub fn exit(status: i32) -> ! {
     arch::exit_group(status as usize)
@@ -209,9 +179,9 @@ fn fatal(msg: &[u8]) -> ! {
 }
 
 #[inline(always)]
-pub fn getpid() -> i32 {
-    // getpid cannot fail.
-    call0::<{ libc::SYS_getpid }>() as i32
+pub(crate) fn getpid() -> i32 {
+    // SAFETY: getpid reads no memory. It cannot fail.
+    unsafe { syscall0::<{ libc::SYS_getpid }>() as i32 }
 }
 
 /// The process's arguments, as the kernel left them at the entry point: each followed by its
@@ -220,8 +190,9 @@ pub fn getpid() -> i32 {
 ///
 /// # Safety
 /// `sp` must be the stack pointer the kernel handed to the entry point.
+#[cfg(modelcar_static)]
 #[inline(always)]
-pub unsafe fn args_at_entry(sp: *const usize) -> &'static [u8] {
+pub(crate) unsafe fn args_at_entry(sp: *const usize) -> &'static [u8] {
     // SAFETY: at entry the stack holds argc, then argc pointers to the argument strings, which
     // the kernel copied in order and back to back, each with its NUL; they live (unchanged:
     // nothing here writes to them) as long as the process.
@@ -247,10 +218,11 @@ pub unsafe fn args_at_entry(sp: *const usize) -> &'static [u8] {
 /// Writes all of `bytes` to `fd`, retrying short writes. No EINTR can come back: the only
 /// signal handlers (`on_signals`) never return, and the kernel restarts a write that a stop
 /// signal interrupted.
-pub fn write_all(fd: c_int, bytes: &[u8]) -> Result<(), Errno> {
+pub(crate) fn write_all(fd: c_int, bytes: &[u8]) -> Result<(), Errno> {
     let (mut at, mut left) = (bytes.as_ptr() as usize, bytes.len());
     while left > 0 {
-        let r = check(call::<{ libc::SYS_write }>(fd as usize, at, left))?;
+        // SAFETY: the kernel reads `left` bytes from `at`, the rest of `bytes`.
+        let r = check(unsafe { syscall3::<{ libc::SYS_write }>(fd as usize, at, left) })?;
         // The kernel writes at most `left` bytes.
         at += r;
         left -= r;
@@ -270,58 +242,57 @@ pub fn write_line(fd: c_int, pieces: &[&[u8]]) {
     }
     iov[n].write([b"\n".as_ptr() as usize, 1]);
     // `struct iovec` is { void *base; size_t len; }: two words, as each slot here.
-    call::<{ libc::SYS_writev }>(fd as usize, iov.as_ptr() as usize, n + 1);
+    // SAFETY: the kernel reads the `n + 1` slots written, each the address and length of a
+    // live slice.
+    unsafe { syscall3::<{ libc::SYS_writev }>(fd as usize, iov.as_ptr() as usize, n + 1) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Files
 
-pub fn symlink(target: &CPath, link: &CPath) -> Result<(), Errno> {
+pub(crate) fn symlink(target: &CPath, link: &CPath) -> Result<(), Errno> {
     // The target is stored as it is, not resolved: no directory descriptor for it.
-    done(call::<{ libc::SYS_symlinkat }>(
-        target.addr(),
-        AT_FDCWD,
-        link.addr(),
-    ))
+    // SAFETY: both paths are followed by their NULs (`CPath`s).
+    done(unsafe { syscall3::<{ libc::SYS_symlinkat }>(target.addr(), AT_FDCWD, link.addr()) })
 }
 
-pub fn hard_link(target: &CPath, link: &CPath) -> Result<(), Errno> {
+pub(crate) fn hard_link(target: &CPath, link: &CPath) -> Result<(), Errno> {
     at2::<{ libc::SYS_linkat }>(target, link)
 }
 
-pub fn rename(from: &CPath, to: &CPath) -> Result<(), Errno> {
+pub(crate) fn rename(from: &CPath, to: &CPath) -> Result<(), Errno> {
     at2::<{ libc::SYS_renameat2 }>(from, to)
 }
 
 #[inline(always)]
-pub fn unlink(path: &CPath) -> Result<(), Errno> {
+pub(crate) fn unlink(path: &CPath) -> Result<(), Errno> {
     done(at::<{ libc::SYS_unlinkat }>(path, 0))
 }
 
-pub fn mkdir(path: &CPath, mode: u32) -> Result<(), Errno> {
+pub(crate) fn mkdir(path: &CPath, mode: u32) -> Result<(), Errno> {
     done(at::<{ libc::SYS_mkdirat }>(path, mode as usize))
 }
 
-pub fn chmod(path: &CPath, mode: u32) -> Result<(), Errno> {
+pub(crate) fn chmod(path: &CPath, mode: u32) -> Result<(), Errno> {
     done(at::<{ libc::SYS_fchmodat }>(path, mode as usize))
 }
 
 /// The part of a file's status the builtins need: its mode (16 bits), and bit 16 set if its
 /// size is not 0. One word: a `Result` of it comes back in registers, not through memory.
 #[derive(Clone, Copy, Debug)]
-pub struct FileStat(u32);
+pub(crate) struct FileStat(u32);
 
 impl FileStat {
     /// The type and permission bits, as `st_mode`.
-    pub fn mode(&self) -> u32 {
+    pub(crate) fn mode(&self) -> u32 {
         self.0 & 0xffff
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0 >> 16 == 0
     }
 
-    pub fn is_dir(&self) -> bool {
+    pub(crate) fn is_dir(&self) -> bool {
         self.0 & libc::S_IFMT == libc::S_IFDIR
     }
 }
@@ -329,7 +300,7 @@ impl FileStat {
 /// stat (follow = true) or lstat (follow = false), through statx. The kernel's `struct statx`
 /// is 256 bytes, the same on every architecture: `stx_mode` is the u16 at byte 28 and
 /// `stx_size` the u64 at byte 40.
-pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
+pub(crate) fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
     const STATX_TYPE_MODE_SIZE: usize = 0x1 | 0x2 | 0x200;
     let flags = if follow {
         0
@@ -338,13 +309,16 @@ pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
     };
     // Not zeroed first: on success the kernel copies out a whole `struct statx`.
     let mut buf = [MaybeUninit::<u64>::uninit(); 32];
-    done(syscall::<{ libc::SYS_statx }>(
-        AT_FDCWD,
-        path.addr(),
-        flags,
-        STATX_TYPE_MODE_SIZE,
-        buf.as_mut_ptr() as usize,
-    ))?;
+    // SAFETY: the path is followed by its NUL; `buf` has room for the 256 bytes of a statx.
+    done(unsafe {
+        syscall5::<{ libc::SYS_statx }>(
+            AT_FDCWD,
+            path.addr(),
+            flags,
+            STATX_TYPE_MODE_SIZE,
+            buf.as_mut_ptr() as usize,
+        )
+    })?;
     // SAFETY: statx succeeded, so the kernel wrote all 32 words.
     let (word, size) = unsafe { (buf[3].assume_init(), buf[5].assume_init()) };
     // Word 3 is bytes 24 to 31: stx_gid, stx_mode, padding.
@@ -359,12 +333,14 @@ pub fn stat(path: &CPath, follow: bool) -> Result<FileStat, Errno> {
 
 /// Appends the names in a directory to `out`, each followed by a NUL, in the order the kernel
 /// returns them, "." and ".." included.
-pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
+pub(crate) fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
     let flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as usize;
     let fd = check(at::<{ libc::SYS_openat }>(path, flags))?;
     let mut buf = MaybeUninit::<[u64; 512]>::uninit();
     let result = loop {
-        let r = call::<{ libc::SYS_getdents64 }>(fd, buf.as_mut_ptr() as usize, 4096);
+        // SAFETY: `buf` has room for the 4096 bytes the kernel is told it may write.
+        let r =
+            unsafe { syscall3::<{ libc::SYS_getdents64 }>(fd, buf.as_mut_ptr() as usize, 4096) };
         if r <= 0 {
             break done(r);
         }
@@ -389,7 +365,8 @@ pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
             off += reclen;
         }
     };
-    call1::<{ libc::SYS_close }>(fd);
+    // SAFETY: close reads no memory; `fd` is the descriptor opened above.
+    unsafe { syscall1::<{ libc::SYS_close }>(fd) };
     result
 }
 
@@ -397,12 +374,14 @@ pub fn read_dir(path: &CPath, out: &mut Stack) -> Result<(), Errno> {
 // Time
 
 /// Sleeps for `secs` seconds and `nanos` nanoseconds, resuming after interruptions.
-pub fn sleep(secs: u64, nanos: u32) {
+pub(crate) fn sleep(secs: u64, nanos: u32) {
     let mut req = [secs.min(i64::MAX as u64) as usize, nanos as usize];
     // Not zeroed first: the kernel writes the time left when it returns EINTR.
     let mut rem = MaybeUninit::<[usize; 2]>::uninit();
-    while call2::<{ libc::SYS_nanosleep }>(req.as_ptr() as usize, rem.as_mut_ptr() as usize)
-        == -(libc::EINTR as isize)
+    // SAFETY: the kernel reads a timespec (two words) from `req` and may write one to `rem`.
+    while unsafe {
+        syscall2::<{ libc::SYS_nanosleep }>(req.as_ptr() as usize, rem.as_mut_ptr() as usize)
+    } == -(libc::EINTR as isize)
     {
         // SAFETY: nanosleep returned EINTR, so the kernel wrote the time left.
         req = unsafe { rem.assume_init() };
@@ -415,22 +394,29 @@ pub fn sleep(secs: u64, nanos: u32) {
 /// Runs `handler` on signals `a` and `b`, and unblocks them in case the parent left them
 /// blocked (the mask survives exec). The handler must not return: x86_64 needs a restorer to
 /// return through, and there is none (the handler's own address is given to satisfy the kernel).
-pub fn on_signals(a: c_int, b: c_int, handler: extern "C" fn(c_int) -> !) {
+pub(crate) fn on_signals(a: c_int, b: c_int, handler: extern "C" fn(c_int) -> !) {
     const SA_RESTORER: usize = 0x0400_0000;
     // The kernel's struct sigaction: handler, flags, restorer, mask (one 64-bit word).
     let action = [handler as usize, SA_RESTORER, handler as usize, 0];
     let at = action.as_ptr() as usize;
     // Two calls rather than a loop over [a, b]: smaller everywhere (s390x keeps the other
     // arguments in their registers across both).
-    call4::<{ libc::SYS_rt_sigaction }>(a as usize, at, 0, 8);
-    call4::<{ libc::SYS_rt_sigaction }>(b as usize, at, 0, 8);
+    // SAFETY: the kernel reads a struct sigaction from `at`, with an 8-byte mask; no old
+    // action is asked for. The handler never returns, so no restorer is ever jumped to.
+    unsafe {
+        syscall4::<{ libc::SYS_rt_sigaction }>(a as usize, at, 0, 8);
+        syscall4::<{ libc::SYS_rt_sigaction }>(b as usize, at, 0, 8);
+    }
     let set: u64 = 1 << (a - 1) | 1 << (b - 1);
-    call4::<{ libc::SYS_rt_sigprocmask }>(
-        libc::SIG_UNBLOCK as usize,
-        &set as *const u64 as usize,
-        0,
-        8,
-    );
+    // SAFETY: the kernel reads an 8-byte mask from `set`; no old mask is asked for.
+    unsafe {
+        syscall4::<{ libc::SYS_rt_sigprocmask }>(
+            libc::SIG_UNBLOCK as usize,
+            &set as *const u64 as usize,
+            0,
+            8,
+        )
+    };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,46 +425,43 @@ pub fn on_signals(a: c_int, b: c_int, handler: extern "C" fn(c_int) -> !) {
 const CAP_VERSION_3: u32 = 0x2008_0522;
 
 /// The process's permitted capability set.
-pub fn permitted_capabilities() -> Result<u64, Errno> {
+pub(crate) fn permitted_capabilities() -> Result<u64, Errno> {
     let header = [CAP_VERSION_3, 0];
     // Two `struct __user_cap_data_struct { effective, permitted, inheritable }`; not zeroed
     // first: on success the kernel writes both (version 3 has two).
     let mut data = MaybeUninit::<[u32; 6]>::uninit();
-    done(call2::<{ libc::SYS_capget }>(
-        header.as_ptr() as usize,
-        data.as_mut_ptr() as usize,
-    ))?;
+    // SAFETY: the kernel reads the two-word header and writes at most the six words of `data`.
+    done(unsafe {
+        syscall2::<{ libc::SYS_capget }>(header.as_ptr() as usize, data.as_mut_ptr() as usize)
+    })?;
     // SAFETY: capget succeeded, so the kernel wrote the whole array.
     let data = unsafe { data.assume_init() };
     Ok(data[1] as u64 | (data[4] as u64) << 32)
 }
 
 /// Empties the effective, permitted and inheritable sets.
-pub fn clear_capabilities() -> Result<(), Errno> {
+pub(crate) fn clear_capabilities() -> Result<(), Errno> {
     let header = [CAP_VERSION_3, 0];
     let data = [0u32; 6];
-    done(call2::<{ libc::SYS_capset }>(
-        header.as_ptr() as usize,
-        data.as_ptr() as usize,
-    ))
+    // SAFETY: the kernel reads the two-word header and the six words of `data`.
+    done(unsafe {
+        syscall2::<{ libc::SYS_capset }>(header.as_ptr() as usize, data.as_ptr() as usize)
+    })
 }
 
 /// prctl for the options that read one integer argument and nothing after it
 /// (PR_CAPBSET_DROP, PR_SET_DUMPABLE).
 #[inline(always)]
-pub fn prctl(option: c_int, arg2: u64) -> Result<(), Errno> {
-    done(call2::<{ libc::SYS_prctl }>(option as usize, arg2 as usize))
+pub(crate) fn prctl(option: c_int, arg2: u64) -> Result<(), Errno> {
+    // SAFETY: the options taken here read no memory.
+    done(unsafe { syscall2::<{ libc::SYS_prctl }>(option as usize, arg2 as usize) })
 }
 
 /// prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0): the kernel refuses it unless all three last
 /// arguments are 0.
-pub fn set_no_new_privs() -> Result<(), Errno> {
-    done(call4::<{ libc::SYS_prctl }>(
-        libc::PR_SET_NO_NEW_PRIVS as usize,
-        1,
-        0,
-        0,
-    ))
+pub(crate) fn set_no_new_privs() -> Result<(), Errno> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS reads no memory.
+    done(unsafe { syscall4::<{ libc::SYS_prctl }>(libc::PR_SET_NO_NEW_PRIVS as usize, 1, 0, 0) })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -493,17 +476,23 @@ fn map(len: usize) -> *mut u8 {
     #[cfg(target_arch = "s390x")]
     let r = {
         let args = [0, len, prot, flags, usize::MAX, 0];
-        call1::<{ libc::SYS_mmap }>(args.as_ptr() as usize)
+        // SAFETY: the kernel reads the six words of `args`; a new mapping touches no memory
+        // of ours.
+        unsafe { syscall1::<{ libc::SYS_mmap }>(args.as_ptr() as usize) }
     };
     // The sixth argument, the offset, is 0 (`arch` passes it).
     #[cfg(not(target_arch = "s390x"))]
-    let r = syscall::<{ libc::SYS_mmap }>(0, len, prot, flags, usize::MAX);
+    // SAFETY: a new anonymous mapping touches no memory of ours.
+    let r = unsafe { syscall5::<{ libc::SYS_mmap }>(0, len, prot, flags, usize::MAX) };
     if r < 0 {
         fatal(b"modelcar-base: out of memory");
     }
     r as *mut u8
 }
 
-fn unmap(p: *mut u8, len: usize) {
-    call2::<{ libc::SYS_munmap }>(p as usize, len);
+/// # Safety
+/// `p` and `len` must be a mapping made by `map` that nothing uses any more.
+unsafe fn unmap(p: *mut u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { syscall2::<{ libc::SYS_munmap }>(p as usize, len) };
 }

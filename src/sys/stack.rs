@@ -11,7 +11,7 @@ use super::map;
 /// 15 MiB KServe gives the container), small enough to reserve even with strict overcommit.
 const CAPACITY: usize = 64 << 20;
 
-pub struct Stack {
+pub(crate) struct Stack {
     /// The mapping, or `UNMAPPED` until the first push: never null, so that an empty stack is
     /// a valid empty slice without a test.
     base: *mut u8,
@@ -30,27 +30,23 @@ impl Default for Stack {
 }
 
 impl Stack {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Drops everything from `len` on.
-    pub fn truncate(&mut self, len: usize) {
+    pub(crate) fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
 
-    pub fn push(&mut self, bytes: &[u8]) {
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
         if self.base == UNMAPPED {
             self.base = map(CAPACITY);
         }
         if bytes.len() > CAPACITY - self.len {
             super::fatal(b"modelcar-base: out of memory");
         }
-        // An index loop: one induction variable (measured smaller than `enumerate`).
+        // An index loop: one induction variable (smaller than `enumerate`).
         let mut i = 0;
         while let Some(&b) = bytes.get(i) {
             // SAFETY: the mapping has room for len + bytes.len() bytes (checked above). A
@@ -62,7 +58,7 @@ impl Stack {
         self.len += bytes.len();
     }
 
-    pub fn as_slice(&self) -> &[u8] {
+    pub(crate) fn as_slice(&self) -> &[u8] {
         // SAFETY: the first `len` bytes of the mapping were written by `push`; without a
         // mapping, `len` is 0 and `base` a non-null, aligned (dangling) pointer.
         unsafe { core::slice::from_raw_parts(self.base, self.len) }
@@ -70,7 +66,7 @@ impl Stack {
 
     /// The contents as 32-bit words, for a stack that only ever holds whole words (a table of
     /// offsets, say).
-    pub fn as_mut_words(&mut self) -> &mut [u32] {
+    pub(crate) fn as_mut_words(&mut self) -> &mut [u32] {
         if self.base == UNMAPPED {
             return &mut [];
         }
@@ -87,7 +83,9 @@ impl Drop for Stack {
     #[inline(never)]
     fn drop(&mut self) {
         if self.base != UNMAPPED {
-            super::unmap(self.base, CAPACITY);
+            // SAFETY: `base` is the stack's own mapping, and `&mut self` in `drop` means no
+            // slice of it is borrowed.
+            unsafe { super::unmap(self.base, CAPACITY) };
         }
     }
 }

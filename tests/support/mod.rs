@@ -10,9 +10,13 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-pub const APPLETS: &[&str] = &[
-    "sh", "ln", "mkdir", "sleep", "echo", "ls", "test", "[", "true", "false",
-];
+/// The names the binary answers to: `sh` and the builtins of applets.txt.
+pub fn applets() -> Vec<&'static str> {
+    let listed = include_str!("../../applets.txt").lines();
+    let mut names = vec!["sh"];
+    names.extend(listed.filter(|l| !l.starts_with('#')));
+    names
+}
 
 /// The shipped static binary for an architecture (built by scripts/build-sidecar.sh).
 pub fn sidecar(arch: &str) -> PathBuf {
@@ -61,7 +65,7 @@ impl Root {
             )
             .unwrap();
         }
-        for applet in APPLETS {
+        for applet in applets() {
             symlink("modelcar-base", dir.join("bin").join(applet)).unwrap();
         }
         Root { dir }
@@ -201,8 +205,12 @@ pub fn text(b: &[u8]) -> String {
 /// What a script did: exit status, stdout, stderr and the file tree under /mnt.
 pub type Outcome = (Option<i32>, String, String, Vec<String>);
 
-/// The architectures the sidecar is built for (dist/<arch>); all but amd64 run under qemu-user.
-pub const ARCHS: [&str; 4] = ["amd64", "arm64", "ppc64le", "s390x"];
+/// The architectures the sidecar is built for (dist/<arch>, the first column of
+/// architectures.tsv); all but amd64 run under qemu-user.
+pub fn archs() -> Vec<&'static str> {
+    let rows = include_str!("../../architectures.tsv").lines().skip(1);
+    rows.filter_map(|row| row.split('\t').next()).collect()
+}
 
 /// What a run in `root` did.
 pub fn outcome(root: &Root, out: &Output) -> Outcome {

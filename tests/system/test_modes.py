@@ -12,17 +12,16 @@ The modelcar mode itself is covered by the pod tests (tests/system/test_pod*.py)
 
 import json
 import os
-import platform
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
-from helpers import parse_serving_output, podman, sample_model_hashes, sha256_tree
+from helpers import ARCHES, host_arch, parse_serving_output, podman, sample_model_hashes, sha256_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample-model"
-GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64le", "s390x": "s390x"}[platform.machine()]
+GOARCH = host_arch()
 
 # Runs the storage initializer's download in a separate interpreter, as the init container
 # does, and records which manifests it asked the registry for (observation only).
@@ -79,7 +78,7 @@ def raw_index(podman_env, ref):
 def test_fetch_mode_gets_the_model_byte_for_byte(pushed_modelcar, podman_env, tmp_path):
     index = raw_index(podman_env, pushed_modelcar)
     platforms = {m["platform"]["architecture"]: m["digest"] for m in index["manifests"] if "platform" in m}
-    assert {"amd64", "arm64", "ppc64le", "s390x"} <= set(platforms), index
+    assert set(ARCHES) <= set(platforms), index
     out = tmp_path / "mnt-models"
     res = fetch(f"oci://{pushed_modelcar}", out)
     assert res.returncode == 0, res.stdout + res.stderr

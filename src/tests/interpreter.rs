@@ -144,7 +144,7 @@ fn pid() {
     // The largest pid.
     let mut shell = Shell::new(b"sh", b"echo $$", i32::MAX);
     shell.out.capturing = true;
-    assert_eq!(shell.run_script(), Ok(Some(0)));
+    assert_eq!(shell.check_and_run(), Ok(Some(0)));
     assert_eq!(shell.out.buf.as_slice(), b"2147483647\n");
 }
 
@@ -330,7 +330,7 @@ fn last_status_is_tracked_across_commands() {
     assert_eq!(status("false; while false; do true; done; exit"), 0);
     // The last status is also left on the shell.
     let mut shell = Shell::new(b"sh", b"true; false", 42);
-    assert_eq!(shell.run_script(), Ok(Some(1)));
+    assert_eq!(shell.check_and_run(), Ok(Some(1)));
     assert_eq!(shell.last_status, 1);
 }
 

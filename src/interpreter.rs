@@ -1,5 +1,6 @@
-//! The interpreter's state, and simple commands. It never executes another program: every
-//! command is a builtin, and any other name is "not found" (status 127).
+//! The interpreter: `run_script` (`sh -c`), its state (`Shell`), and simple commands. It never
+//! executes another program: every command is a builtin, and any other name is "not found"
+//! (status 127).
 //!
 //! The script is interpreted straight from its text, dash-style: the parser (parser.rs) walks
 //! it and runs each command as it is recognised. The whole script is first walked once with
@@ -9,33 +10,36 @@
 
 use crate::args::Args;
 use crate::builtins;
-use crate::error::{Message, SyntaxError, NOT_SUPPORTED};
 use crate::output::{error_line, Output};
-use crate::sys::Stack;
+use crate::syntax_error::{Message, SyntaxError, NOT_SUPPORTED};
+use crate::sys::{self, Stack};
+use core::mem::ManuallyDrop;
 
+/// The interpreter: the script, where the walk is in it, and what has run. Its methods are
+/// spread by job: tokens in lexer.rs, the grammar in parser.rs, words in expand.rs.
 pub struct Shell<'s> {
-    pub src: &'s [u8],
-    pub pos: usize,
+    pub(crate) src: &'s [u8],
+    pub(crate) pos: usize,
     /// argv[0] as invoked (`sh`, `/bin/sh`): the prefix of the shell's own messages, as in
     /// busybox.
-    pub arg0: &'s [u8],
-    pub pid: i32,
+    pub(crate) arg0: &'s [u8],
+    pub(crate) pid: i32,
     /// Whether commands run (see the module comment).
-    pub run: bool,
+    pub(crate) run: bool,
     /// `exit N` was run: nothing more runs until the innermost subshell, `$(...)` or the
     /// script itself ends, which then ends with N.
-    pub exit: Option<i32>,
+    pub(crate) exit: Option<i32>,
     /// `$?`: the status of the last command (used by a bare `exit`).
-    pub last_status: i32,
+    pub(crate) last_status: i32,
     /// Nesting of subshells, loops and `$(...)`.
-    pub depth: usize,
+    pub(crate) depth: usize,
     /// Open `$(...)`: the end of the script is then an unterminated `$(`.
-    pub substitutions: usize,
+    pub(crate) substitutions: usize,
     /// The fields of the commands being expanded, each followed by a NUL.
-    pub fields: Stack,
-    pub out: Output,
+    pub(crate) fields: Stack,
+    pub(crate) out: Output,
     /// The syntax error that stopped the walk.
-    pub error: Option<SyntaxError<'s>>,
+    pub(crate) error: Option<SyntaxError<'s>>,
 }
 
 impl<'s> Shell<'s> {
@@ -56,12 +60,27 @@ impl<'s> Shell<'s> {
         }
     }
 
+    /// For the fuzzers: walk the script without running any command (the syntax check).
+    pub fn check_only(&mut self) {
+        self.run = false;
+    }
+
+    /// For the fuzzers: keep what the builtins write instead of printing it.
+    pub fn capture_output(&mut self) {
+        self.out.capturing = true;
+    }
+
+    /// The syntax error that stopped the walk, if one did.
+    pub fn syntax_error(&self) -> Option<&SyntaxError<'s>> {
+        self.error.as_ref()
+    }
+
     /// Records a syntax error at `token` (the first one counts) and ends the walk: the position
     /// moves to the end of the script, where every parsing function stops. Out of line: it is
     /// called from a dozen places in the parser, lexer and expansion, all on the error path.
     #[cold]
     #[inline(never)]
-    pub fn fail(&mut self, token: &'s [u8], message: &'static Message) {
+    pub(crate) fn fail(&mut self, token: &'s [u8], message: &'static Message) {
         if self.error.is_none() {
             self.error = Some(SyntaxError { token, message });
         }
@@ -69,20 +88,19 @@ impl<'s> Shell<'s> {
     }
 
     /// `fail` with "is not supported", the most frequent message: one address less to load at
-    /// each of its calls. (Not `#[cold]` like `fail`: measured smaller without, unlike `fail`.)
+    /// each of its calls. (Not `#[cold]` like `fail`: smaller without.)
     #[inline(never)]
-    pub fn refuse(&mut self, token: &'s [u8]) {
+    pub(crate) fn refuse(&mut self, token: &'s [u8]) {
         self.fail(token, &NOT_SUPPORTED);
     }
 
-    /// Whether the command at hand runs. Left to the inliner: now asked in four places, it
-    /// measured smaller than a forced call everywhere but on arm64 (+32 bytes there).
-    pub fn running(&self) -> bool {
+    /// Whether the command at hand runs. Left to the inliner, which inlines it.
+    pub(crate) fn running(&self) -> bool {
         self.run && self.exit.is_none()
     }
 
     /// Runs the simple command whose fields start at `mark`; `last_status` is its `$?`.
-    pub fn simple_command(
+    pub(crate) fn simple_command(
         &mut self,
         mark: usize,
         substitution_status: i32,
@@ -143,13 +161,34 @@ impl<'s> Shell<'s> {
 
 /// Runs the builtin `name`, if there is one, and writes its output: its status. For both the
 /// shell and the applets.
-pub fn run_builtin(name: &[u8], args: Args, out: &mut Output) -> Option<i32> {
+pub(crate) fn run_builtin(name: &[u8], args: Args, out: &mut Output) -> Option<i32> {
     let builtin = builtins::find(name)?;
     out.begin();
     let status = builtin(args, out);
     Some(out.finish(name, status))
 }
 
+/// `sh -c SCRIPT`: checks and runs the script, and returns its status; a syntax error is a
+/// message and status 2.
+pub(crate) fn run_script(argv0: &[u8], script: &[u8]) -> i32 {
+    // Never dropped: the process exits right after, and the kernel unmaps its memory.
+    let mut shell = ManuallyDrop::new(Shell::new(argv0, script, sys::getpid()));
+    match shell.check_and_run() {
+        Ok(Some(status)) => status,
+        Ok(None) => {
+            error_line(&[argv0, b": -c: empty script: nothing to run"]);
+            2
+        }
+        Err(_) => {
+            if let Some(e) = shell.error {
+                let [lead, token, tail] = e.pieces();
+                error_line(&[argv0, b": syntax error: ", lead, token, tail]);
+            }
+            2
+        }
+    }
+}
+
 #[cfg(test)]
-#[path = "tests/exec.rs"]
+#[path = "tests/interpreter.rs"]
 mod tests;

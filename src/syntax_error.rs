@@ -12,7 +12,7 @@ pub struct Fail;
 /// The fixed text around an error's token: the byte ranges of its lead and tail in `TEXTS`
 /// (4 bytes, where two slices take 32).
 #[derive(Debug, PartialEq)]
-pub struct Message {
+pub(crate) struct Message {
     lead: [u8; 2],
     tail: [u8; 2],
 }
@@ -47,11 +47,6 @@ impl Message {
     }
 
     /// The bytes of `range` in `TEXTS`.
-    // Inlined into the one caller on ppc64 and arm64, where that is smaller (measured).
-    #[cfg_attr(
-        any(target_arch = "powerpc64", target_arch = "aarch64"),
-        inline(always)
-    )]
     fn text(range: [u8; 2]) -> &'static [u8] {
         let [start, end] = range;
         TEXTS
@@ -63,8 +58,8 @@ impl Message {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SyntaxError<'s> {
-    pub token: &'s [u8],
-    pub message: &'static Message,
+    pub(crate) token: &'s [u8],
+    pub(crate) message: &'static Message,
 }
 
 impl SyntaxError<'_> {
@@ -89,11 +84,11 @@ impl SyntaxError<'_> {
 }
 
 // Unsupported syntax of every kind shares one message: the token names what was refused
-// (`"|"`, `"$HOME"`, `"~"`...), and a reason for each kind cost ~1 KB per binary. The quotes
+// (`"|"`, `"$HOME"`, `"~"`...): a reason for each kind would cost about 1 KiB. The quotes
 // around the token are part of the text: the messages without a token have none.
 macro_rules! messages {
     ($($name:ident = $lead:literal TOKEN $tail:literal;)*) => {
-        $(pub static $name: Message = Message::new($lead, $tail);)*
+        $(pub(crate) static $name: Message = Message::new($lead, $tail);)*
     };
 }
 

@@ -25,6 +25,8 @@ pub fn errno_text(e: Errno) -> &'static [u8] {
 }
 
 #[cfg(test)]
+// The test compares with the host C library's strerror, through FFI.
+#[allow(unsafe_code)]
 mod tests {
     use super::*;
 

@@ -2,8 +2,8 @@
 
 use crate::args::{word_index, Args};
 use crate::builtins;
-use crate::exec::{run_builtin, Shell};
-use crate::output::{error_line, Output};
+use crate::interpreter::{run_builtin, run_script};
+use crate::output::{error_line, Output, PROGRAM};
 use crate::sys;
 use core::mem::ManuallyDrop;
 
@@ -22,17 +22,9 @@ true, false. Anything else is an error. SIGTERM and SIGINT exit 0 at once.
 "
 );
 
-// Texts cut from others share their bytes: the linker merges only NUL-terminated strings.
-// Measured smaller.
-const NO_APPLET: &[u8] = b"modelcar-base: no applet given (try: modelcar-base --help)";
-/// "modelcar-base: ".
-const PREFIX: &[u8] = NO_APPLET.split_at(15).0;
-/// "modelcar-base".
-pub const PROGRAM: &[u8] = NO_APPLET.split_at(13).0;
-
 /// Runs the program named by argv[0] (or argv[1] after `modelcar-base`) and returns its status.
 // Inlined into its one caller, the entry: a call just before the process exits looks cold to
-// LLVM, which then keeps it out of line (measured larger everywhere).
+// LLVM, which would keep it out of line (larger).
 #[inline(always)]
 pub fn dispatch(mut args: Args<'static>) -> i32 {
     let mut argv0 = args.next().unwrap_or(PROGRAM);
@@ -43,7 +35,7 @@ pub fn dispatch(mut args: Args<'static>) -> i32 {
     let mut word = word_index(WORDS, name);
     if word == Some(4) {
         let Some(applet) = args.next() else {
-            error_line(&[NO_APPLET]);
+            error_line(&[PROGRAM, b": no applet given (try: modelcar-base --help)"]);
             return 2;
         };
         (argv0, name) = (applet, applet);
@@ -58,7 +50,8 @@ pub fn dispatch(mut args: Args<'static>) -> i32 {
     let mut out = ManuallyDrop::new(Output::default());
     let Some(status) = run_builtin(name, args, &mut out) else {
         error_line(&[
-            PREFIX,
+            PROGRAM,
+            b": ",
             name,
             b": applet not found (applets: sh ",
             builtins::NAMES,
@@ -84,7 +77,7 @@ fn print(text: &str) -> i32 {
 
 /// `sh -c SCRIPT [NAME [ARG...]]`. NAME and ARGs are accepted (KServe passes none) but nothing
 /// can read them: `$0`, `$1`... are not supported. The arguments are borrowed where `dispatch`
-/// keeps them: no copy (measured smaller).
+/// keeps them: no copy (smaller).
 fn sh(argv0: &[u8], args: &mut Args) -> i32 {
     let mut first = args.next();
     // `sh -- -c SCRIPT` and `sh -c -- SCRIPT` are `sh -c SCRIPT`.
@@ -117,22 +110,4 @@ fn sh(argv0: &[u8], args: &mut Args) -> i32 {
         b" (usage: sh -c SCRIPT [NAME [ARG...]])",
     ]);
     2
-}
-
-pub fn run_script(argv0: &[u8], script: &[u8]) -> i32 {
-    let mut shell = ManuallyDrop::new(Shell::new(argv0, script, sys::getpid()));
-    match shell.run_script() {
-        Ok(Some(status)) => status,
-        Ok(None) => {
-            error_line(&[argv0, b": -c: empty script: nothing to run"]);
-            2
-        }
-        Err(_) => {
-            if let Some(e) = shell.error {
-                let [lead, token, tail] = e.pieces();
-                error_line(&[argv0, b": syntax error: ", lead, token, tail]);
-            }
-            2
-        }
-    }
 }

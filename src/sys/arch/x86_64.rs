@@ -1,0 +1,135 @@
+//! x86_64: the entry point and the system call instruction.
+//!
+//! One small C-ABI function, `modelcar_syscall(nr, a1, .., a5)`, with the entries
+//! `modelcar_syscall3` (`a4 = a5 = 0`) and `modelcar_syscall4` (`a5 = 0`) just before it, so
+//! that each call passes only the arguments it has: an entry point costs less than a wrapper
+//! function.
+
+/// The process entry: the kernel's stack pointer to `modelcar_start`, on a stack aligned as the
+/// ABI wants. Nothing to set up: no libc, no TLS, no constructors.
+#[cfg(modelcar_static)]
+#[unsafe(naked)]
+#[no_mangle]
+unsafe extern "C" fn _start() -> ! {
+    core::arch::naked_asm!(
+        "xor ebp, ebp",
+        "mov rdi, rsp",
+        "and rsp, -16",
+        "call {start}",
+        start = sym crate::sys::entry::modelcar_start,
+    )
+}
+
+core::arch::global_asm!(
+    ".globl modelcar_syscall",
+    ".globl modelcar_syscall3",
+    ".globl modelcar_syscall4",
+    "modelcar_syscall3:",
+    "xor r8d, r8d",
+    "modelcar_syscall4:",
+    "xor r9d, r9d",
+    ".type modelcar_syscall, @function",
+    "modelcar_syscall:",
+    "mov rax, rdi",
+    "mov rdi, rsi",
+    "mov rsi, rdx",
+    "mov rdx, rcx",
+    "mov r10, r8",
+    "mov r8, r9",
+    "xor r9d, r9d",
+    "syscall",
+    "ret",
+);
+
+extern "C" {
+    fn modelcar_syscall(nr: isize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> isize;
+    fn modelcar_syscall3(nr: isize, a1: usize, a2: usize, a3: usize) -> isize;
+    fn modelcar_syscall4(nr: isize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize;
+}
+
+/// The system call `NR` with five arguments (and a sixth of 0).
+///
+/// # Safety
+/// The arguments must be what the system call `NR` expects: pointers among them point to
+/// memory the kernel may read or write as that call does.
+#[inline(always)]
+pub unsafe fn syscall5<const NR: libc::c_long>(
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+) -> isize {
+    // SAFETY: the caller's contract; `modelcar_syscall` is a C-ABI function.
+    unsafe { modelcar_syscall(NR as isize, a1, a2, a3, a4, a5) }
+}
+
+/// `syscall5::<NR>(a1, a2, a3, a4, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[inline(always)]
+pub unsafe fn syscall4<const NR: libc::c_long>(
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { modelcar_syscall4(NR as isize, a1, a2, a3, a4) }
+}
+
+/// `syscall5::<NR>(a1, a2, a3, 0, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[inline(always)]
+pub unsafe fn syscall3<const NR: libc::c_long>(a1: usize, a2: usize, a3: usize) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { modelcar_syscall3(NR as isize, a1, a2, a3) }
+}
+
+/// `syscall3::<NR>(a1, a2, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[inline(always)]
+pub unsafe fn syscall2<const NR: libc::c_long>(a1: usize, a2: usize) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { syscall3::<NR>(a1, a2, 0) }
+}
+
+/// `syscall3::<NR>(a1, 0, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[inline(always)]
+pub unsafe fn syscall1<const NR: libc::c_long>(a1: usize) -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { syscall3::<NR>(a1, 0, 0) }
+}
+
+/// `syscall3::<NR>(0, 0, 0)`.
+///
+/// # Safety
+/// As for `syscall5`.
+#[inline(always)]
+pub unsafe fn syscall0<const NR: libc::c_long>() -> isize {
+    // SAFETY: the caller's contract.
+    unsafe { syscall3::<NR>(0, 0, 0) }
+}
+
+/// exit_group(status), inline: the instruction and two register moves, where a call would
+/// also pass the unused arguments.
+#[inline(always)]
+pub fn exit_group(status: usize) -> ! {
+    // SAFETY: exit_group reads no memory and does not return.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            in("rax") libc::SYS_exit_group,
+            in("rdi") status,
+            options(noreturn, nostack)
+        )
+    }
+}
