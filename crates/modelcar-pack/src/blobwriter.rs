@@ -21,6 +21,8 @@ pub enum Compress {
 
 /// Writes pending small pieces once this much is buffered.
 const BUF_CAP: usize = 1 << 20;
+/// Pieces at least this big are written at once, not buffered.
+const DIRECT: usize = 64 << 10;
 /// Reflink in steps so a signal is noticed between them.
 const CLONE_STEP: u64 = 1 << 30;
 /// Buffers in flight between the read/write thread and the hash thread. Small buffers stay
@@ -290,7 +292,9 @@ fn put_plain(file: &File, buf: &mut Vec<u8>, at: &mut u64, data: &[u8]) -> io::R
     if buf.len() + data.len() > BUF_CAP {
         flush_plain(file, buf, at)?;
     }
-    if data.len() >= BUF_CAP {
+    // Large pieces go straight to the file: buffering them would only add a copy.
+    if data.len() >= DIRECT {
+        flush_plain(file, buf, at)?;
         file.write_all_at(data, *at)?;
         *at += data.len() as u64;
     } else {
