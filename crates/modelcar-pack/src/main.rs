@@ -5,15 +5,20 @@ mod auth;
 mod base;
 mod blobwriter;
 mod cleanup;
+mod cli_unpack;
 mod error;
+mod fetch;
 mod hash;
+mod inspect;
 mod layers;
 mod layout;
 mod oci;
 mod pack;
 mod reflink;
 mod registry;
+mod sign;
 mod tar;
+mod unpack;
 mod walk;
 
 use blobwriter::Compress;
@@ -96,12 +101,19 @@ fn parse_oci(s: &str, what: &str) -> Result<(PathBuf, Option<String>)> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let args: Vec<String> = std::env::args().collect();
+    let sub = args
+        .get(1)
+        .is_some_and(|a| cli_unpack::NAMES.contains(&a.as_str()));
+    let cli = if sub { None } else { Some(Cli::parse()) };
     if let Err(e) = cleanup::install() {
         eprintln!("modelcar-pack: {e}");
         std::process::exit(1);
     }
-    let result = run(&cli);
+    let result = match &cli {
+        Some(cli) => run(cli),
+        None => cli_unpack::run(args).map(|()| cleanup::commit()),
+    };
     if let Err(e) = result {
         cleanup::undo();
         eprintln!("modelcar-pack: {e}");
