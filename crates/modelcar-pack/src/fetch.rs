@@ -77,11 +77,16 @@ impl Src {
             }
             None => (rest, None),
         };
-        let (first, path) = name.split_once('/').ok_or_else(|| bad("no registry"))?;
-        let (host, path) = if first.contains('.') || first.contains(':') || first == "localhost" {
-            (first.to_string(), path.to_string())
-        } else {
-            ("docker.io".to_string(), name.to_string())
+        if name.is_empty() {
+            return Err(bad("empty"));
+        }
+        let (host, path) = match name.split_once('/') {
+            Some((first, path))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_string(), path.to_string())
+            }
+            _ => ("docker.io".to_string(), name.to_string()),
         };
         let (repo, tag) = match path.rsplit_once(':') {
             Some((r, t)) if !t.contains('/') => (r.to_string(), Some(t.to_string())),
