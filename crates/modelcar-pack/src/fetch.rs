@@ -319,6 +319,7 @@ impl Registry {
                 .timeout_connect(Duration::from_secs(15))
                 .timeout_read(Duration::from_secs(120))
                 .redirects(5)
+                .tls_config(crate::tls::config()?)
                 .build(),
             base: format!("{scheme}://{api_host}"),
             host: host.to_string(),

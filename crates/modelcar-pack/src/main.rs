@@ -18,6 +18,7 @@ mod reflink;
 mod registry;
 mod sign;
 mod tar;
+mod tls;
 mod unpack;
 mod walk;
 
