@@ -31,6 +31,10 @@ APT_PACKAGES=(
   podman buildah skopeo runc catatonit docker-registry jq
   qemu-user-static busybox-static shellcheck apache2-utils xfsprogs
   hyperfine util-linux procps file binutils python3-venv time
+  # The unpack image's static modelcar-pack (scripts/build-unpack.sh): ring and zstd compile
+  # C; ppc64le and s390x link glibc statically. openssl: the signature tests' other signer.
+  musl-tools gcc-aarch64-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu
+  libc6-dev-arm64-cross libc6-dev-ppc64el-cross libc6-dev-s390x-cross openssl ca-certificates
 )
 
 apt_missing() {
@@ -59,7 +63,9 @@ install_rust() {
   local installed t
   installed=$(rustup target list --installed)
   # The sidecar's targets (it uses only `core` from them, see scripts/build-sidecar.sh).
-  for t in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu powerpc64le-unknown-linux-gnu s390x-unknown-linux-gnu; do
+  # Plus the musl targets of the unpack image (rustup has no ppc64le/s390x musl std here).
+  for t in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu powerpc64le-unknown-linux-gnu s390x-unknown-linux-gnu \
+    x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
     grep -qx "$t" <<<"$installed" || { log "rustup target add $t"; rustup target add "$t" >/dev/null; }
   done
   if ! rustup toolchain list | grep -q '^nightly'; then
