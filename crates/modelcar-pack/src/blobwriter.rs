@@ -73,23 +73,25 @@ pub struct Finished {
 impl BlobWriter {
     pub fn new(layout: &Layout, compress: Compress) -> Result<BlobWriter> {
         let (file, tmp) = layout.temp()?;
-        let sink = || Hashing {
-            inner: BufWriter::with_capacity(BUF_CAP, file.try_clone().expect("dup fd")),
+        let sink = |file: File| Hashing {
+            inner: BufWriter::with_capacity(BUF_CAP, file),
             hash: Sha256::new(),
             n: 0,
         };
         let enc = match compress {
             Compress::None => Enc::Plain {
-                file: file.try_clone().ctx(|| tmp.display().to_string())?,
+                file,
                 buf: Vec::with_capacity(BUF_CAP),
                 at: 0,
             },
             // Level 1: model weights barely compress; speed matters more.
             Compress::Gzip => Enc::Gzip(flate2::write::GzEncoder::new(
-                sink(),
+                sink(file),
                 flate2::Compression::fast(),
             )),
-            Compress::Zstd => Enc::Zstd(zstd::Encoder::new(sink(), 3).ctx(|| "zstd".to_string())?),
+            Compress::Zstd => {
+                Enc::Zstd(zstd::Encoder::new(sink(file), 3).ctx(|| "zstd".to_string())?)
+            }
         };
         Ok(BlobWriter {
             tmp,
@@ -141,6 +143,12 @@ impl BlobWriter {
     /// Returns how many bytes were cloned (0 if the filesystem cannot); pass that to
     /// [`Self::copy_plain`], which then only hashes them.
     pub fn clone_from(&mut self, src: &File, len: u64) -> Result<u64> {
+        self.clone_range(src, 0, len)
+    }
+
+    /// As [`Self::clone_from`], from `src_off` of `src` (a multiple of the block size).
+    /// The caller then passes the cloned bytes to [`Self::put_cloned`].
+    pub fn clone_range(&mut self, src: &File, src_off: u64, len: u64) -> Result<u64> {
         let Enc::Plain { file, buf, at } = &mut self.enc else {
             return Ok(0);
         };
@@ -151,12 +159,21 @@ impl BlobWriter {
         while done < len {
             cleanup::check()?;
             let step = CLONE_STEP.min(len - done);
-            if reflink::clone_range(src, done, step, file, *at + done).is_err() {
+            if reflink::clone_range(src, src_off + done, step, file, *at + done).is_err() {
                 break;
             }
             done += step;
         }
         Ok(done)
+    }
+
+    /// Data that [`Self::clone_range`] already put in place: hashed and counted, not written.
+    pub fn put_cloned(&mut self, data: &[u8]) {
+        self.diff.update(data);
+        self.pos += data.len() as u64;
+        if let Enc::Plain { at, .. } = &mut self.enc {
+            *at += data.len() as u64;
+        }
     }
 
     /// File data of a plain blob, in two threads: this one reads each chunk once and writes
@@ -182,7 +199,8 @@ impl BlobWriter {
             let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(PIPE_BUFS);
             let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_BUFS);
             for _ in 0..PIPE_BUFS {
-                free_tx.send(vec![0u8; PIPE_BUF]).expect("fresh channel");
+                // Cannot fail: the channel holds PIPE_BUFS and its receiver is alive.
+                let _ = free_tx.send(vec![0u8; PIPE_BUF]);
             }
             let hasher = s.spawn(move || {
                 let mut diff = diff;
@@ -224,10 +242,10 @@ impl BlobWriter {
             };
             let result = run();
             drop(full_tx);
-            (hasher.join().expect("hash thread"), result)
+            (hasher.join(), result)
         });
-        self.diff = diff;
         result?;
+        self.diff = diff.map_err(|_| crate::error::Error::msg("the hash thread failed"))?;
         if let Enc::Plain { at, .. } = &mut self.enc {
             *at = start + size;
         }

@@ -1,4 +1,6 @@
 //! One error type: a message for the user, or the signal that interrupted the work.
+//! `main` prints it as one line, `modelcar-pack: MESSAGE`; messages name the file, blob or
+//! option at fault. Nothing panics on bad input or a failed system call.
 
 use std::fmt;
 
@@ -13,6 +15,14 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     pub fn msg(s: impl Into<String>) -> Self {
         Error::Msg(s.into())
+    }
+
+    /// 1 for an error, 128 + N for signal N (as a shell reports it).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Msg(_) => 1,
+            Error::Interrupted(sig) => 128 + sig,
+        }
     }
 }
 

@@ -168,11 +168,11 @@ fn with_parents(mut t: Tree) -> Tree {
     t
 }
 
-fn tar_path(rel: &str) -> String {
-    if rel.is_empty() {
-        "models".to_string()
-    } else {
-        format!("models/{rel}")
+fn tar_path(prefix: &str, rel: &str) -> String {
+    match (prefix.is_empty(), rel.is_empty()) {
+        (_, true) => prefix.to_string(),
+        (true, false) => rel.to_string(),
+        (false, false) => format!("{prefix}/{rel}"),
     }
 }
 
@@ -183,6 +183,8 @@ pub struct Writer<'a> {
     pub progress: &'a ProgressBar,
     /// Cleared after the first refused clone: the filesystem cannot reflink.
     pub try_reflink: bool,
+    /// Where the tree goes in the tar: "models" for a modelcar, "" for ModelKits/ModelPacks.
+    pub prefix: &'static str,
     buf: Vec<u8>,
 }
 
@@ -199,6 +201,7 @@ impl<'a> Writer<'a> {
             mtime,
             progress,
             try_reflink: true,
+            prefix: "models",
             // Only the compressed path reads through this buffer; the plain path has its own.
             buf: Vec::new(),
         }
@@ -209,7 +212,10 @@ impl<'a> Writer<'a> {
         let mut reflinked = 0;
         for (rel, item) in &plan.entries {
             cleanup::check()?;
-            let path = tar_path(rel);
+            if rel.is_empty() && self.prefix.is_empty() {
+                continue;
+            }
+            let path = tar_path(self.prefix, rel);
             let (kind, size, mode, link) = match item {
                 Item::Dir => (Kind::Dir, 0, 0o755, ""),
                 Item::Symlink { target } => (Kind::Symlink, 0, 0o777, target.as_str()),

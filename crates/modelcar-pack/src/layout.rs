@@ -4,12 +4,45 @@
 
 use crate::cleanup;
 use crate::error::{Context, Error, Result};
-use crate::oci::{Descriptor, MT_INDEX};
-use serde_json::{json, Value};
+use crate::oci::{from_json, to_json, Descriptor, Extra, Index, LayoutFile, ANN_REF_NAME};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// `oci:DIR[:TAG]` as given on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayoutRef {
+    pub dir: PathBuf,
+    pub tag: Option<String>,
+}
+
+impl LayoutRef {
+    /// Parses `oci:DIR[:TAG]`; `what` names the option in errors. The text after the last
+    /// ':' is the tag unless it holds a '/' (then it is part of DIR). `oci:DIR:` is refused.
+    pub fn parse(s: &str, what: &str) -> Result<LayoutRef> {
+        let rest = s
+            .strip_prefix("oci:")
+            .ok_or_else(|| Error::msg(format!("{what} must look like oci:DIR[:TAG], got {s:?}")))?;
+        let (dir, tag) = match rest.rsplit_once(':') {
+            Some((_, t)) if t.contains('/') => (rest, None),
+            Some((_, "")) => {
+                return Err(Error::msg(format!(
+                    "{what} {s:?}: empty tag after ':' (leave the ':' out for \"latest\")"
+                )))
+            }
+            Some((d, t)) => (d, Some(t.to_string())),
+            None => (rest, None),
+        };
+        if dir.is_empty() {
+            return Err(Error::msg(format!("{what}: no directory in {s:?}")));
+        }
+        Ok(LayoutRef {
+            dir: PathBuf::from(dir),
+            tag,
+        })
+    }
+}
 
 pub struct Layout {
     pub dir: PathBuf,
@@ -52,7 +85,11 @@ impl Layout {
         if !is_layout {
             let p = dir.join("oci-layout");
             cleanup::track_file(p.clone());
-            fs::write(&p, br#"{"imageLayoutVersion":"1.0.0"}"#).ctx(|| p.display().to_string())?;
+            let file = LayoutFile {
+                image_layout_version: "1.0.0".to_string(),
+                extra: Extra::new(),
+            };
+            fs::write(&p, to_json(&file)?).ctx(|| p.display().to_string())?;
         }
         Ok(l)
     }
@@ -137,27 +174,26 @@ impl Layout {
         Ok(b)
     }
 
-    pub fn read_index(&self) -> Result<Value> {
+    pub fn read_index(&self) -> Result<Index> {
         let p = self.dir.join("index.json");
         if !p.exists() {
-            return Ok(json!({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": []}));
+            return Ok(Index::new(Vec::new()));
         }
         let b = fs::read(&p).ctx(|| p.display().to_string())?;
-        serde_json::from_slice(&b).ctx(|| format!("{}: invalid JSON", p.display()))
+        from_json(&b, &p.display().to_string())
     }
 
     /// Points `tag` at `desc` in index.json (replacing an older entry with that tag), written
     /// to a temp file, synced, then renamed over the old one.
     pub fn set_tag(&self, tag: &str, desc: &Descriptor) -> Result<()> {
         let mut index = self.read_index()?;
-        let mut entry = serde_json::to_value(desc).map_err(|e| Error::msg(e.to_string()))?;
-        entry["annotations"]["org.opencontainers.image.ref.name"] = json!(tag);
-        let manifests = index["manifests"]
-            .as_array_mut()
-            .ok_or_else(|| Error::msg("index.json: no manifests array"))?;
-        manifests.retain(|m| m["annotations"]["org.opencontainers.image.ref.name"] != json!(tag));
-        manifests.push(entry);
-        let bytes = serde_json::to_vec(&index).map_err(|e| Error::msg(e.to_string()))?;
+        let mut entry = desc.clone();
+        entry
+            .annotations
+            .insert(ANN_REF_NAME.to_string(), tag.to_string());
+        index.manifests.retain(|m| m.ref_name() != Some(tag));
+        index.manifests.push(entry);
+        let bytes = to_json(&index)?;
         let p = self.dir.join("index.json");
         let tmp = self
             .dir
@@ -183,17 +219,13 @@ impl Layout {
     /// Finds the descriptor for `tag` (or the only one when `tag` is None) in index.json.
     pub fn resolve(&self, tag: Option<&str>) -> Result<Descriptor> {
         let index = self.read_index()?;
-        let ms = index["manifests"].as_array().cloned().unwrap_or_default();
-        let found: Vec<&Value> = match tag {
-            Some(t) => ms
-                .iter()
-                .filter(|m| m["annotations"]["org.opencontainers.image.ref.name"] == json!(t))
-                .collect(),
-            None => ms.iter().collect(),
-        };
+        let found: Vec<&Descriptor> = index
+            .manifests
+            .iter()
+            .filter(|m| tag.is_none() || m.ref_name() == tag)
+            .collect();
         match found.as_slice() {
-            [one] => serde_json::from_value((*one).clone())
-                .ctx(|| format!("{}/index.json", self.dir.display())),
+            [one] => Ok((*one).clone()),
             [] => Err(Error::msg(format!(
                 "{}: no image tagged {}",
                 self.dir.display(),
@@ -204,5 +236,29 @@ impl Layout {
                 self.dir.display()
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LayoutRef;
+
+    fn parse(s: &str) -> Option<(String, Option<String>)> {
+        LayoutRef::parse(s, "-o")
+            .ok()
+            .map(|r| (r.dir.display().to_string(), r.tag))
+    }
+
+    #[test]
+    fn layout_refs() {
+        let some = |d: &str, t: Option<&str>| Some((d.to_string(), t.map(str::to_string)));
+        assert_eq!(parse("oci:out"), some("out", None));
+        assert_eq!(parse("oci:./out:v1"), some("./out", Some("v1")));
+        assert_eq!(parse("oci:/a:b/c"), some("/a:b/c", None));
+        assert_eq!(parse("oci:/a:b/c:t"), some("/a:b/c", Some("t")));
+        assert_eq!(parse("oci:out:"), None);
+        assert_eq!(parse("oci:"), None);
+        assert_eq!(parse("oci::v1"), None);
+        assert_eq!(parse("out"), None);
     }
 }

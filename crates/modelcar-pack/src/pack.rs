@@ -5,14 +5,16 @@ use crate::base;
 use crate::error::{Context, Error, Result};
 use crate::layers::Written;
 use crate::layout::Layout;
-use crate::oci::{self, rfc3339, Descriptor, Platform, MT_CONFIG, MT_INDEX, MT_MANIFEST};
-use serde_json::{json, Value};
+use crate::oci::{
+    self, from_json, rfc3339, to_json, Descriptor, Extra, History, ImageConfig, Index, Manifest,
+    Platform, MT_CONFIG, MT_INDEX, MT_MANIFEST,
+};
 use std::collections::BTreeMap;
 
 /// One platform image of the base before the model goes on.
 pub struct BaseImage {
     pub platform: Platform,
-    pub config: Value,
+    pub config: ImageConfig,
     pub layers: Vec<Descriptor>,
     pub manifest_annotations: BTreeMap<String, String>,
 }
@@ -38,49 +40,39 @@ pub fn embedded(layout: &Layout, created: u64) -> Result<Vec<BaseImage>> {
 pub fn from_layout(src: &Layout, tag: Option<&str>, layout: &Layout) -> Result<Vec<BaseImage>> {
     let top = src.resolve(tag)?;
     let mut manifests = Vec::new();
-    if top.media_type == MT_INDEX || top.media_type == oci::DOCKER_LIST {
-        let index: Value =
-            serde_json::from_slice(&src.read_blob(&top.digest)?).ctx(|| top.digest.clone())?;
-        for m in index["manifests"].as_array().cloned().unwrap_or_default() {
-            let d: Descriptor = serde_json::from_value(m).ctx(|| "base index entry".to_string())?;
-            // Attestation manifests (platform unknown/unknown) describe the old images: drop them.
-            if d.platform.as_ref().is_some_and(|p| p.os == "unknown") {
-                continue;
-            }
-            manifests.push(d);
-        }
+    if top.is_index() {
+        let index: Index = from_json(&src.read_blob(&top.digest)?, &top.digest)?;
+        // Attestation manifests (platform unknown/unknown) describe the old images: drop them.
+        manifests.extend(
+            index
+                .manifests
+                .into_iter()
+                .filter(|d| d.platform.as_ref().is_none_or(|p| p.os != "unknown")),
+        );
     } else {
         manifests.push(top);
     }
     let mut out = Vec::new();
     for d in manifests {
-        let m: Value =
-            serde_json::from_slice(&src.read_blob(&d.digest)?).ctx(|| d.digest.clone())?;
-        let cfg_digest = m["config"]["digest"]
-            .as_str()
-            .ok_or_else(|| Error::msg(format!("{}: manifest without config", d.digest)))?;
-        let config: Value =
-            serde_json::from_slice(&src.read_blob(cfg_digest)?).ctx(|| cfg_digest.to_string())?;
+        let m: Manifest = from_json(&src.read_blob(&d.digest)?, &d.digest)?;
+        let config: ImageConfig = from_json(&src.read_blob(&m.config.digest)?, &m.config.digest)?;
         let mut layers = Vec::new();
-        for l in m["layers"].as_array().cloned().unwrap_or_default() {
-            let mut ld: Descriptor = serde_json::from_value(l).ctx(|| "base layer".to_string())?;
+        for mut ld in m.layers {
             ld.media_type = oci_layer_type(&ld.media_type);
             copy_blob(src, layout, &ld.digest)?;
             layers.push(ld);
         }
-        let platform = d.platform.clone().unwrap_or(Platform {
-            architecture: config["architecture"]
-                .as_str()
-                .unwrap_or("amd64")
-                .to_string(),
-            os: config["os"].as_str().unwrap_or("linux").to_string(),
-            variant: config["variant"].as_str().map(str::to_string),
+        let platform = d.platform.clone().unwrap_or_else(|| Platform {
+            architecture: config
+                .architecture
+                .clone()
+                .unwrap_or_else(|| "amd64".to_string()),
+            os: config.os.clone().unwrap_or_else(|| "linux".to_string()),
+            variant: config.variant.clone(),
+            extra: Extra::new(),
         });
-        let mut manifest_annotations = BTreeMap::new();
-        manifest_annotations.insert(
-            "org.opencontainers.image.base.digest".to_string(),
-            d.digest.clone(),
-        );
+        let manifest_annotations =
+            BTreeMap::from([(oci::ANN_BASE_DIGEST.to_string(), d.digest.clone())]);
         out.push(BaseImage {
             platform,
             config,
@@ -121,6 +113,8 @@ fn copy_blob(src: &Layout, dst: &Layout, digest: &str) -> Result<()> {
 pub struct Meta {
     pub created: u64,
     pub title: String,
+    /// More manifest and index annotations (a Kitfile's package fields, a conversion's source).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// Writes one config + manifest per platform and the index over them.
@@ -134,58 +128,47 @@ pub fn assemble(
     let mut entries = Vec::new();
     for b in bases {
         let mut config = b.config;
-        let ids = config["rootfs"]["diff_ids"]
-            .as_array_mut()
-            .ok_or_else(|| Error::msg("base config has no rootfs.diff_ids"))?;
-        ids.extend(model.iter().map(|w| json!(w.diff_id)));
-        if !config["history"].is_array() {
-            config["history"] = json!([]);
-        }
-        let hist = config["history"].as_array_mut().expect("array");
-        hist.extend(
-            model
-                .iter()
-                .map(|w| json!({"created": ts, "created_by": w.created_by})),
-        );
-        config["created"] = json!(ts);
-        let cbytes = serde_json::to_vec(&config).map_err(|e| Error::msg(e.to_string()))?;
-        let cdesc = layout.put_bytes(MT_CONFIG, &cbytes)?;
+        config
+            .rootfs
+            .diff_ids
+            .extend(model.iter().map(|w| w.diff_id.clone()));
+        config.history.extend(model.iter().map(|w| History {
+            created: Some(ts.clone()),
+            created_by: Some(w.created_by.clone()),
+            extra: Extra::new(),
+        }));
+        config.created = Some(ts.clone());
+        let cdesc = layout.put_bytes(MT_CONFIG, &to_json(&config)?)?;
 
         let mut layers = b.layers;
         layers.extend(model.iter().map(|w| w.desc.clone()));
-        let mut ann = b.manifest_annotations;
-        ann.insert(oci::ANN_CREATED.to_string(), ts.clone());
-        ann.insert(oci::ANN_TITLE.to_string(), meta.title.clone());
+        let mut manifest = Manifest::new(cdesc, layers);
+        manifest.annotations = b.manifest_annotations;
+        manifest
+            .annotations
+            .insert(oci::ANN_CREATED.to_string(), ts.clone());
+        manifest.annotations.extend(meta.annotations.clone());
+        manifest
+            .annotations
+            .insert(oci::ANN_TITLE.to_string(), meta.title.clone());
         if let Some(card) = model
             .iter()
             .find(|w| w.desc.annotations.contains_key(oci::ANN_MODELCARD))
         {
-            ann.insert(
+            manifest.annotations.insert(
                 oci::ANN_OLOT_MODELCARD.to_string(),
                 card.desc.digest.clone(),
             );
         }
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": MT_MANIFEST,
-            "config": cdesc,
-            "layers": layers,
-            "annotations": ann,
-        });
-        let mbytes = serde_json::to_vec(&manifest).map_err(|e| Error::msg(e.to_string()))?;
-        let mut mdesc = layout.put_bytes(MT_MANIFEST, &mbytes)?;
+        let mut mdesc = layout.put_bytes(MT_MANIFEST, &to_json(&manifest)?)?;
         mdesc.platform = Some(b.platform);
         entries.push(mdesc);
     }
-    let index = json!({
-        "schemaVersion": 2,
-        "mediaType": MT_INDEX,
-        "manifests": entries,
-        "annotations": {
-            oci::ANN_CREATED: ts,
-            oci::ANN_TITLE: meta.title,
-        },
-    });
-    let ibytes = serde_json::to_vec(&index).map_err(|e| Error::msg(e.to_string()))?;
-    layout.put_bytes(MT_INDEX, &ibytes)
+    let mut index = Index::new(entries);
+    index.annotations = meta.annotations.clone();
+    index.annotations.insert(oci::ANN_CREATED.to_string(), ts);
+    index
+        .annotations
+        .insert(oci::ANN_TITLE.to_string(), meta.title.clone());
+    layout.put_bytes(MT_INDEX, &to_json(&index)?)
 }

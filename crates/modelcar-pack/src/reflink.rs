@@ -5,21 +5,10 @@ use std::fs::File;
 use std::io;
 use std::os::unix::io::AsRawFd;
 
-#[repr(C)]
-struct FileCloneRange {
-    src_fd: i64,
-    src_offset: u64,
-    src_length: u64,
-    dest_offset: u64,
-}
-
-/// _IOW(0x94, 13, struct file_clone_range), from linux/fs.h.
-const FICLONERANGE: libc::c_ulong = 0x4020_940d;
-
 /// Offsets and length must be multiples of the filesystem block size. Fails with
 /// EOPNOTSUPP/EXDEV/EINVAL where the filesystem cannot clone; callers then copy.
 pub fn clone_range(src: &File, src_off: u64, len: u64, dst: &File, dst_off: u64) -> io::Result<()> {
-    let arg = FileCloneRange {
+    let arg = libc::file_clone_range {
         src_fd: i64::from(src.as_raw_fd()),
         src_offset: src_off,
         src_length: len,
@@ -29,8 +18,8 @@ pub fn clone_range(src: &File, src_off: u64, len: u64, dst: &File, dst_off: u64)
     let r = unsafe {
         libc::ioctl(
             dst.as_raw_fd(),
-            FICLONERANGE as _,
-            &arg as *const FileCloneRange,
+            libc::FICLONERANGE,
+            &arg as *const libc::file_clone_range,
         )
     };
     if r == 0 {

@@ -9,10 +9,10 @@ use crate::auth::{self, Creds};
 use crate::cleanup;
 use crate::error::{Context, Error, Result};
 use crate::layout::Layout;
-use crate::oci::Descriptor;
+use crate::oci::{from_json, Descriptor, Index, Manifest};
 use base64::Engine;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::Value;
+use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, SeekFrom};
 use std::time::Duration;
@@ -57,14 +57,10 @@ impl Reference {
                         b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
                     })
             });
-        let ok_tag = !tag.is_empty()
-            && tag.len() <= 128
-            && tag
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if !ok_repo || !ok_tag {
+        if !ok_repo {
             return Err(bad());
         }
+        crate::oci::check_tag(&tag).map_err(|e| Error::msg(format!("--push {s:?}: {e}")))?;
         Ok(Reference { host, repo, tag })
     }
 }
@@ -116,18 +112,14 @@ pub fn connect(r: &Reference, insecure: bool) -> Result<Client> {
 pub fn push(c: &Client, layout: &Layout, index: &Descriptor, quiet: bool) -> Result<String> {
     let r = &c.r;
     let index_bytes = layout.read_blob(&index.digest)?;
-    let idx: Value = serde_json::from_slice(&index_bytes).ctx(|| "index".to_string())?;
+    let idx: Index = from_json(&index_bytes, &index.digest)?;
     let mut manifests = Vec::new();
     let mut blobs: Vec<Descriptor> = Vec::new();
     let mut seen = BTreeSet::new();
-    for m in idx["manifests"].as_array().cloned().unwrap_or_default() {
-        let d: Descriptor = serde_json::from_value(m).ctx(|| "index entry".to_string())?;
+    for d in idx.manifests {
         let mb = layout.read_blob(&d.digest)?;
-        let mv: Value = serde_json::from_slice(&mb).ctx(|| d.digest.clone())?;
-        let mut refs = vec![mv["config"].clone()];
-        refs.extend(mv["layers"].as_array().cloned().unwrap_or_default());
-        for b in refs {
-            let bd: Descriptor = serde_json::from_value(b).ctx(|| "descriptor".to_string())?;
+        let m: Manifest = from_json(&mb, &d.digest)?;
+        for bd in std::iter::once(m.config).chain(m.layers) {
             if seen.insert(bd.digest.clone()) {
                 blobs.push(bd);
             }
@@ -163,6 +155,20 @@ pub fn push(c: &Client, layout: &Layout, index: &Descriptor, quiet: bool) -> Res
 }
 
 impl Client {
+    /// GET `manifests/REF` or `blobs/DIGEST` of the repository (conversion reads its source
+    /// through this); the body streams.
+    pub fn get(&self, path: &str, accept: &str) -> Result<ureq::Response> {
+        cleanup::check()?;
+        self.req("GET", &self.url(path))
+            .set("Accept", accept)
+            .call()
+            .map_err(|e| self.fail(&format!("GET {path}"), e))
+    }
+
+    pub fn reference(&self) -> &Reference {
+        &self.r
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}/v2/{}/{path}", self.base, self.r.repo)
     }
@@ -271,18 +277,14 @@ impl Client {
         let text = resp
             .into_string()
             .ctx(|| format!("registry {}: token response", self.r.host))?;
-        let v: Value = serde_json::from_str(&text)
+        let v: TokenResponse = serde_json::from_str(&text)
             .ctx(|| format!("registry {}: token response", self.r.host))?;
-        v["token"]
-            .as_str()
-            .or_else(|| v["access_token"].as_str())
-            .map(str::to_string)
-            .ok_or_else(|| {
-                Error::msg(format!(
-                    "registry {}: token response without a token",
-                    self.r.host
-                ))
-            })
+        v.token.or(v.access_token).ok_or_else(|| {
+            Error::msg(format!(
+                "registry {}: token response without a token",
+                self.r.host
+            ))
+        })
     }
 
     fn blob_exists(&self, digest: &str) -> Result<bool> {
@@ -380,6 +382,13 @@ impl Client {
             .map_err(|e| self.fail(&format!("PUT manifest {reference}"), e))?;
         Ok(())
     }
+}
+
+/// The token service's answer (distribution's token spec: either name may be used).
+#[derive(Deserialize)]
+struct TokenResponse {
+    token: Option<String>,
+    access_token: Option<String>,
 }
 
 fn basic(c: &Creds) -> String {

@@ -15,6 +15,8 @@ pub enum Kind {
     File,
     Dir,
     Symlink,
+    /// Only in converted layers (a source layer's hard link to an earlier entry).
+    Hardlink,
 }
 
 /// One tar entry's metadata.
@@ -74,6 +76,7 @@ pub fn header_bytes(h: &Header, offset: u64, align: bool) -> Vec<u8> {
         Kind::File => b'0',
         Kind::Dir => b'5',
         Kind::Symlink => b'2',
+        Kind::Hardlink => b'1',
     };
     out.extend_from_slice(&ustar(h, &name, flag));
     debug_assert!(!align || (offset + out.len() as u64).is_multiple_of(ALIGN));

@@ -640,3 +640,34 @@ fn help_mentions_zstd_and_kserve() {
     assert!(o.status.success());
     assert!(s.contains("zstd") && s.contains("fetch mode"), "{s}");
 }
+
+#[test]
+fn output_tags_are_checked_and_pack_is_also_a_subcommand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let model = t.join("m.txt");
+    fs::write(&model, b"weights").unwrap();
+    let m = model.to_str().unwrap();
+    let out = t.join("out");
+    for (o, needle) in [
+        (format!("oci:{}:", out.display()), "empty tag"),
+        (format!("oci:{}:.v1", out.display()), "invalid tag"),
+        (format!("oci:{}:a+b", out.display()), "invalid tag"),
+        (
+            format!("oci:{}:{}", out.display(), "t".repeat(129)),
+            "at most 128",
+        ),
+    ] {
+        fails_cleanly(&[m, "-o", &o], needle, &out);
+        assert!(!out.exists(), "{o}: nothing written");
+    }
+    let tag = "v".repeat(128);
+    let a = pack_ok(&[m, "-q", "-o", &format!("oci:{}:{tag}", out.display())]);
+    let b = pack_ok(&["pack", m, "-q", "-o", &format!("oci:{}:t2", out.display())]);
+    assert_eq!(
+        a, b,
+        "same input, same index, with or without the subcommand"
+    );
+    assert_eq!(tagged(&out, &tag)["digest"], a.as_str());
+    assert_eq!(tagged(&out, "t2")["digest"], b.as_str());
+}

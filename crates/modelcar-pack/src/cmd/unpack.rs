@@ -5,15 +5,8 @@
 //! KSERVE_OCI_DOCKER_CONFIG, see `auth.rs`).
 
 use crate::error::{Error, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Subcommand};
 use std::path::PathBuf;
-
-#[derive(Parser, Debug)]
-#[command(name = "modelcar-pack", version)]
-struct Top {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
 
 #[derive(Args, Debug, Clone)]
 pub struct Net {
@@ -23,8 +16,9 @@ pub struct Net {
     pub insecure: bool,
 }
 
+/// Flattened into `cli::Command`.
 #[derive(Subcommand, Debug)]
-pub enum Cmd {
+pub enum ReadCmd {
     /// Unpack a modelcar's /models into DEST: the node's platform, layers fetched in
     /// parallel and checked against their digests, DEST replaced only on success.
     #[command(
@@ -95,8 +89,6 @@ Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/cont
     },
 }
 
-pub const NAMES: [&str; 5] = ["unpack", "sign", "verify", "inspect", "info"];
-
 fn env(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }
@@ -112,13 +104,9 @@ fn insecure(net: &Net) -> bool {
     net.insecure || kserve || kit
 }
 
-pub fn run(args: Vec<String>) -> Result<()> {
-    let top = Top::try_parse_from(args).map_err(|e| {
-        let _ = e.print();
-        std::process::exit(if e.use_stderr() { 2 } else { 0 });
-    })?;
-    match top.cmd {
-        Cmd::Unpack {
+pub fn run(cmd: ReadCmd) -> Result<()> {
+    match cmd {
+        ReadCmd::Unpack {
             src,
             dest,
             filter,
@@ -161,7 +149,7 @@ pub fn run(args: Vec<String>) -> Result<()> {
                 quiet,
             })
         }
-        Cmd::Sign { key, src, net } => {
+        ReadCmd::Sign { key, src, net } => {
             let d = crate::sign::sign(&src, &key, insecure(&net))?;
             eprintln!(
                 "modelcar-pack: signed {d} (tag {})",
@@ -170,13 +158,13 @@ pub fn run(args: Vec<String>) -> Result<()> {
             println!("{d}");
             Ok(())
         }
-        Cmd::Verify { key, src, net } => {
+        ReadCmd::Verify { key, src, net } => {
             let (root, who) = crate::sign::verify_cmd(&src, &key, insecure(&net))?;
             eprintln!("modelcar-pack: verified {} ({who})", root.digest);
             println!("{}", root.digest);
             Ok(())
         }
-        Cmd::Inspect { src, json, net } => crate::inspect::inspect(&src, json, insecure(&net)),
-        Cmd::Info { src, net } => crate::inspect::info(&src, insecure(&net)),
+        ReadCmd::Inspect { src, json, net } => crate::inspect::inspect(&src, json, insecure(&net)),
+        ReadCmd::Info { src, net } => crate::inspect::info(&src, insecure(&net)),
     }
 }

@@ -1,0 +1,620 @@
+//! Kitfiles in, ModelKits and ModelPacks out, and both converted to modelcars: runs the real
+//! binary and reads what it wrote with the `tar` crate. Hand-made source layouts check what
+//! conversion refuses (escaping entries, devices, links out, a wrong digest).
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_modelcar-pack");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "modelcar-pack {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap().trim().to_string()
+}
+
+/// The one stderr line of a failed run (exit status 1).
+fn fails(args: &[&str]) -> String {
+    let o = run(args);
+    assert_eq!(o.status.code(), Some(1), "{args:?} should fail");
+    let e = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(e.lines().count(), 1, "one line: {e}");
+    assert!(!e.contains("panicked"), "{e}");
+    e
+}
+
+fn sha(b: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(b))
+}
+
+fn blob(dir: &Path, digest: &str) -> Vec<u8> {
+    let b = fs::read(dir.join("blobs/sha256").join(&digest[7..])).unwrap();
+    assert_eq!(sha(&b), digest);
+    b
+}
+
+fn json_blob(dir: &Path, digest: &str) -> Value {
+    serde_json::from_slice(&blob(dir, digest)).unwrap()
+}
+
+fn tagged(dir: &Path, tag: &str) -> Value {
+    let idx: Value = serde_json::from_slice(&fs::read(dir.join("index.json")).unwrap()).unwrap();
+    idx["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .cloned()
+        .unwrap_or_else(|| panic!("no tag {tag}"))
+}
+
+/// The amd64 manifest of a modelcar tag.
+fn modelcar_manifest(dir: &Path, tag: &str) -> Value {
+    let idx = json_blob(dir, tagged(dir, tag)["digest"].as_str().unwrap());
+    let m = idx["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == "amd64")
+        .unwrap()
+        .clone();
+    json_blob(dir, m["digest"].as_str().unwrap())
+}
+
+/// Regular files under models/ in the model layers (all but the base): path -> bytes.
+fn model_files(dir: &Path, m: &Value) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for l in &m["layers"].as_array().unwrap()[1..] {
+        let b = blob(dir, l["digest"].as_str().unwrap());
+        let mut a = tar::Archive::new(&b[..]);
+        for e in a.entries().unwrap() {
+            let mut e = e.unwrap();
+            let p = e.path().unwrap().to_string_lossy().into_owned();
+            assert!(p.starts_with("models"), "{p}");
+            if e.header().entry_type().is_file() {
+                let mut v = Vec::new();
+                e.read_to_end(&mut v).unwrap();
+                out.insert(p, v);
+            }
+        }
+    }
+    out
+}
+
+struct Ctx {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    dir: PathBuf,
+}
+
+impl Ctx {
+    fn s(&self, p: &str) -> String {
+        self.root.join(p).to_string_lossy().into_owned()
+    }
+}
+
+const KITFILE: &str = r#"manifestVersion: 1.0.0
+package:
+  name: tiny
+  version: 1.2.3
+  description: A tiny model
+  authors: [Ann, Bob]
+  license: Apache-2.0
+model:
+  name: tiny-model
+  path: ./weights
+  format: safetensors
+  parts:
+    - name: lora
+      path: lora.bin
+datasets:
+  - name: train
+    path: data/
+code:
+  - path: src
+docs:
+  - path: README.md
+  - path: docs
+"#;
+
+fn files() -> Vec<(&'static str, Vec<u8>)> {
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    vec![
+        ("weights/model.safetensors", big),
+        ("weights/sub/config.json", b"{}\n".to_vec()),
+        ("lora.bin", b"lora".to_vec()),
+        ("data/train.csv", b"a,b\n".to_vec()),
+        ("src/train.py", b"print(1)\n".to_vec()),
+        ("README.md", b"# tiny\n".to_vec()),
+        ("docs/LICENSE", b"Apache\n".to_vec()),
+    ]
+}
+
+fn context() -> Ctx {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let dir = root.join("ctx");
+    for (p, b) in files() {
+        let f = dir.join(p);
+        fs::create_dir_all(f.parent().unwrap()).unwrap();
+        fs::write(f, b).unwrap();
+    }
+    fs::write(dir.join("Kitfile"), KITFILE).unwrap();
+    Ctx {
+        _tmp: tmp,
+        root,
+        dir,
+    }
+}
+
+fn expect(paths: &[&str]) -> BTreeMap<String, Vec<u8>> {
+    files()
+        .into_iter()
+        .filter(|(p, _)| paths.contains(p))
+        .map(|(p, b)| (format!("models/{p}"), b))
+        .collect()
+}
+
+const MODEL_AND_DOCS: [&str; 5] = [
+    "weights/model.safetensors",
+    "weights/sub/config.json",
+    "lora.bin",
+    "README.md",
+    "docs/LICENSE",
+];
+
+#[test]
+fn kitfile_dir_packs_model_and_docs_where_kit_unpack_puts_them() {
+    let c = context();
+    let out = c.s("out");
+    ok(&[
+        c.dir.to_str().unwrap(),
+        "-o",
+        &format!("oci:{out}:v1"),
+        "-q",
+    ]);
+    let m = modelcar_manifest(Path::new(&out), "v1");
+    assert_eq!(model_files(Path::new(&out), &m), expect(&MODEL_AND_DOCS));
+    let a = &m["annotations"];
+    assert_eq!(a["org.opencontainers.image.title"], "tiny");
+    assert_eq!(a["org.opencontainers.image.version"], "1.2.3");
+    assert_eq!(a["org.opencontainers.image.description"], "A tiny model");
+    assert_eq!(a["org.opencontainers.image.authors"], "Ann, Bob");
+    assert_eq!(a["org.opencontainers.image.licenses"], "Apache-2.0");
+    // The README is the model card: its own layer, named by olot's annotation.
+    let card = m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["annotations"]["io.github.modelcar-base.modelcard"] == "true")
+        .unwrap();
+    assert_eq!(a["io.opendatahub.layers.modelcard"], card["digest"]);
+}
+
+#[test]
+fn filters_in_kits_syntax() {
+    let c = context();
+    let out = c.s("out");
+    let d = c.dir.to_str().unwrap();
+    ok(&[
+        d,
+        "--filter",
+        "datasets:train",
+        "-o",
+        &format!("oci:{out}:a"),
+        "-q",
+    ]);
+    let m = modelcar_manifest(Path::new(&out), "a");
+    assert_eq!(
+        model_files(Path::new(&out), &m),
+        expect(&["data/train.csv"])
+    );
+    ok(&[
+        d,
+        "--filter",
+        "model:lora",
+        "--filter",
+        "code",
+        "-o",
+        &format!("oci:{out}:b"),
+        "-q",
+    ]);
+    let m = modelcar_manifest(Path::new(&out), "b");
+    assert_eq!(
+        model_files(Path::new(&out), &m),
+        expect(&["lora.bin", "src/train.py"])
+    );
+    let e = fails(&[d, "--filter", "dataset", "-o", &format!("oci:{out}:c")]);
+    assert!(e.contains("invalid filter type \"dataset\""), "{e}");
+}
+
+#[test]
+fn kitfile_elsewhere_with_f() {
+    let c = context();
+    fs::rename(c.dir.join("Kitfile"), c.root.join("other.yaml")).unwrap();
+    let out = c.s("out");
+    ok(&[
+        c.dir.to_str().unwrap(),
+        "-f",
+        &c.s("other.yaml"),
+        "-o",
+        &format!("oci:{out}:v1"),
+        "-q",
+    ]);
+    let m = modelcar_manifest(Path::new(&out), "v1");
+    assert_eq!(model_files(Path::new(&out), &m), expect(&MODEL_AND_DOCS));
+}
+
+#[test]
+fn bad_kitfiles_one_line_naming_the_field() {
+    let c = context();
+    let d = c.dir.to_str().unwrap();
+    let out = c.s("out");
+    let o = format!("oci:{out}:v1");
+    let cases: [(&str, &str); 5] = [
+        (
+            "model:\n  path: nothere\n",
+            "model.path: \"nothere\" does not exist in",
+        ),
+        (
+            "model:\n  path: ../x\n",
+            "model.path: \"../x\" leaves the context directory",
+        ),
+        (
+            "manifestVersion: 9.9\nmodel:\n  path: weights\n",
+            "manifestVersion: unknown version \"9.9\"",
+        ),
+        ("model:\n  path: [weights\n", "invalid Kitfile:"),
+        (
+            "model:\n  path: weights\n  frmework: x\n",
+            "unknown field `frmework`",
+        ),
+    ];
+    for (k, want) in cases {
+        fs::write(c.dir.join("Kitfile"), k).unwrap();
+        let e = fails(&[d, "-o", &o]);
+        assert!(e.contains(want), "{k:?}: {e}");
+        assert!(e.contains("Kitfile"), "names the file: {e}");
+        assert!(!Path::new(&out).exists(), "nothing written");
+    }
+    std::os::unix::fs::symlink("/etc", c.dir.join("escape")).unwrap();
+    fs::write(c.dir.join("Kitfile"), "datasets:\n  - path: escape\n").unwrap();
+    let e = fails(&[d, "-o", &o]);
+    assert!(e.contains("datasets[0].path: \"escape\" leaves"), "{e}");
+}
+
+#[test]
+fn modelkit_and_modelpack_as_kit_writes_them() {
+    let c = context();
+    let out = c.s("kits");
+    let d = c.dir.to_str().unwrap();
+    ok(&[
+        d,
+        "--format",
+        "modelkit",
+        "-o",
+        &format!("oci:{out}:kit"),
+        "-q",
+    ]);
+    ok(&[
+        d,
+        "--format",
+        "modelpack",
+        "-o",
+        &format!("oci:{out}:mp"),
+        "-q",
+    ]);
+    let out = Path::new(&out);
+
+    let kd = tagged(out, "kit");
+    assert_eq!(
+        kd["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    let km = json_blob(out, kd["digest"].as_str().unwrap());
+    assert_eq!(
+        km["config"]["mediaType"],
+        "application/vnd.kitops.modelkit.config.v1+json"
+    );
+    let types: Vec<&str> = km["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["mediaType"].as_str().unwrap())
+        .collect();
+    let k = "application/vnd.kitops.modelkit.";
+    assert_eq!(
+        types,
+        [
+            format!("{k}model.v1.tar"),
+            format!("{k}modelpart.v1.tar"),
+            format!("{k}code.v1.tar"),
+            format!("{k}dataset.v1.tar"),
+            format!("{k}docs.v1.tar"),
+            format!("{k}docs.v1.tar"),
+        ]
+    );
+    // The config is the Kitfile as JSON, each entry with its layer's digest.
+    let kf = json_blob(out, km["config"]["digest"].as_str().unwrap());
+    assert_eq!(kf["model"]["digest"], km["layers"][0]["digest"]);
+    assert_eq!(kf["model"]["parts"][0]["digest"], km["layers"][1]["digest"]);
+    assert_eq!(kf["docs"][1]["digest"], km["layers"][5]["digest"]);
+    assert_eq!(kf["package"]["authors"], json!(["Ann", "Bob"]));
+    // Entries at their context-relative paths, parents first, as kit's tar has them
+    // (directories with the usual trailing '/').
+    let model = blob(out, km["layers"][0]["digest"].as_str().unwrap());
+    let names: Vec<String> = tar::Archive::new(&model[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "weights/",
+            "weights/model.safetensors",
+            "weights/sub/",
+            "weights/sub/config.json"
+        ]
+    );
+
+    let md = tagged(out, "mp");
+    assert_eq!(
+        md["artifactType"],
+        "application/vnd.cncf.model.manifest.v1+json"
+    );
+    let mm = json_blob(out, md["digest"].as_str().unwrap());
+    assert_eq!(
+        mm["artifactType"],
+        "application/vnd.cncf.model.manifest.v1+json"
+    );
+    assert_eq!(
+        mm["config"]["mediaType"],
+        "application/vnd.cncf.model.config.v1+json"
+    );
+    let cfg = json_blob(out, mm["config"]["digest"].as_str().unwrap());
+    assert_eq!(cfg["descriptor"]["name"], "tiny");
+    assert_eq!(cfg["descriptor"]["licenses"], json!(["Apache-2.0"]));
+    assert_eq!(cfg["config"]["format"], "safetensors");
+    assert_eq!(cfg["modelfs"]["diffIds"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        mm["layers"][0]["mediaType"],
+        "application/vnd.cncf.model.weight.v1.tar"
+    );
+    assert_eq!(
+        mm["layers"][0]["annotations"]["org.cncf.model.filepath"],
+        "weights"
+    );
+    assert_eq!(
+        mm["layers"][1]["mediaType"],
+        "application/vnd.cncf.model.weight.config.v1.tar"
+    );
+    assert_eq!(
+        mm["layers"][4]["mediaType"],
+        "application/vnd.cncf.model.doc.v1.tar"
+    );
+    let kfa: Value = serde_json::from_str(
+        mm["annotations"]["ml.kitops.modelkit.kitfile"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(kfa["model"]["name"], "tiny-model");
+}
+
+#[test]
+fn modelkits_and_modelpacks_convert_to_the_same_modelcar_files() {
+    let c = context();
+    let kits = c.s("kits");
+    let d = c.dir.to_str().unwrap();
+    let mk = ok(&[
+        d,
+        "--format",
+        "modelkit",
+        "-o",
+        &format!("oci:{kits}:kit"),
+        "-q",
+    ]);
+    ok(&[
+        d,
+        "--format",
+        "modelpack",
+        "-o",
+        &format!("oci:{kits}:mp"),
+        "-q",
+    ]);
+    let out = c.s("out");
+    ok(&[
+        &format!("oci:{kits}:kit"),
+        "-o",
+        &format!("oci:{out}:fromkit"),
+        "-q",
+    ]);
+    ok(&[
+        &format!("oci:{kits}:mp"),
+        "-o",
+        &format!("oci:{out}:frommp"),
+        "-q",
+    ]);
+    ok(&[
+        &format!("oci:{kits}:mp"),
+        "--filter",
+        "datasets,code",
+        "-o",
+        &format!("oci:{out}:data"),
+        "-q",
+    ]);
+    let o = Path::new(&out);
+    let m = modelcar_manifest(o, "fromkit");
+    assert_eq!(model_files(o, &m), expect(&MODEL_AND_DOCS));
+    assert_eq!(
+        m["annotations"]["io.github.modelcar-base.source.digest"],
+        mk.as_str()
+    );
+    assert_eq!(
+        m["annotations"]["io.github.modelcar-base.source"],
+        format!("oci:{kits}:kit")
+    );
+    assert_eq!(
+        m["annotations"]["org.opencontainers.image.version"],
+        "1.2.3"
+    );
+    let m = modelcar_manifest(o, "frommp");
+    assert_eq!(model_files(o, &m), expect(&MODEL_AND_DOCS));
+    let m = modelcar_manifest(o, "data");
+    assert_eq!(
+        model_files(o, &m),
+        expect(&["data/train.csv", "src/train.py"])
+    );
+}
+
+/// A one-layer ModelKit layout made by hand (tag "t").
+fn handmade(dir: &Path, layer: &[u8], media: &str) -> String {
+    let blobs = dir.join("blobs/sha256");
+    fs::create_dir_all(&blobs).unwrap();
+    let put = |b: &[u8]| {
+        let d = sha(b);
+        fs::write(blobs.join(&d[7..]), b).unwrap();
+        json!({"digest": d, "size": b.len()})
+    };
+    let l = put(layer);
+    let cfg =
+        serde_json::to_vec(&json!({"manifestVersion": "1.0.0", "model": {"path": "m"}})).unwrap();
+    let cd = put(&cfg);
+    let m = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.kitops.modelkit.config.v1+json", "digest": cd["digest"], "size": cd["size"]},
+        "layers": [{"mediaType": media, "digest": l["digest"], "size": l["size"]}],
+    });
+    let mb = serde_json::to_vec(&m).unwrap();
+    let md = put(&mb);
+    fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let idx = json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md["digest"], "size": md["size"],
+        "annotations": {"org.opencontainers.image.ref.name": "t"}}]});
+    fs::write(dir.join("index.json"), serde_json::to_vec(&idx).unwrap()).unwrap();
+    l["digest"].as_str().unwrap().to_string()
+}
+
+fn raw_tar(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (p, t, link) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(*t);
+        h.set_mode(0o644);
+        let data: &[u8] = if t.is_file() { b"data" } else { b"" };
+        h.set_size(data.len() as u64);
+        // set_path refuses "..": write the name bytes directly, as a hostile tool would.
+        let name = &mut h.as_old_mut().name;
+        name[..p.len()].copy_from_slice(p.as_bytes());
+        if !link.is_empty() {
+            h.set_link_name(link).unwrap();
+        }
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn conversion_refuses_what_could_escape() {
+    let file = tar::EntryType::Regular;
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            raw_tar(&[("m/../../evil", file, "")]),
+            "leaves the layer's tree",
+        ),
+        (
+            raw_tar(&[("/etc/evil", file, "")]),
+            "leaves the layer's tree",
+        ),
+        (
+            raw_tar(&[("m/dev", tar::EntryType::Char, "")]),
+            "m/dev: a device",
+        ),
+        (raw_tar(&[("m/fifo", tar::EntryType::Fifo, "")]), "a fifo"),
+        (
+            raw_tar(&[("m/l", tar::EntryType::Symlink, "../../etc/passwd")]),
+            "points outside the model",
+        ),
+        (
+            raw_tar(&[("m/l", tar::EntryType::Symlink, "/etc/passwd")]),
+            "points outside the model",
+        ),
+        (
+            raw_tar(&[("m/h", tar::EntryType::Link, "etc/passwd")]),
+            "not a file earlier in the layer",
+        ),
+    ];
+    for (layer, want) in cases {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        handmade(&src, &layer, "application/vnd.kitops.modelkit.model.v1.tar");
+        let out = t.path().join("out");
+        let e = fails(&[
+            &format!("oci:{}:t", src.display()),
+            "-o",
+            &format!("oci:{}:x", out.display()),
+        ]);
+        assert!(e.contains(want), "{want}: {e}");
+        assert!(!out.exists(), "a failed run leaves no layout behind");
+    }
+}
+
+#[test]
+fn conversion_checks_the_source_digest_and_reads_gzip() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("src");
+    let layer = raw_tar(&[("m/a", tar::EntryType::Regular, "")]);
+    let d = handmade(&src, &layer, "application/vnd.kitops.modelkit.model.v1.tar");
+    let mut bad = layer.clone();
+    bad[600] ^= 1;
+    fs::write(src.join("blobs/sha256").join(&d[7..]), &bad).unwrap();
+    let out = t.path().join("out");
+    let e = fails(&[
+        &format!("oci:{}:t", src.display()),
+        "-o",
+        &format!("oci:{}:x", out.display()),
+    ]);
+    assert!(e.contains(&format!("the manifest says {d}")), "{e}");
+
+    let gz = {
+        use std::io::Write;
+        let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        g.write_all(&layer).unwrap();
+        g.finish().unwrap()
+    };
+    let src2 = t.path().join("src2");
+    handmade(
+        &src2,
+        &gz,
+        "application/vnd.kitops.modelkit.model.v1.tar+gzip",
+    );
+    ok(&[
+        &format!("oci:{}:t", src2.display()),
+        "-o",
+        &format!("oci:{}:x", out.display()),
+        "-q",
+    ]);
+    let m = modelcar_manifest(&out, "x");
+    let f = model_files(&out, &m);
+    assert_eq!(f.get("models/m/a").map(Vec::as_slice), Some(&b"data"[..]));
+}
