@@ -37,13 +37,14 @@ need_tool cargo od
 
 for arch in "${archs[@]}"; do
   case "$arch" in
-    amd64) target=x86_64-unknown-linux-musl cc=musl-gcc linker=musl-gcc ;;
-    arm64) target=aarch64-unknown-linux-musl cc=aarch64-linux-gnu-gcc linker=rust-lld ;;
-    ppc64le) target=powerpc64le-unknown-linux-gnu cc=powerpc64le-linux-gnu-gcc linker=$cc ;;
-    s390x) target=s390x-unknown-linux-gnu cc=s390x-linux-gnu-gcc linker=$cc ;;
+    # musl-gcc as the linker would make a dynamic PIE; rustc's own self-contained link is static.
+    amd64) target=x86_64-unknown-linux-musl cc=musl-gcc linker=cc strip=strip ;;
+    arm64) target=aarch64-unknown-linux-musl cc=aarch64-linux-gnu-gcc linker=rust-lld strip=aarch64-linux-gnu-strip ;;
+    ppc64le) target=powerpc64le-unknown-linux-gnu cc=powerpc64le-linux-gnu-gcc linker=$cc strip=powerpc64le-linux-gnu-strip ;;
+    s390x) target=s390x-unknown-linux-gnu cc=s390x-linux-gnu-gcc linker=$cc strip=s390x-linux-gnu-strip ;;
     *) usage_error "unknown arch '$arch' (amd64 arm64 ppc64le s390x)" ;;
   esac
-  need_tool "$cc"
+  need_tool "$cc" "$strip"
   up=$(tr 'a-z-' 'A-Z_' <<<"$target")
   low=${target//-/_}
   log "$arch: cargo build --release --target $target"
@@ -62,7 +63,8 @@ for arch in "${archs[@]}"; do
   root="$out/$arch/rootfs"
   rm -rf "${out:?}/$arch"
   mkdir -p "$root/etc/ssl/certs" "$root/home/user" "$root/tmp"
-  cp "$bin" "$root/modelcar-pack"
+  # The static link keeps the symbol table (the profile's strip acts before it): drop it here.
+  "$strip" -o "$root/modelcar-pack" "$bin"
   cp "$certs" "$root/etc/ssl/certs/ca-certificates.crt"
   # Any UID (OpenShift's random ones) can write here when the root is not read-only.
   chmod 1777 "$root/home/user" "$root/tmp"
