@@ -179,9 +179,10 @@ def test_kit_init_contract_with_signature(podman_env, unpack_image, serving_imag
                                            unpack_bin, keys, tmp_path):
     """kit-init's environment (no args), the signature checked with COSIGN_KEY from a mounted
     file; then a foreign key and a missing signature, where the server never starts."""
+    # A modelcar of its own (another title, another digest): signatures go by digest.
     src = pushed_sample.replace(":v1", ":signed")
-    run(["skopeo", "copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false",
-         f"docker://{pushed_sample}", f"docker://{src}"], timeout=300)
+    run([unpack_bin, REPO / "sample-model", "--title", "signed", "--push", src, "--insecure", "-q"],
+        timeout=300)
     good_key, good_pub = keys["good"]
     run([unpack_bin, "sign", "--insecure", "--key", good_key, src], timeout=60)
     keydir = {"name": "cosign", "hostPath": {"path": str(good_pub.parent), "type": "Directory"}}
@@ -345,7 +346,7 @@ def test_registry_killed_mid_download_then_rerun(unpack_bin, tmp_path):
         assert sorted(os.listdir(dest)) == ["previous"]
         assert sorted(os.listdir(tmp_path)) == sorted(["model", "registry", "dest", f"config-{port}.yml"])
         reg = _registry(data, port)
-        r = run([unpack_bin, "unpack", "--insecure", f"127.0.0.1:{proxy.port}/killed:v1", dest],
+        r = run([unpack_bin, "unpack", "--insecure", ref, dest],
                 timeout=300)
         assert sha256_tree(dest) == sha256_tree(model)
         REPORT.append(f"unpack after a killed registry: first run failed with {err.strip().splitlines()[-1]!r}; "
