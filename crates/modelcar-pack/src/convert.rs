@@ -164,10 +164,10 @@ impl<R: Read> Read for HashRead<R> {
 }
 
 /// One source layer to convert, with the Kitfile entry it belongs to.
-struct Job {
-    desc: Descriptor,
-    ltype: LayerType,
-    entry: Entry,
+pub(crate) struct Job {
+    pub(crate) desc: Descriptor,
+    pub(crate) ltype: LayerType,
+    pub(crate) entry: Entry,
 }
 
 pub struct Options<'a> {
@@ -244,7 +244,7 @@ pub fn convert(
 
 /// Pairs layers with Kitfile entries as `kit unpack` does (the n-th layer of a type is the
 /// n-th entry of that type) and keeps those the filters select.
-fn select(
+pub(crate) fn select(
     name: &str,
     kf: Option<&Kitfile>,
     layers: &[Descriptor],

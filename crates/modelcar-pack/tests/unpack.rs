@@ -760,3 +760,135 @@ fn inspect_and_info_read_no_model_layer() {
     let card = fs::read_to_string(repo().join("sample-model/README.md")).unwrap();
     assert!(info.contains(&card), "{info}");
 }
+
+const KITFILE: &str = "manifestVersion: \"1.0.0\"
+package:
+  name: tiny
+model:
+  name: tiny-model
+  path: ./weights
+  parts:
+    - name: lora
+      path: lora.bin
+datasets:
+  - name: train
+    path: data/
+code:
+  - path: src
+docs:
+  - path: README.md
+";
+
+fn kit_context(dir: &Path) {
+    let big: Vec<u8> = (0..2_000_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    for (p, b) in [
+        ("weights/model.safetensors", big),
+        ("weights/sub/config.json", b"{}\n".to_vec()),
+        ("lora.bin", b"lora".to_vec()),
+        ("data/train.csv", b"a,b\n".to_vec()),
+        ("src/train.py", b"print(1)\n".to_vec()),
+        ("README.md", b"# tiny\n".to_vec()),
+    ] {
+        let f = dir.join(p);
+        fs::create_dir_all(f.parent().unwrap()).unwrap();
+        fs::write(f, b).unwrap();
+    }
+    fs::write(dir.join("Kitfile"), KITFILE).unwrap();
+}
+
+/// ModelKits and ModelPacks (written by modelcar-pack --format): the files at their Kitfile
+/// paths plus the Kitfile, as `kit unpack` does; kit's filters; kit-init's default (model).
+#[test]
+fn modelkits_and_modelpacks_unpack_to_their_kitfile_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = tmp.path().join("ctx");
+    kit_context(&ctx);
+    let mut want = tree(&ctx);
+    want.remove("Kitfile");
+    for format in ["modelkit", "modelpack"] {
+        let lay = tmp.path().join(format);
+        let src = format!("oci:{}:v1", lay.display());
+        ok(&[ctx.to_str().unwrap(), "--format", format, "-q", "-o", &src]);
+        let all = tmp.path().join(format!("{format}-all"));
+        ok(&["unpack", &src, all.to_str().unwrap(), "-q"]);
+        let mut got = tree(&all);
+        let kitfile = got.remove("Kitfile").expect("the Kitfile is written");
+        assert_eq!(got, want, "{format}");
+        let kf: serde_yaml::Value = serde_yaml::from_slice(&kitfile).unwrap();
+        assert_eq!(kf["model"]["path"], "./weights", "{format}");
+        // --filter: the model (with its part) only, no Kitfile.
+        let model = tmp.path().join(format!("{format}-model"));
+        ok(&[
+            "unpack",
+            &src,
+            model.to_str().unwrap(),
+            "-q",
+            "--filter",
+            "model",
+        ]);
+        let keys: Vec<String> = tree(&model)
+            .into_keys()
+            .filter(|k| !tree(&model)[k].starts_with(b"/"))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "lora.bin",
+                "weights/model.safetensors",
+                "weights/sub/config.json"
+            ],
+            "{format}"
+        );
+        // By name, two filters adding up.
+        let some = tmp.path().join(format!("{format}-some"));
+        ok(&[
+            "unpack",
+            &src,
+            some.to_str().unwrap(),
+            "-q",
+            "--filter",
+            "datasets:train",
+            "--filter",
+            "kitfile",
+        ]);
+        let keys: Vec<String> = tree(&some)
+            .into_keys()
+            .filter(|k| !tree(&some)[k].starts_with(b"/"))
+            .collect();
+        assert_eq!(keys, ["Kitfile", "data/train.csv"], "{format}");
+        // kit-init: no SRC, UNPACK_FILTER unset: the model only.
+        let kit = tmp.path().join(format!("{format}-kit"));
+        let o = run(
+            &["unpack", "-q"],
+            &[
+                ("MODELKIT_REF", &src),
+                ("UNPACK_PATH", kit.to_str().unwrap()),
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(tree(&kit), tree(&model), "{format}");
+        fails(
+            &[
+                "unpack",
+                &src,
+                tmp.path().join("x").to_str().unwrap(),
+                "--filter",
+                "weights",
+            ],
+            &[],
+            "invalid filter type \"weights\"",
+        );
+        fails(
+            &[
+                "unpack",
+                &src,
+                tmp.path().join("x").to_str().unwrap(),
+                "--filter",
+                "code:nothing",
+            ],
+            &[],
+            "the filter selects no layer",
+        );
+        assert!(!tmp.path().join("x").exists());
+    }
+}

@@ -33,9 +33,11 @@ Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/cont
         src: Option<String>,
         #[arg(value_name = "DEST")]
         dest: Option<PathBuf>,
-        /// kit's filter syntax (ModelKits and ModelPacks; a modelcar is always unpacked whole).
+        /// kit's filter syntax, repeatable: TYPE[,TYPE...][:NAME_OR_PATH,...], TYPE one of
+        /// kitfile, model, datasets, code, docs (ModelKits and ModelPacks; default: all; a
+        /// modelcar is always unpacked whole). $UNPACK_FILTER when no SRC is given.
         #[arg(long)]
-        filter: Option<String>,
+        filter: Vec<String>,
         /// Verify the cosign signature with this public key (file or PEM) before unpacking.
         #[arg(long, value_name = "PUBLIC_KEY")]
         key: Option<String>,
@@ -121,6 +123,11 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
                     "keyless verification (COSIGN_CERT_IDENTITY / COSIGN_CERT_OIDC_ISSUER) is not supported yet; use COSIGN_KEY with a public key",
                 ));
             }
+            // kit-init's contract (no SRC): UNPACK_FILTER, defaulting to the model only.
+            let mut filters = filter;
+            if src.is_none() && filters.is_empty() {
+                filters.push(env("UNPACK_FILTER").unwrap_or_else(|| "model".to_string()));
+            }
             let src = src
                 .or_else(|| env("MODELKIT_REF"))
                 .ok_or_else(|| Error::msg("nothing to unpack: give SRC, or set MODELKIT_REF"))?;
@@ -134,11 +141,6 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
                     .ok_or_else(|| Error::msg(format!("--platform wants linux/ARCH, got {p:?}")))?,
                 None => crate::fetch::host_arch().to_string(),
             };
-            if let Some(f) = filter.or_else(|| env("UNPACK_FILTER")) {
-                if !quiet {
-                    eprintln!("modelcar-pack: filter {f:?}: a modelcar is unpacked whole");
-                }
-            }
             crate::unpack::run(&crate::unpack::Opts {
                 src,
                 dest,
@@ -147,6 +149,7 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
                 jobs,
                 key: key.or_else(|| env("COSIGN_KEY")),
                 quiet,
+                filters,
             })
         }
         ReadCmd::Sign { key, src, net } => {

@@ -130,6 +130,51 @@ pub fn layer(body: Box<dyn Read + Send>, layer: &Layer) -> Result<Extracted> {
     Ok(x)
 }
 
+/// A ModelPack `.raw` layer: the blob is the file itself, written at `rel` below `root`.
+pub fn raw_file(body: Box<dyn Read + Send>, layer: &Layer, rel: &str) -> Result<Extracted> {
+    let relp = relative(rel.as_bytes(), "", layer.digest)?.unwrap_or_default();
+    if relp.as_os_str().is_empty() {
+        return Err(Error::msg(format!(
+            "layer {}: raw file without a path",
+            layer.digest
+        )));
+    }
+    let mut hr = HashReader {
+        inner: body,
+        hash: Sha256::new(),
+        n: 0,
+        progress: layer.progress,
+        abort: layer.abort,
+    };
+    let dst = layer.root.join(&relp);
+    if let Some(p) = dst.parent() {
+        fs::create_dir_all(p).ctx(|| format!("cannot create {}", p.display()))?;
+    }
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&dst)
+        .ctx(|| format!("cannot create {}", dst.display()))?;
+    let n = std::io::copy(&mut hr, &mut f).map_err(|e| match cleanup::check() {
+        Err(i) => i,
+        Ok(()) => Error::msg(format!("layer {}: {e}", layer.digest)),
+    })?;
+    let got = hr.hash.finish();
+    if got != layer.digest || n != layer.size {
+        return Err(Error::msg(format!(
+            "layer {}: digest mismatch: got {got} ({n} bytes, expected {}); nothing was unpacked",
+            layer.digest, layer.size
+        )));
+    }
+    Ok(Extracted {
+        files: 1,
+        bytes: n,
+        any_model: true,
+        ..Default::default()
+    })
+}
+
 /// The entry's path relative to the prefix, or None when it lies outside. Refuses absolute
 /// paths and `..` anywhere.
 fn relative(name: &[u8], prefix: &str, digest: &str) -> Result<Option<PathBuf>> {

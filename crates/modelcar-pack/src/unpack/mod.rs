@@ -1,13 +1,18 @@
-//! `unpack SRC DEST`: a modelcar's `/models` (KServe's fetch mode) written to DEST. The
-//! node's platform is picked from an index, the signature checked first when a key is
-//! given, the layers fetched in parallel, each streamed once and checked against its digest,
-//! and DEST replaced only when everything succeeded (see `stage.rs`).
+//! `unpack SRC DEST`: a modelcar's `/models` (KServe's fetch mode) written to DEST, or a
+//! ModelKit's / ModelPack's files at their Kitfile paths plus the Kitfile (as `kit unpack`
+//! does, with kit's filters). The node's platform is picked from an index, the signature
+//! checked first when a key is given, the layers fetched in parallel, each streamed once and
+//! checked against its digest, and DEST replaced only when everything succeeded
+//! (see `stage.rs`).
 
 mod extract;
 mod stage;
 
 use crate::error::{Error, Result};
 use crate::fetch::{self, Source, Src};
+use crate::formats::{self, LayerType};
+use crate::kit::filter::Filter;
+use crate::kit::Kitfile;
 use crate::oci::Descriptor;
 pub use extract::compression as compression_of;
 pub use extract::Compression;
@@ -27,6 +32,15 @@ pub struct Opts {
     /// Verify this cosign public key's signature before anything is fetched.
     pub key: Option<String>,
     pub quiet: bool,
+    /// kit's `--filter` syntax (ModelKits and ModelPacks); none: everything.
+    pub filters: Vec<String>,
+}
+
+/// One layer to fetch: tar entries below `prefix`, or (ModelPack `.raw`) the file at `raw`.
+struct Task {
+    desc: Descriptor,
+    comp: Compression,
+    raw: Option<String>,
 }
 
 fn log(quiet: bool, s: &str) {
@@ -62,32 +76,38 @@ pub fn run(o: &Opts) -> Result<()> {
     };
     let m = manifest.json()?;
     let config_mt = m["config"]["mediaType"].as_str().unwrap_or("");
-    if !MT_IMAGE_CONFIGS.contains(&config_mt) {
-        return Err(Error::msg(format!(
-            "{src}: config media type {config_mt:?} is not a container image's; only modelcars (images with /models) can be unpacked so far"
-        )));
-    }
     let layers: Vec<Descriptor> = serde_json::from_value(m["layers"].clone())
         .map_err(|e| Error::msg(format!("{src}: manifest layers: {e}")))?;
-    let mut comps = Vec::new();
-    for l in &layers {
-        comps.push(extract::compression(&l.media_type).ok_or_else(|| {
-            Error::msg(format!(
-                "layer {}: unknown media type {:?}; refusing to unpack",
-                l.digest, l.media_type
-            ))
-        })?);
-    }
-    let total: u64 = layers.iter().map(|l| l.size).sum();
+    let modelcar = MT_IMAGE_CONFIGS.contains(&config_mt);
+    let (tasks, kitfile) = if modelcar {
+        if !o.filters.is_empty() {
+            log(
+                o.quiet,
+                "a modelcar is unpacked whole: the filter is ignored",
+            );
+        }
+        (modelcar_tasks(&layers)?, None)
+    } else if config_mt == formats::KIT_CONFIG || config_mt == formats::MP_CONFIG {
+        kit_tasks(o, &source, &src, &m, &layers)?
+    } else {
+        return Err(Error::msg(format!(
+            "{src}: config media type {config_mt:?} is not a container image's, a ModelKit's or a ModelPack's; refusing to unpack"
+        )));
+    };
+    let total: u64 = tasks.iter().map(|t| t.desc.size).sum();
     log(
         o.quiet,
-        &format!("{} layers, {} bytes to fetch", layers.len(), total),
+        &format!("{} layers, {} bytes to fetch", tasks.len(), total),
     );
     let stage = Stage::new(&o.dest)?;
-    match fetch_all(o, &source, &stage, &layers, &comps, total) {
+    let prefix = if modelcar { "models/" } else { "" };
+    match fetch_all(o, &source, &stage, &tasks, prefix, total) {
         Ok(done) => {
             let result = (|| {
-                if !done.iter().any(|x| x.any_model) {
+                if let Some(text) = &kitfile {
+                    stage.write_file("Kitfile", text.as_bytes())?;
+                }
+                if modelcar && !done.iter().any(|x| x.any_model) {
                     return Err(Error::msg(format!(
                         "{src}: no /models directory in any layer; not a modelcar"
                     )));
@@ -102,7 +122,8 @@ pub fn run(o: &Opts) -> Result<()> {
                 return Err(e);
             }
             stage.commit()?;
-            let files: u64 = done.iter().map(|x| x.files).sum();
+            let files: u64 =
+                done.iter().map(|x| x.files).sum::<u64>() + u64::from(kitfile.is_some());
             let bytes: u64 = done.iter().map(|x| x.bytes).sum();
             let secs = start.elapsed().as_secs_f64();
             log(
@@ -122,13 +143,109 @@ pub fn run(o: &Opts) -> Result<()> {
     }
 }
 
+fn modelcar_tasks(layers: &[Descriptor]) -> Result<Vec<Task>> {
+    layers
+        .iter()
+        .map(|l| {
+            let comp = extract::compression(&l.media_type).ok_or_else(|| {
+                Error::msg(format!(
+                    "layer {}: unknown media type {:?}; refusing to unpack",
+                    l.digest, l.media_type
+                ))
+            })?;
+            Ok(Task {
+                desc: l.clone(),
+                comp,
+                raw: None,
+            })
+        })
+        .collect()
+}
+
+/// A ModelKit's or ModelPack's layers that the filters select (all without a filter), paired
+/// with their Kitfile entries as `kit unpack` pairs them; and the Kitfile to write (YAML),
+/// when there is one and the filters include it.
+fn kit_tasks(
+    o: &Opts,
+    source: &Source,
+    src: &Src,
+    m: &serde_json::Value,
+    layers: &[Descriptor],
+) -> Result<(Vec<Task>, Option<String>)> {
+    for l in layers {
+        if LayerType::parse(&l.media_type).is_none() {
+            return Err(Error::msg(format!(
+                "layer {}: unknown media type {:?}; refusing to unpack",
+                l.digest, l.media_type
+            )));
+        }
+    }
+    let spec = if o.filters.is_empty() {
+        vec!["kitfile,model,datasets,code,docs".to_string()]
+    } else {
+        o.filters.clone()
+    };
+    let filters = spec
+        .iter()
+        .map(|f| Filter::parse(f))
+        .collect::<Result<Vec<_>>>()?;
+    let cdesc: Descriptor = serde_json::from_value(m["config"].clone())
+        .map_err(|e| Error::msg(format!("{src}: manifest config: {e}")))?;
+    let kitfile_json: Option<serde_json::Value> = if cdesc.media_type == formats::KIT_CONFIG {
+        Some(
+            serde_json::from_slice(&source.small_blob(&cdesc)?)
+                .map_err(|e| Error::msg(format!("{src}: the ModelKit's Kitfile (config): {e}")))?,
+        )
+    } else {
+        match m["annotations"][formats::KIT_ANN_KITFILE].as_str() {
+            Some(t) => Some(serde_json::from_str(t).map_err(|e| {
+                Error::msg(format!(
+                    "{src}: annotation {}: {e}",
+                    formats::KIT_ANN_KITFILE
+                ))
+            })?),
+            None => None,
+        }
+    };
+    let kitfile: Option<Kitfile> = kitfile_json
+        .as_ref()
+        .map(|v| {
+            serde_json::from_value(v.clone())
+                .map_err(|e| Error::msg(format!("{src}: Kitfile: {e}")))
+        })
+        .transpose()?;
+    let jobs = crate::convert::select(&src.to_string(), kitfile.as_ref(), layers, &filters)?;
+    if jobs.is_empty() {
+        return Err(Error::msg(format!("{src}: the filter selects no layer")));
+    }
+    let tasks = jobs
+        .into_iter()
+        .map(|j| Task {
+            comp: match j.ltype.compression {
+                formats::Compression::None => Compression::None,
+                formats::Compression::Gzip => Compression::Gzip,
+                formats::Compression::Zstd => Compression::Zstd,
+            },
+            raw: j.ltype.raw.then(|| j.entry.path.clone()),
+            desc: j.desc,
+        })
+        .collect();
+    let text = match (&kitfile_json, filters.iter().any(|f| f.kitfile)) {
+        (Some(v), true) => {
+            Some(serde_yaml::to_string(v).map_err(|e| Error::msg(format!("{src}: Kitfile: {e}")))?)
+        }
+        _ => None,
+    };
+    Ok((tasks, text))
+}
+
 /// Fetches and extracts every layer, `o.jobs` at a time; the first error stops the others.
 fn fetch_all(
     o: &Opts,
     source: &Source,
     stage: &Stage,
-    layers: &[Descriptor],
-    comps: &[Compression],
+    tasks: &[Task],
+    prefix: &str,
     total: u64,
 ) -> Result<Vec<Extracted>> {
     let next = AtomicUsize::new(0);
@@ -136,7 +253,7 @@ fn fetch_all(
     let abort = AtomicBool::new(false);
     let finished = AtomicBool::new(false);
     let results: Mutex<Vec<Option<Result<Extracted>>>> =
-        Mutex::new((0..layers.len()).map(|_| None).collect());
+        Mutex::new((0..tasks.len()).map(|_| None).collect());
     let start = Instant::now();
     std::thread::scope(|s| {
         // Progress as log lines: init containers have no terminal.
@@ -160,35 +277,36 @@ fn fetch_all(
                 }
             });
         }
-        let workers: Vec<_> = (0..o.jobs.clamp(1, layers.len().max(1)))
+        let workers: Vec<_> = (0..o.jobs.clamp(1, tasks.len().max(1)))
             .map(|_| {
                 s.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= layers.len() || abort.load(Ordering::Relaxed) {
+                    if i >= tasks.len() || abort.load(Ordering::Relaxed) {
                         break;
                     }
-                    let l = &layers[i];
+                    let l = &tasks[i].desc;
                     let t = Instant::now();
                     let dir = stage.layer_dir(i);
                     let r = source.blob(&l.digest).and_then(|body| {
-                        extract::layer(
-                            body,
-                            &extract::Layer {
-                                digest: &l.digest,
-                                size: l.size,
-                                compression: comps[i],
-                                root: &dir,
-                                prefix: "models/",
-                                progress: &progress,
-                                abort: &abort,
-                            },
-                        )
+                        let layer = extract::Layer {
+                            digest: &l.digest,
+                            size: l.size,
+                            compression: tasks[i].comp,
+                            root: &dir,
+                            prefix,
+                            progress: &progress,
+                            abort: &abort,
+                        };
+                        match &tasks[i].raw {
+                            Some(path) => extract::raw_file(body, &layer, path),
+                            None => extract::layer(body, &layer),
+                        }
                     });
                     match &r {
                         Ok(x) if !o.quiet => eprintln!(
                             "modelcar-pack: layer {}/{} {} ({} bytes, {} files) in {:.2} s",
                             i + 1,
-                            layers.len(),
+                            tasks.len(),
                             l.digest,
                             l.size,
                             x.files,
@@ -226,7 +344,7 @@ fn fetch_all(
     if let Some((_, e)) = first_err {
         return Err(e);
     }
-    if out.len() != layers.len() {
+    if out.len() != tasks.len() {
         return Err(Error::msg("unpack stopped before every layer was fetched"));
     }
     Ok(out)

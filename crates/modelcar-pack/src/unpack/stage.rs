@@ -114,6 +114,15 @@ impl Stage {
         Ok(())
     }
 
+    /// A file of our own in the result (the Kitfile), over whatever a layer put there.
+    pub fn write_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let root = self.root();
+        fs::create_dir_all(&root).ctx(|| format!("cannot create {}", root.display()))?;
+        let p = root.join(name);
+        remove_any(&p).ctx(|| p.display().to_string())?;
+        fs::write(&p, bytes).ctx(|| format!("cannot write {}", p.display()))
+    }
+
     /// Puts the merged tree at DEST, replacing what was there.
     pub fn commit(self) -> Result<()> {
         let root = self.root();
