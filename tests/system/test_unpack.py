@@ -44,10 +44,10 @@ RANDOM_UID = 1000740000
 
 @pytest.fixture(scope="module")
 def unpack_bin() -> Path:
-    """The static amd64 modelcar-pack of the image (scripts/build-unpack.sh if missing)."""
+    """The static amd64 modelcar-pack of the image (scripts/build-unpack.sh: cargo rebuilds
+    only when the sources changed)."""
     b = REPO / "dist-unpack" / "amd64" / "rootfs" / "modelcar-pack"
-    if not b.is_file():
-        run([REPO / "scripts" / "build-unpack.sh", "--arch", "amd64"], timeout=3600)
+    run([REPO / "scripts" / "build-unpack.sh", "--arch", "amd64"], timeout=3600)
     assert b.is_file()
     return b
 
@@ -161,10 +161,51 @@ def play(podman_env, pod: dict, timeout=120):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def test_cluster_storage_container_pod(podman_env, unpack_image, serving_image, pushed_sample):
+KITFILE = """manifestVersion: "1.0.0"
+package:
+  name: tiny
+model:
+  name: tiny-model
+  path: ./weights
+datasets:
+  - name: train
+    path: data/
+docs:
+  - path: README.md
+"""
+
+
+@pytest.fixture(scope="module")
+def kit_context(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("kit-ctx")
+    (d / "weights").mkdir()
+    (d / "weights" / "model.safetensors").write_bytes(os.urandom(3 << 20))
+    (d / "weights" / "config.json").write_text('{"x": 1}\n')
+    (d / "data").mkdir()
+    (d / "data" / "train.csv").write_text("a,b\n1,2\n")
+    (d / "README.md").write_text("# tiny\n")
+    (d / "Kitfile").write_text(KITFILE)
+    return d
+
+
+@pytest.mark.parametrize("fmt", ["modelcar", "modelkit", "modelpack"])
+def test_cluster_storage_container_pod(podman_env, unpack_image, serving_image, pushed_sample,
+                                       unpack_bin, kit_context, registry, fmt):
+    """KServe's storage-initializer contract: args [SRC_URI, /mnt/models]; a modelcar's
+    /models, or a ModelKit's / ModelPack's files plus the Kitfile, as kit unpack writes them."""
+    if fmt == "modelcar":
+        uri, want = f"oci://{pushed_sample}", sample_model_hashes()
+    else:
+        ref = f"{registry}/{unique('unpack-' + fmt)}:v1"
+        lay = kit_context.parent / f"{fmt}-layout"
+        run([unpack_bin, kit_context, "--format", fmt, "-o", f"oci:{lay}:v1", "-q"], timeout=300)
+        run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{lay}:v1", f"docker://{ref}"],
+            timeout=300)
+        uri = f"kit://{ref}"
+        want = {k: v for k, v in sha256_tree(kit_context).items() if k != "./Kitfile"}
     pod = storage_pod(
         unique("mcb-csc"), unpack_image, serving_image,
-        {"args": [f"oci://{pushed_sample}", "/mnt/models"],
+        {"args": [uri, "/mnt/models"],
          "env": [{"name": "KSERVE_OCI_INSECURE_REGISTRY", "value": "true"}]},
         "/mnt/models",
     )
@@ -172,7 +213,10 @@ def test_cluster_storage_container_pod(podman_env, unpack_image, serving_image, 
     assert played.returncode == 0, played.stderr
     res = parse_serving_output(log)
     assert res["fail"] is None and res["ok"], log
-    assert res["files"] == sample_model_hashes()
+    if fmt != "modelcar":
+        assert "./Kitfile" in res["files"], log
+        del res["files"]["./Kitfile"]
+    assert res["files"] == want
 
 
 def test_kit_init_contract_with_signature(podman_env, unpack_image, serving_image, pushed_sample,
