@@ -33,7 +33,7 @@ done
 [ "${#archs[@]}" -gt 0 ] || archs=("${MCB_ARCHES[@]}")
 certs=${CA_CERTIFICATES:-/etc/ssl/certs/ca-certificates.crt}
 [ -s "$certs" ] || die "no CA certificates at $certs (apt-get install ca-certificates)"
-need_tool cargo od
+need_tool cargo od readelf
 
 for arch in "${archs[@]}"; do
   case "$arch" in
@@ -57,8 +57,9 @@ for arch in "${archs[@]}"; do
   got=$(elf_machine "$bin") want=$(arch_elf_machine "$arch")
   [ "$got" = "$want" ] || die "$bin is not a $arch binary (ELF machine $got, want $want)"
   # A dynamic binary has a PT_INTERP program header: refuse it, scratch has no loader.
-  if LC_ALL=C grep -q 'ld-linux\|ld64\.so\|ld-musl' "$bin"; then
-    die "$bin is not static (names a dynamic loader)"
+  # (Static glibc still names ld64.so inside, so the header is what counts.)
+  if readelf -lW "$bin" | grep -q INTERP; then
+    die "$bin is not static (it asks for a program interpreter)"
   fi
   root="$out/$arch/rootfs"
   rm -rf "${out:?}/$arch"
