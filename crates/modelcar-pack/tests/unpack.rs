@@ -892,3 +892,47 @@ fn modelkits_and_modelpacks_unpack_to_their_kitfile_paths() {
         assert!(!tmp.path().join("x").exists());
     }
 }
+
+/// SIGTERM in the middle: exit 143, DEST as it was, no staging folder left.
+#[test]
+fn sigterm_leaves_dest_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("m");
+    fs::create_dir(&model).unwrap();
+    // Sparse: quick to make, 512 MiB to unpack.
+    fs::File::create(model.join("w.bin"))
+        .unwrap()
+        .set_len(512 << 20)
+        .unwrap();
+    let lay = tmp.path().join("lay");
+    ok(&[
+        model.to_str().unwrap(),
+        "-q",
+        "-o",
+        &format!("oci:{}:v1", lay.display()),
+    ]);
+    let dest = tmp.path().join("d");
+    fs::create_dir(&dest).unwrap();
+    fs::write(dest.join("old"), b"kept").unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "unpack",
+            "-q",
+            "-j",
+            "1",
+            &format!("oci:{}:v1", lay.display()),
+            dest.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+    let staging = tmp.path().join(".d.unpack-staging");
+    let t = std::time::Instant::now();
+    while !staging.join("layers/1").exists() && t.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(143));
+    assert_eq!(tree(&dest), [("old".to_string(), b"kept".to_vec())].into());
+    assert_eq!(names(tmp.path()), ["d", "lay", "m"]);
+}
