@@ -400,3 +400,35 @@ def test_registry_killed_mid_download_then_rerun(unpack_bin, tmp_path):
             proxy.close()
         reg.kill()
         reg.wait(timeout=10)
+
+
+def test_pull_secret_as_kserve_mounts_it(unpack_bin, auth_registry, tmp_path):
+    """KServe's oci+fetch hands the pod's imagePullSecret over as a docker config.json at
+    KSERVE_OCI_DOCKER_CONFIG; DOCKER_CONFIG and REGISTRY_AUTH_FILE work too; without any,
+    one clear line."""
+    import base64
+
+    host, user, password = auth_registry
+    cfg = {"auths": {host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}}}
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "config.json").write_text(json.dumps(cfg))
+    ref = f"{host}/{unique('private')}:v1"
+    env = {**os.environ, "REGISTRY_AUTH_FILE": str(tmp_path / "secret" / "config.json")}
+    run([unpack_bin, REPO / "sample-model", "--push", ref, "--insecure", "-q"], env=env, timeout=300)
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("REGISTRY_AUTH_FILE", "DOCKER_CONFIG", "KSERVE_OCI_DOCKER_CONFIG")}
+    clean["HOME"] = str(tmp_path / "home")
+    for i, extra in enumerate((
+        {"KSERVE_OCI_DOCKER_CONFIG": str(tmp_path / "secret" / "config.json")},
+        {"DOCKER_CONFIG": str(tmp_path / "secret")},
+        {"REGISTRY_AUTH_FILE": str(tmp_path / "secret" / "config.json")},
+    )):
+        dest = tmp_path / f"out{i}"
+        run([unpack_bin, "unpack", "-q", f"oci://{ref}", dest],
+            env={**clean, **extra, "KSERVE_OCI_INSECURE_REGISTRY": "true"}, timeout=120)
+        assert sha256_tree(dest) == sample_model_hashes(), extra
+    p = subprocess.run([unpack_bin, "unpack", "--insecure", ref, tmp_path / "none"], env=clean,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1
+    assert f"registry {host} wants credentials, and none were found for it in" in p.stderr, p.stderr
+    assert not (tmp_path / "none").exists()
