@@ -7,7 +7,7 @@ use crate::oci::Descriptor;
 use serde_json::{json, Value};
 use std::io::Read;
 
-pub const MT_KITOPS_CONFIG: &str = "application/vnd.kitops.modelkit.config.v1+json";
+use crate::formats::KIT_CONFIG as MT_KITOPS_CONFIG;
 const CARD_MAX: u64 = 1 << 20;
 
 fn open(src_s: &str, insecure: bool) -> Result<(Src, Source, Fetched)> {
@@ -161,6 +161,20 @@ pub fn info(src_s: &str, insecure: bool) -> Result<()> {
     let m = one_manifest(&source, root)?.json()?;
     let cd: Descriptor = serde_json::from_value(m["config"].clone())
         .map_err(|e| Error::msg(format!("{src}: manifest config: {e}")))?;
+    if cd.media_type == crate::formats::MP_CONFIG {
+        // A ModelPack: kit's Kitfile annotation when there is one, else its own config.
+        let doc: Value = match m["annotations"][crate::formats::KIT_ANN_KITFILE].as_str() {
+            Some(t) => serde_json::from_str(t)
+                .map_err(|e| Error::msg(format!("{src}: Kitfile annotation: {e}")))?,
+            None => serde_json::from_slice(&source.small_blob(&cd)?)
+                .map_err(|e| Error::msg(format!("{src}: ModelPack config: {e}")))?,
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| Error::msg(e.to_string()))?
+        );
+        return Ok(());
+    }
     if cd.media_type == MT_KITOPS_CONFIG {
         // A ModelKit's config is its Kitfile, as JSON.
         let cfg: Value = serde_json::from_slice(&source.small_blob(&cd)?)

@@ -816,6 +816,12 @@ fn modelkits_and_modelpacks_unpack_to_their_kitfile_paths() {
         assert_eq!(got, want, "{format}");
         let kf: serde_yaml::Value = serde_yaml::from_slice(&kitfile).unwrap();
         assert_eq!(kf["model"]["path"], "./weights", "{format}");
+        // info: the Kitfile, from the config (ModelKit) or the annotation (ModelPack).
+        let info = ok(&["info", &src]);
+        assert!(
+            info.contains("\"tiny-model\"") && info.contains("\"./weights\""),
+            "{format}: {info}"
+        );
         // --filter: the model (with its part) only, no Kitfile.
         let model = tmp.path().join(format!("{format}-model"));
         ok(&[
