@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the modelcar-base image (one platform) or its multi-arch manifest list, reproducibly.
+# Builds the modelcar-base image (one platform) or its multi-arch manifest list, reproducibly;
+# with --variant unpack, the modelcar-unpack init image (Containerfile-unpack) the same way.
 set -euo pipefail
 # shellcheck source=lib/common.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib/common.sh"
@@ -24,7 +25,11 @@ Builds the modelcar-base image from Containerfile with podman.
                     (default: $SOURCE_DATE_EPOCH, else the last commit's time)
   --version V       org.opencontainers.image.version label (default: Cargo.toml's version)
   --revision R      org.opencontainers.image.revision label (default: git HEAD)
-  --user UID        the image's USER (default 0; see README.md, "The base image" for the UID rule)
+  --user UID        the image's USER (default 0; see README.md, "The base image" for the UID rule;
+                    unpack: 65532:65532)
+  --variant V       base (Containerfile, the default) or unpack (Containerfile-unpack: the
+                    static modelcar-pack init image; binaries from scripts/build-unpack.sh,
+                    --dist default dist-unpack, --tag default localhost/modelcar-unpack:latest)
   -h, --help        this help
 
 Prints the image ID (single platform) or the manifest list's name (--manifest).
@@ -32,25 +37,38 @@ USAGE
 }
 
 platform_spec='' tag=localhost/modelcar-base:latest manifest='' dist="$MCB_ROOT/dist"
-build_sidecar=1 from_source='' timestamp='' version='' revision='' user=0
+build_sidecar=1 from_source='' timestamp='' version='' revision='' user='' variant=base
+dist_given='' tag_given=''
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
     --platform) platform_spec=${2:?--platform needs a value}; shift 2 ;;
-    --tag) tag=${2:?--tag needs a value}; shift 2 ;;
+    --tag) tag=${2:?--tag needs a value}; tag_given=1; shift 2 ;;
     --manifest) manifest=${2:?--manifest needs a value}; shift 2 ;;
-    --dist) dist=${2:?--dist needs a value}; shift 2 ;;
+    --dist) dist=${2:?--dist needs a value}; dist_given=1; shift 2 ;;
     --no-build) build_sidecar=; shift ;;
     --from-source) from_source=1; shift ;;
     --timestamp) timestamp=${2:?--timestamp needs a value}; shift 2 ;;
     --version) version=${2:?--version needs a value}; shift 2 ;;
     --revision) revision=${2:?--revision needs a value}; shift 2 ;;
     --user) user=${2:?--user needs a value}; shift 2 ;;
+    --variant) variant=${2:?--variant needs a value}; shift 2 ;;
     *) usage_error "unknown argument '$1'" ;;
   esac
 done
 
 need_tool podman od git
+# What differs between the two images: Containerfile, binaries, default name and user.
+case "$variant" in
+  base) containerfile=Containerfile builder_script=build-sidecar.sh bin_path=bin/sh user_arg=MODELCAR_USER
+    [ -n "$user" ] || user=0 ;;
+  unpack) containerfile=Containerfile-unpack builder_script=build-unpack.sh bin_path=modelcar-pack
+    user_arg=UNPACK_USER
+    [ -n "$user" ] || user=65532:65532
+    [ -n "$dist_given" ] || dist="$MCB_ROOT/dist-unpack"
+    [ -n "$tag_given" ] || tag=localhost/modelcar-unpack:latest ;;
+  *) usage_error "--variant must be base or unpack, got '$variant'" ;;
+esac
 if [ -z "$platform_spec" ]; then
   if [ -n "$manifest" ]; then platform_spec=all; else platform_spec=linux/$(host_arch); fi
 fi
@@ -68,24 +86,29 @@ created=$(date -u -d "@$timestamp" +%Y-%m-%dT%H:%M:%SZ)
 build_args=(
   --layers=false --no-cache --timestamp "$timestamp"
   --build-arg "VERSION=$version" --build-arg "REVISION=$revision"
-  --build-arg "CREATED=$created" --build-arg "MODELCAR_USER=$user"
-  -f "$MCB_ROOT/Containerfile"
+  --build-arg "CREATED=$created" --build-arg "$user_arg=$user"
+  -f "$MCB_ROOT/$containerfile"
 )
 
 if [ -z "$from_source" ]; then
   if [ -n "$build_sidecar" ]; then
-    [ -x "$MCB_ROOT/scripts/build-sidecar.sh" ] || die "scripts/build-sidecar.sh not found"
+    [ -x "$MCB_ROOT/scripts/$builder_script" ] || die "scripts/$builder_script not found"
     sidecar_args=()
     for a in "${arches[@]}"; do sidecar_args+=(--arch "$a"); done
-    log "building the sidecar binaries: ${arches[*]}"
-    "$MCB_ROOT/scripts/build-sidecar.sh" "${sidecar_args[@]}" --out "$dist" >&2
+    if [ "$variant" = unpack ]; then
+      # modelcar-pack embeds all four sidecars, whatever platforms this image has.
+      log "building the sidecar binaries modelcar-pack embeds"
+      "$MCB_ROOT/scripts/build-sidecar.sh" >&2
+    fi
+    log "building the $variant binaries: ${arches[*]}"
+    "$MCB_ROOT/scripts/$builder_script" "${sidecar_args[@]}" --out "$dist" >&2
   fi
   dist=$(cd "$dist" 2>/dev/null && pwd) || die "binaries folder '$dist' does not exist (run scripts/build-sidecar.sh)"
   # Refuse a binary of the wrong architecture: a published base image once shipped
   # its x86-64 binary as the arm64 variant.
   for a in "${arches[@]}"; do
-    bin="$dist/$a/rootfs/bin/sh"
-    [ -f "$bin" ] || die "missing $bin (run scripts/build-sidecar.sh --arch $a)"
+    bin="$dist/$a/rootfs/$bin_path"
+    [ -f "$bin" ] || die "missing $bin (run scripts/$builder_script --arch $a)"
     got=$(elf_machine "$bin") want=$(arch_elf_machine "$a")
     [ "$got" = "$want" ] || die "$bin is not a $a binary (ELF machine $got, want $want)"
   done

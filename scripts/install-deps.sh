@@ -34,6 +34,10 @@ APT_PACKAGES=(
   qemu-user-static busybox-static shellcheck apache2-utils xfsprogs
   hyperfine util-linux procps file binutils python3-venv time containerd
   qemu-system-x86 qemu-system-arm qemu-system-ppc qemu-system-misc cpio
+  # The unpack image's static modelcar-pack (scripts/build-unpack.sh): ring and zstd compile
+  # C; ppc64le and s390x link glibc statically. openssl: the signature tests' other signer.
+  musl-tools gcc-aarch64-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu
+  libc6-dev-arm64-cross libc6-dev-ppc64el-cross libc6-dev-s390x-cross openssl ca-certificates
 )
 
 apt_missing() {

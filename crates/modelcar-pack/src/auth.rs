@@ -1,6 +1,9 @@
 //! Registry credentials from the files podman, skopeo and docker use (first file with an
 //! entry wins, as in containers-auth.json(5)): REGISTRY_AUTH_FILE,
-//! $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json, ~/.docker/config.json.
+//! $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json,
+//! $DOCKER_CONFIG/config.json (else ~/.docker/config.json). KServe's storage initializer gets
+//! the pod's first imagePullSecret as a docker config.json at KSERVE_OCI_DOCKER_CONFIG
+//! (default /mnt/oci-fetch-auth/config.json): read first and last respectively.
 //! Credential helpers (credHelpers/credsStore) are not run.
 
 use base64::Engine;
@@ -16,6 +19,9 @@ pub struct Creds {
 
 pub fn auth_files() -> Vec<PathBuf> {
     let mut v = Vec::new();
+    if let Some(f) = std::env::var_os("KSERVE_OCI_DOCKER_CONFIG") {
+        v.push(PathBuf::from(f));
+    }
     if let Some(f) = std::env::var_os("REGISTRY_AUTH_FILE") {
         v.push(PathBuf::from(f));
     }
@@ -25,8 +31,16 @@ pub fn auth_files() -> Vec<PathBuf> {
     if let Some(h) = std::env::var_os("HOME") {
         let h = PathBuf::from(h);
         v.push(h.join(".config/containers/auth.json"));
-        v.push(h.join(".docker/config.json"));
     }
+    match std::env::var_os("DOCKER_CONFIG") {
+        Some(d) => v.push(PathBuf::from(d).join("config.json")),
+        None => {
+            if let Some(h) = std::env::var_os("HOME") {
+                v.push(PathBuf::from(h).join(".docker/config.json"));
+            }
+        }
+    }
+    v.push(PathBuf::from("/mnt/oci-fetch-auth/config.json"));
     v
 }
 

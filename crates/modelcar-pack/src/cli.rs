@@ -46,6 +46,9 @@ pub enum Command {
     /// Remove what killed runs left in an OCI layout: temp files, and the blobs they added
     /// that no tag uses. Waits until no other run writes the layout.
     Gc(GcArgs),
+    /// unpack, sign, verify, inspect, info (cmd/unpack.rs).
+    #[command(flatten)]
+    Read(crate::cmd::unpack::ReadCmd),
 }
 
 impl Cli {

@@ -3,6 +3,7 @@
 
 pub mod gc;
 pub mod pack;
+pub mod unpack;
 
 use crate::cli::Command;
 use crate::error::Result;
@@ -11,5 +12,6 @@ pub fn run(cmd: Command) -> Result<()> {
     match cmd {
         Command::Pack(args) => pack::Plan::resolve(&args)?.run(),
         Command::Gc(args) => gc::Plan::resolve(&args)?.run(),
+        Command::Read(c) => unpack::run(c),
     }
 }

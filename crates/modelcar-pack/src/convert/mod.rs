@@ -35,10 +35,10 @@ pub struct Converted {
 }
 
 /// One source layer to convert, with the Kitfile entry it belongs to.
-struct Job {
-    desc: Descriptor,
-    ltype: LayerType,
-    entry: Entry,
+pub(crate) struct Job {
+    pub(crate) desc: Descriptor,
+    pub(crate) ltype: LayerType,
+    pub(crate) entry: Entry,
 }
 
 pub struct Options<'a> {
@@ -209,7 +209,7 @@ fn layer_media(c: Compress) -> &'static str {
 
 /// Pairs layers with Kitfile entries as `kit unpack` does (the n-th layer of a type is the
 /// n-th entry of that type) and keeps those the filters select.
-fn select(
+pub(crate) fn select(
     name: &str,
     kf: Option<&Kitfile>,
     layers: &[Descriptor],

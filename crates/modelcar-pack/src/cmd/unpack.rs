@@ -1,0 +1,173 @@
+//! The reading side's subcommands: `unpack`, `sign`, `verify`, `inspect`, `info`, and the
+//! two environment contracts of an init container: kit-init's (MODELKIT_REF, UNPACK_PATH,
+//! UNPACK_FILTER, COSIGN_KEY, KIT_UNPACK_FLAGS) and KServe's storage initializer's
+//! (args `SRC_URI DEST_PATH`, KSERVE_OCI_INSECURE_REGISTRY; the pull secret comes through
+//! KSERVE_OCI_DOCKER_CONFIG, see `auth.rs`).
+
+use crate::error::{Error, Result};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Clone)]
+pub struct Net {
+    /// Plain HTTP to the registry (also: KSERVE_OCI_INSECURE_REGISTRY=true, or --plain-http
+    /// or --tls-verify=false in KIT_UNPACK_FLAGS).
+    #[arg(long, alias = "plain-http")]
+    pub insecure: bool,
+}
+
+/// Flattened into `cli::Command`.
+#[derive(Subcommand, Debug)]
+pub enum ReadCmd {
+    /// Unpack a modelcar's /models into DEST: the node's platform, layers fetched in
+    /// parallel and checked against their digests, DEST replaced only on success.
+    #[command(
+        after_help = "SRC: REGISTRY/REPO[:TAG][@sha256:...], optionally behind oci://, oci+fetch://, kit:// or docker://, or oci:DIR[:TAG].\n\
+Without SRC: $MODELKIT_REF; without DEST: $UNPACK_PATH, else /home/user/modelkit (kit-init's contract).\n\
+COSIGN_KEY=PATH-or-PEM verifies the signature first, as --key does.\n\
+Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,\n\
+~/.config/containers/auth.json, $DOCKER_CONFIG/config.json (else ~/.docker/config.json), /mnt/oci-fetch-auth/config.json."
+    )]
+    Unpack {
+        #[arg(value_name = "SRC")]
+        src: Option<String>,
+        #[arg(value_name = "DEST")]
+        dest: Option<PathBuf>,
+        /// kit's filter syntax, repeatable: TYPE[,TYPE...][:NAME_OR_PATH,...], TYPE one of
+        /// kitfile, model, datasets, code, docs (ModelKits and ModelPacks; default: all; a
+        /// modelcar is always unpacked whole). $UNPACK_FILTER when no SRC is given.
+        #[arg(long)]
+        filter: Vec<String>,
+        /// Verify the cosign signature with this public key (file or PEM) before unpacking.
+        #[arg(long, value_name = "PUBLIC_KEY")]
+        key: Option<String>,
+        /// Platform to pick from an index (default: this machine's, linux/GOARCH).
+        #[arg(long, value_name = "linux/ARCH")]
+        platform: Option<String>,
+        /// Layers fetched at once.
+        #[arg(short, long, default_value_t = 4)]
+        jobs: usize,
+        #[arg(short, long)]
+        quiet: bool,
+        #[command(flatten)]
+        net: Net,
+    },
+    /// Sign REF's digest with a P-256 private key (PEM), cosign's way: a simple-signing
+    /// payload at the tag sha256-<hex>.sig.
+    Sign {
+        #[arg(long, value_name = "PRIVATE_KEY")]
+        key: PathBuf,
+        #[arg(value_name = "REF")]
+        src: String,
+        #[command(flatten)]
+        net: Net,
+    },
+    /// Check REF's cosign signature against a public key (file or PEM).
+    Verify {
+        #[arg(long, value_name = "PUBLIC_KEY")]
+        key: String,
+        #[arg(value_name = "REF")]
+        src: String,
+        #[command(flatten)]
+        net: Net,
+    },
+    /// Print the index and manifests of REF (platforms, layers, sizes, media types,
+    /// annotations) without fetching any layer.
+    Inspect {
+        #[arg(value_name = "REF")]
+        src: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        net: Net,
+    },
+    /// What an image says of itself: a ModelKit's Kitfile, or a modelcar's title, source
+    /// and model card; no layer is fetched except a model card of at most 1 MiB.
+    Info {
+        #[arg(value_name = "REF")]
+        src: String,
+        #[command(flatten)]
+        net: Net,
+    },
+}
+
+fn env(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Insecure from the flag or from the two init-container contracts.
+fn insecure(net: &Net) -> bool {
+    let kserve = env("KSERVE_OCI_INSECURE_REGISTRY")
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+    let kit = env("KIT_UNPACK_FLAGS").is_some_and(|f| {
+        f.split_whitespace()
+            .any(|w| w == "--plain-http" || w == "--tls-verify=false")
+    });
+    net.insecure || kserve || kit
+}
+
+pub fn run(cmd: ReadCmd) -> Result<()> {
+    match cmd {
+        ReadCmd::Unpack {
+            src,
+            dest,
+            filter,
+            key,
+            platform,
+            jobs,
+            quiet,
+            net,
+        } => {
+            if env("COSIGN_CERT_IDENTITY").is_some() || env("COSIGN_CERT_OIDC_ISSUER").is_some() {
+                return Err(Error::msg(
+                    "keyless verification (COSIGN_CERT_IDENTITY / COSIGN_CERT_OIDC_ISSUER) is not supported yet; use COSIGN_KEY with a public key",
+                ));
+            }
+            // kit-init's contract (no SRC): UNPACK_FILTER, defaulting to the model only.
+            let mut filters = filter;
+            if src.is_none() && filters.is_empty() {
+                filters.push(env("UNPACK_FILTER").unwrap_or_else(|| "model".to_string()));
+            }
+            let src = src
+                .or_else(|| env("MODELKIT_REF"))
+                .ok_or_else(|| Error::msg("nothing to unpack: give SRC, or set MODELKIT_REF"))?;
+            let dest = dest
+                .or_else(|| env("UNPACK_PATH").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("/home/user/modelkit"));
+            let arch = match platform {
+                Some(p) => p
+                    .strip_prefix("linux/")
+                    .map(str::to_string)
+                    .ok_or_else(|| Error::msg(format!("--platform wants linux/ARCH, got {p:?}")))?,
+                None => crate::fetch::host_arch().to_string(),
+            };
+            crate::unpack::run(&crate::unpack::Opts {
+                src,
+                dest,
+                insecure: insecure(&net),
+                arch,
+                jobs,
+                key: key.or_else(|| env("COSIGN_KEY")),
+                quiet,
+                filters,
+            })
+        }
+        ReadCmd::Sign { key, src, net } => {
+            let d = crate::sign::sign(&src, &key, insecure(&net))?;
+            eprintln!(
+                "modelcar-pack: signed {d} (tag {})",
+                crate::sign::sig_tag(&d)
+            );
+            println!("{d}");
+            Ok(())
+        }
+        ReadCmd::Verify { key, src, net } => {
+            let (root, who) = crate::sign::verify_cmd(&src, &key, insecure(&net))?;
+            eprintln!("modelcar-pack: verified {} ({who})", root.digest);
+            println!("{}", root.digest);
+            Ok(())
+        }
+        ReadCmd::Inspect { src, json, net } => crate::inspect::inspect(&src, json, insecure(&net)),
+        ReadCmd::Info { src, net } => crate::inspect::info(&src, insecure(&net)),
+    }
+}

@@ -1,0 +1,697 @@
+//! Reading images: a pull-only registry client (manifests and blobs, streamed) and an OCI
+//! layout on disk, behind one [`Source`]. Push lives in `registry.rs`; this side asks for
+//! `pull` scope only, so read-only credentials (a KServe pull secret) are enough.
+
+use crate::auth::{self, Creds};
+use crate::error::{Context, Error, Result};
+use crate::hash;
+use crate::oci::Descriptor;
+use base64::Engine;
+use serde_json::Value;
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const MT_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const MT_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const MT_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// Where an image is: `REGISTRY/REPO[:TAG][@DIGEST]` (optionally behind `oci://`,
+/// `oci+fetch://`, `kit://` or `docker://`) or `oci:DIR[:TAG]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Src {
+    Registry {
+        host: String,
+        repo: String,
+        /// A tag or a digest.
+        reference: String,
+    },
+    Layout {
+        dir: PathBuf,
+        tag: Option<String>,
+    },
+}
+
+impl Src {
+    pub fn parse(s: &str) -> Result<Src> {
+        let s = s.trim();
+        let mut rest = s;
+        for p in ["oci+fetch://", "oci://", "kit://", "docker://"] {
+            if let Some(r) = s.strip_prefix(p) {
+                rest = r;
+                break;
+            }
+        }
+        if rest == s {
+            if let Some(l) = s.strip_prefix("oci:") {
+                let (dir, tag) = match l.rsplit_once(':') {
+                    Some((d, t)) if !t.is_empty() && !t.contains('/') && !d.is_empty() => {
+                        (d, Some(t.to_string()))
+                    }
+                    _ => (l, None),
+                };
+                if dir.is_empty() {
+                    return Err(Error::msg(format!("{s:?}: no directory after oci:")));
+                }
+                return Ok(Src::Layout {
+                    dir: PathBuf::from(dir),
+                    tag,
+                });
+            }
+        }
+        let bad = |why: &str| {
+            Error::msg(format!(
+                "{s:?} is not an image reference ({why}); want REGISTRY/REPO[:TAG][@sha256:...] or oci:DIR[:TAG]"
+            ))
+        };
+        let (name, digest) = match rest.split_once('@') {
+            Some((n, d)) => {
+                let hex = d
+                    .strip_prefix("sha256:")
+                    .ok_or_else(|| bad("only sha256 digests"))?;
+                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(bad("malformed digest"));
+                }
+                (n, Some(d.to_ascii_lowercase()))
+            }
+            None => (rest, None),
+        };
+        if name.is_empty() {
+            return Err(bad("empty"));
+        }
+        let (host, path) = match name.split_once('/') {
+            Some((first, path))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_string(), path.to_string())
+            }
+            _ => ("docker.io".to_string(), name.to_string()),
+        };
+        let (repo, tag) = match path.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r.to_string(), Some(t.to_string())),
+            _ => (path.clone(), None),
+        };
+        let repo = if host == "docker.io" && !repo.contains('/') {
+            format!("library/{repo}")
+        } else {
+            repo
+        };
+        let ok_repo = !repo.is_empty()
+            && repo.split('/').all(|c| {
+                !c.is_empty()
+                    && c.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
+                    })
+            });
+        if !ok_repo {
+            return Err(bad("repository names are lower-case"));
+        }
+        if let Some(t) = &tag {
+            let ok = !t.is_empty()
+                && t.len() <= 128
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !ok {
+                return Err(bad("bad tag"));
+            }
+        }
+        Ok(Src::Registry {
+            host,
+            repo,
+            reference: digest.or(tag).unwrap_or_else(|| "latest".to_string()),
+        })
+    }
+}
+
+impl std::fmt::Display for Src {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Src::Registry {
+                host,
+                repo,
+                reference,
+            } => {
+                let sep = if reference.starts_with("sha256:") {
+                    '@'
+                } else {
+                    ':'
+                };
+                write!(f, "{host}/{repo}{sep}{reference}")
+            }
+            Src::Layout { dir, tag } => match tag {
+                Some(t) => write!(f, "oci:{}:{t}", dir.display()),
+                None => write!(f, "oci:{}", dir.display()),
+            },
+        }
+    }
+}
+
+/// A manifest or index as fetched: its bytes, their digest and the media type.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub media_type: String,
+    pub digest: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Fetched {
+    pub fn json(&self) -> Result<Value> {
+        serde_json::from_slice(&self.bytes).ctx(|| format!("manifest {}", self.digest))
+    }
+    pub fn is_index(&self) -> bool {
+        self.media_type == MT_OCI_INDEX || self.media_type == MT_DOCKER_LIST
+    }
+}
+
+/// A registry repository or a layout, read the same way.
+pub enum Source {
+    Registry(Registry),
+    Layout { dir: PathBuf, tag: Option<String> },
+}
+
+impl Source {
+    pub fn open(src: &Src, insecure: bool) -> Result<Source> {
+        match src {
+            Src::Registry { host, repo, .. } => {
+                Ok(Source::Registry(Registry::connect(host, repo, insecure)?))
+            }
+            Src::Layout { dir, tag } => {
+                if !dir.join("oci-layout").is_file() || !dir.join("index.json").is_file() {
+                    return Err(Error::msg(format!(
+                        "{}: not an OCI image layout (needs oci-layout and index.json)",
+                        dir.display()
+                    )));
+                }
+                Ok(Source::Layout {
+                    dir: dir.clone(),
+                    tag: tag.clone(),
+                })
+            }
+        }
+    }
+
+    /// The manifest the source reference names (tag or digest), checked against its digest.
+    pub fn root(&self, src: &Src) -> Result<Fetched> {
+        match (self, src) {
+            (Source::Registry(r), Src::Registry { reference, .. }) => r
+                .manifest(reference)?
+                .ok_or_else(|| Error::msg(format!("{src}: not found in the registry"))),
+            (Source::Layout { dir, tag }, _) => {
+                let d = crate::layout::Layout { dir: dir.clone() }.resolve(tag.as_deref())?;
+                self.by_descriptor(&d)
+            }
+            _ => Err(Error::msg("source and reference do not match")),
+        }
+    }
+
+    /// A manifest by tag (None when the tag does not exist).
+    pub fn tagged(&self, tag: &str) -> Result<Option<Fetched>> {
+        match self {
+            Source::Registry(r) => r.manifest(tag),
+            Source::Layout { dir, .. } => {
+                match (crate::layout::Layout { dir: dir.clone() }).resolve(Some(tag)) {
+                    Ok(d) => Ok(Some(self.by_descriptor(&d)?)),
+                    Err(_) => Ok(None),
+                }
+            }
+        }
+    }
+
+    /// A manifest or index named by a descriptor (read whole: they are small).
+    pub fn by_descriptor(&self, d: &Descriptor) -> Result<Fetched> {
+        let f = match self {
+            Source::Registry(r) => r
+                .manifest(&d.digest)?
+                .ok_or_else(|| Error::msg(format!("manifest {} not found", d.digest)))?,
+            Source::Layout { .. } => Fetched {
+                media_type: d.media_type.clone(),
+                digest: d.digest.clone(),
+                bytes: self.small_blob(d)?,
+            },
+        };
+        if f.digest != d.digest {
+            return Err(Error::msg(format!(
+                "manifest {}: content has digest {}",
+                d.digest, f.digest
+            )));
+        }
+        Ok(f)
+    }
+
+    /// A small blob (config, signature payload), whole and checked.
+    pub fn small_blob(&self, d: &Descriptor) -> Result<Vec<u8>> {
+        if d.size > 64 << 20 {
+            return Err(Error::msg(format!(
+                "blob {} is {} bytes; too large for a config or manifest",
+                d.digest, d.size
+            )));
+        }
+        let mut b = Vec::new();
+        self.blob(&d.digest)?
+            .take(d.size + 1)
+            .read_to_end(&mut b)
+            .ctx(|| format!("blob {}", d.digest))?;
+        let got = hash::digest(&b);
+        if got != d.digest || b.len() as u64 != d.size {
+            return Err(Error::msg(format!(
+                "blob {}: content has digest {got} and {} bytes, expected {} bytes",
+                d.digest,
+                b.len(),
+                d.size
+            )));
+        }
+        Ok(b)
+    }
+
+    /// A blob's bytes as a stream (not checked here: the caller hashes while reading).
+    pub fn blob(&self, digest: &str) -> Result<Box<dyn Read + Send>> {
+        match self {
+            Source::Registry(r) => r.blob(digest),
+            Source::Layout { dir, .. } => {
+                check_digest_syntax(digest)?;
+                let p = dir
+                    .join("blobs/sha256")
+                    .join(digest.trim_start_matches("sha256:"));
+                let f = std::fs::File::open(&p).ctx(|| format!("blob {}", p.display()))?;
+                Ok(Box::new(f))
+            }
+        }
+    }
+}
+
+fn check_digest_syntax(d: &str) -> Result<()> {
+    let ok = d
+        .strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::msg(format!("unsupported or malformed digest {d:?}")))
+    }
+}
+
+/// Pull-only client for one repository.
+pub struct Registry {
+    agent: ureq::Agent,
+    base: String,
+    host: String,
+    repo: String,
+    authz: Option<String>,
+    scope: String,
+}
+
+impl Registry {
+    pub fn connect(host: &str, repo: &str, insecure: bool) -> Result<Registry> {
+        Self::connect_scoped(host, repo, insecure, "pull")
+    }
+
+    /// `scope` is "pull" or "pull,push" (signing writes a tag).
+    pub fn connect_scoped(host: &str, repo: &str, insecure: bool, scope: &str) -> Result<Registry> {
+        let api_host = if host == "docker.io" {
+            "registry-1.docker.io"
+        } else {
+            host
+        };
+        let scheme = if insecure { "http" } else { "https" };
+        let mut r = Registry {
+            agent: ureq::AgentBuilder::new()
+                .timeout_connect(Duration::from_secs(15))
+                .timeout_read(Duration::from_secs(120))
+                .redirects(5)
+                .tls_config(crate::tls::config()?)
+                .build(),
+            base: format!("{scheme}://{api_host}"),
+            host: host.to_string(),
+            repo: repo.to_string(),
+            authz: None,
+            scope: scope.to_string(),
+        };
+        r.login()?;
+        Ok(r)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/v2/{}/{path}", self.base, self.repo)
+    }
+
+    fn get(&self, url: &str) -> ureq::Request {
+        let r = self.agent.get(url);
+        match &self.authz {
+            Some(a) => r.set("Authorization", a),
+            None => r,
+        }
+    }
+
+    fn fail(&self, what: &str, e: ureq::Error) -> Error {
+        match e {
+            ureq::Error::Status(code, resp) => {
+                let body: String = resp
+                    .into_string()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(300)
+                    .collect();
+                Error::msg(format!(
+                    "registry {}: {what}: HTTP {code} {}",
+                    self.host,
+                    body.trim()
+                ))
+            }
+            ureq::Error::Transport(t) => Error::msg(format!("registry {}: {what}: {t}", self.host)),
+        }
+    }
+
+    fn login(&mut self) -> Result<()> {
+        let url = format!("{}/v2/", self.base);
+        let resp = match self.agent.get(&url).call() {
+            Ok(_) => return Ok(()),
+            Err(ureq::Error::Status(401, resp)) => resp,
+            Err(e) => return Err(self.fail("GET /v2/", e)),
+        };
+        let challenge = resp.header("www-authenticate").unwrap_or("").to_string();
+        let creds = auth::lookup(&self.host, &self.repo);
+        let scheme = challenge
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if scheme == "basic" {
+            let c = creds.ok_or_else(|| self.no_creds())?;
+            self.authz = Some(basic(&c));
+        } else if scheme == "bearer" {
+            self.authz = Some(format!(
+                "Bearer {}",
+                self.token(&challenge, creds.as_ref())?
+            ));
+        } else {
+            return Err(Error::msg(format!(
+                "registry {}: unsupported authentication challenge {challenge:?}",
+                self.host
+            )));
+        }
+        Ok(())
+    }
+
+    fn no_creds(&self) -> Error {
+        let files: Vec<String> = auth::auth_files()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        Error::msg(format!(
+            "registry {} wants credentials, and none were found for it in {}",
+            self.host,
+            files.join(", ")
+        ))
+    }
+
+    fn token(&self, challenge: &str, creds: Option<&Creds>) -> Result<String> {
+        let params = parse_challenge(challenge);
+        let realm = params
+            .iter()
+            .find(|(k, _)| k == "realm")
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "registry {}: bearer challenge without realm",
+                    self.host
+                ))
+            })?;
+        let mut req = self.agent.get(&realm);
+        if let Some((_, s)) = params.iter().find(|(k, _)| k == "service") {
+            req = req.query("service", s);
+        }
+        req = req.query("scope", &format!("repository:{}:{}", self.repo, self.scope));
+        if let Some(c) = creds {
+            req = req.set("Authorization", &basic(c));
+        }
+        let resp = req.call().map_err(|e| match e {
+            ureq::Error::Status(401 | 403, _) if creds.is_none() => self.no_creds(),
+            e => self.fail("token service", e),
+        })?;
+        let v: Value = serde_json::from_str(
+            &resp
+                .into_string()
+                .ctx(|| format!("registry {}: token response", self.host))?,
+        )
+        .ctx(|| format!("registry {}: token response", self.host))?;
+        v["token"]
+            .as_str()
+            .or_else(|| v["access_token"].as_str())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "registry {}: token response without a token",
+                    self.host
+                ))
+            })
+    }
+
+    /// GET a manifest by tag or digest; None on 404. A digest reference is checked.
+    pub fn manifest(&self, reference: &str) -> Result<Option<Fetched>> {
+        let what = format!("manifest {}:{reference}", self.repo);
+        let resp = match self
+            .get(&self.url(&format!("manifests/{reference}")))
+            .set("Accept", ACCEPT)
+            .call()
+        {
+            Ok(r) => r,
+            Err(ureq::Error::Status(404, _)) => return Ok(None),
+            Err(ureq::Error::Status(401 | 403, _)) => {
+                return Err(Error::msg(format!(
+                    "registry {}: access to {} denied (401/403); check the pull credentials",
+                    self.host, self.repo
+                )))
+            }
+            Err(e) => return Err(self.fail(&what, e)),
+        };
+        let header_mt = resp
+            .header("content-type")
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let mut bytes = Vec::new();
+        resp.into_reader()
+            .take(16 << 20)
+            .read_to_end(&mut bytes)
+            .ctx(|| format!("registry {}: {what}", self.host))?;
+        let digest = hash::digest(&bytes);
+        if reference.starts_with("sha256:") && digest != reference {
+            return Err(Error::msg(format!(
+                "registry {}: {what}: content has digest {digest}",
+                self.host
+            )));
+        }
+        // The document's own mediaType wins over a registry's generic Content-Type.
+        let v: Value =
+            serde_json::from_slice(&bytes).ctx(|| format!("registry {}: {what}", self.host))?;
+        let media_type = v["mediaType"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or(header_mt);
+        Ok(Some(Fetched {
+            media_type,
+            digest,
+            bytes,
+        }))
+    }
+
+    pub fn blob(&self, digest: &str) -> Result<Box<dyn Read + Send>> {
+        check_digest_syntax(digest)?;
+        let resp = self
+            .get(&self.url(&format!("blobs/{digest}")))
+            .call()
+            .map_err(|e| self.fail(&format!("GET blob {digest}"), e))?;
+        Ok(Box::new(resp.into_reader()))
+    }
+}
+
+impl Registry {
+    /// Uploads a small blob in one POST + PUT (skipped when the registry has it).
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<String> {
+        let digest = hash::digest(bytes);
+        let what = format!("upload {digest}");
+        let head = self.agent.head(&self.url(&format!("blobs/{digest}")));
+        let head = match &self.authz {
+            Some(a) => head.set("Authorization", a),
+            None => head,
+        };
+        if head.call().is_ok() {
+            return Ok(digest);
+        }
+        let post = self.agent.post(&self.url("blobs/uploads/"));
+        let post = match &self.authz {
+            Some(a) => post.set("Authorization", a),
+            None => post,
+        };
+        let resp = post.send_bytes(&[]).map_err(|e| self.fail(&what, e))?;
+        let loc = resp
+            .header("location")
+            .ok_or_else(|| Error::msg(format!("registry {}: {what}: no Location", self.host)))?;
+        let loc = if loc.starts_with("http") {
+            loc.to_string()
+        } else {
+            format!("{}{loc}", self.base)
+        };
+        let sep = if loc.contains('?') { '&' } else { '?' };
+        let put = self.agent.put(&format!("{loc}{sep}digest={digest}"));
+        let put = match &self.authz {
+            Some(a) => put.set("Authorization", a),
+            None => put,
+        };
+        put.set("Content-Type", "application/octet-stream")
+            .send_bytes(bytes)
+            .map_err(|e| self.fail(&what, e))?;
+        Ok(digest)
+    }
+
+    pub fn put_manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
+        let put = self.agent.put(&self.url(&format!("manifests/{reference}")));
+        let put = match &self.authz {
+            Some(a) => put.set("Authorization", a),
+            None => put,
+        };
+        put.set("Content-Type", media_type)
+            .send_bytes(bytes)
+            .map_err(|e| self.fail(&format!("PUT manifest {reference}"), e))?;
+        Ok(())
+    }
+}
+
+fn basic(c: &Creds) -> String {
+    let raw = format!("{}:{}", c.user, c.password);
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+/// `Bearer realm="...",service="...",scope="..."` -> [(key, value)].
+fn parse_challenge(h: &str) -> Vec<(String, String)> {
+    let rest = h.split_once(' ').map(|(_, r)| r).unwrap_or("");
+    let mut out = Vec::new();
+    let mut s = rest.trim();
+    while let Some((k, after)) = s.split_once('=') {
+        let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let (v, next) = if let Some(q) = after.strip_prefix('"') {
+            match q.find('"') {
+                Some(end) => (q[..end].to_string(), &q[end + 1..]),
+                None => (q.to_string(), ""),
+            }
+        } else {
+            match after.find(',') {
+                Some(end) => (after[..end].to_string(), &after[end..]),
+                None => (after.to_string(), ""),
+            }
+        };
+        out.push((k, v));
+        s = next.trim_start_matches(',').trim();
+    }
+    out
+}
+
+/// GOARCH of this machine, as image indexes name it.
+pub fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "powerpc64" => "ppc64le",
+        "s390x" => "s390x",
+        "arm" => "arm",
+        other => other,
+    }
+}
+
+/// The index entry for linux/`arch` (attestation entries, "unknown/unknown", never match).
+pub fn pick_platform(index: &Value, arch: &str) -> Result<Descriptor> {
+    let ms = index["manifests"].as_array().cloned().unwrap_or_default();
+    let mut seen = Vec::new();
+    for m in &ms {
+        let p = &m["platform"];
+        let (os, a) = (
+            p["os"].as_str().unwrap_or(""),
+            p["architecture"].as_str().unwrap_or(""),
+        );
+        seen.push(format!("{os}/{a}"));
+        if os == "linux" && a == arch {
+            return serde_json::from_value(m.clone()).ctx(|| "index entry".to_string());
+        }
+    }
+    Err(Error::msg(format!(
+        "the image index has no linux/{arch} manifest (it has: {})",
+        if seen.is_empty() {
+            "nothing".to_string()
+        } else {
+            seen.join(", ")
+        }
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(s: &str) -> (String, String, String) {
+        match Src::parse(s).unwrap() {
+            Src::Registry {
+                host,
+                repo,
+                reference,
+            } => (host, repo, reference),
+            l => panic!("{l:?}"),
+        }
+    }
+
+    #[test]
+    fn sources() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(
+            reg("oci://127.0.0.1:5000/m/x:v1"),
+            ("127.0.0.1:5000".into(), "m/x".into(), "v1".into())
+        );
+        assert_eq!(reg("oci+fetch://quay.io/a/b").2, "latest");
+        assert_eq!(reg(&format!("kit://quay.io/a/b:v1@{d}")).2, d);
+        assert_eq!(reg("me/model:2").0, "docker.io");
+        assert_eq!(reg("ubuntu").1, "library/ubuntu");
+        assert_eq!(
+            Src::parse("oci:./out:v1").unwrap(),
+            Src::Layout {
+                dir: "./out".into(),
+                tag: Some("v1".into())
+            }
+        );
+        assert_eq!(
+            Src::parse("oci:/abs/dir").unwrap(),
+            Src::Layout {
+                dir: "/abs/dir".into(),
+                tag: None
+            }
+        );
+        for bad in [
+            "quay.io/A/b",
+            "quay.io/a/b@sha256:12",
+            "quay.io/a/b@md5:x",
+            "oci:",
+        ] {
+            assert!(Src::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn platform() {
+        let idx = serde_json::json!({"manifests": [
+            {"mediaType": MT_OCI_MANIFEST, "digest": "sha256:1", "size": 1,
+             "platform": {"os": "unknown", "architecture": "unknown"}},
+            {"mediaType": MT_OCI_MANIFEST, "digest": "sha256:2", "size": 1,
+             "platform": {"os": "linux", "architecture": "arm64"}}]});
+        assert_eq!(pick_platform(&idx, "arm64").unwrap().digest, "sha256:2");
+        let e = pick_platform(&idx, "s390x").unwrap_err().to_string();
+        assert!(
+            e.contains("no linux/s390x") && e.contains("linux/arm64"),
+            "{e}"
+        );
+    }
+}
