@@ -198,7 +198,7 @@ impl Source {
                 .manifest(reference)?
                 .ok_or_else(|| Error::msg(format!("{src}: not found in the registry"))),
             (Source::Layout { dir, tag }, _) => {
-                let d = crate::layout::Layout { dir: dir.clone() }.resolve(tag.as_deref())?;
+                let d = crate::layout::Layout::open_any(dir).resolve(tag.as_deref())?;
                 self.by_descriptor(&d)
             }
             _ => Err(Error::msg("source and reference do not match")),
@@ -210,7 +210,7 @@ impl Source {
         match self {
             Source::Registry(r) => r.manifest(tag),
             Source::Layout { dir, .. } => {
-                match (crate::layout::Layout { dir: dir.clone() }).resolve(Some(tag)) {
+                match crate::layout::Layout::open_any(dir).resolve(Some(tag)) {
                     Ok(d) => Ok(Some(self.by_descriptor(&d)?)),
                     Err(_) => Ok(None),
                 }

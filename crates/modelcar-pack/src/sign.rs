@@ -226,11 +226,13 @@ pub fn sign(src_s: &str, key_path: &Path, insecure: bool) -> Result<String> {
             r.put_manifest(&tag, MT_OCI_MANIFEST, &manifest(&cd)?)?;
         }
         Source::Layout { dir, .. } => {
-            let l = crate::layout::Layout { dir: dir.clone() };
+            // A writer like any pack: under the layout's lock, its blobs journaled.
+            let l = crate::layout::Layout::create(dir)?;
             l.put_bytes(MT_SIMPLESIGNING, &body)?;
             let cd = l.put_bytes("application/vnd.oci.image.config.v1+json", &config)?;
             let md = l.put_bytes(MT_OCI_MANIFEST, &manifest(&cd.digest)?)?;
             l.set_tag(&tag, &md)?;
+            crate::cleanup::commit();
         }
     }
     Ok(root.digest)
