@@ -6,6 +6,12 @@
 //   [--tamper]                       change the DSSE payload after signing
 //   [--no-tlog]                      drop the transparency log entries from the bundle
 //   [--no-attach]                    only write DIR/bundle.json
+//   [--swap-entry]                   keep the log entry of another signature by the same
+//                                    key and log (validly signed, but not of this bundle)
+//   [--message]                      a message signature of the manifest's bytes (a
+//                                    hashedrekord entry) instead of a DSSE in-toto statement
+// node sign.js --image HOST:PORT/REPO --digest sha256:HEX --bundle FILE
+//   attaches FILE (a bundle, perhaps altered) as it is, without signing.
 // Writes DIR/trusted_root.json (this CA and log), DIR/other_root.json (another CA and log,
 // for "does not chain") and DIR/bundle.json.
 'use strict';
@@ -15,7 +21,9 @@ const fs = require('fs');
 const http = require('http');
 const path = require('path');
 const mock = require('@sigstore/mock');
-const { DSSEBundleBuilder, FulcioSigner, RekorWitness } = require('@sigstore/sign');
+const {
+  DSSEBundleBuilder, FulcioSigner, MessageSignatureBundleBuilder, RekorWitness,
+} = require('@sigstore/sign');
 const { attachArtifactToImage } = require('@sigstore/oci');
 const { TrustedRoot } = require('@sigstore/protobuf-specs');
 
@@ -24,10 +32,11 @@ function args() {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '');
-    if (['tamper', 'no-tlog', 'no-attach'].includes(k)) a.flags.add(k);
+    if (['tamper', 'no-tlog', 'no-attach', 'message', 'swap-entry'].includes(k)) a.flags.add(k);
     else a[k] = argv[++i];
   }
-  for (const k of ['image', 'digest', 'identity', 'issuer', 'out']) {
+  const need = a.bundle ? ['image', 'digest'] : ['image', 'digest', 'identity', 'issuer', 'out'];
+  for (const k of need) {
     if (!a[k]) throw new Error(`missing --${k}`);
   }
   return a;
@@ -93,8 +102,26 @@ function token(sub, iss) {
   return `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub, iss, aud: 'sigstore', iat: now, exp: now + 600 })}.`;
 }
 
+// @sigstore/oci's attachment: an artifact manifest with the image as subject, listed in the
+// referrers index (the tag sha256-HEX where the registry has no referrers API).
+async function attach(a, bytes, mediaType) {
+  const d = await attachArtifactToImage({
+    imageName: a.image,
+    imageDigest: a.digest,
+    artifact: bytes,
+    mediaType,
+    credentials: undefined,
+  });
+  process.stdout.write(`${d.digest}\n`);
+}
+
 async function main() {
   const a = args();
+  if (a.bundle) {
+    const bytes = fs.readFileSync(a.bundle);
+    await attach(a, bytes, JSON.parse(bytes).mediaType);
+    return;
+  }
   const handlers = [];
   const server = await serve(handlers);
   const host = `127.0.0.1:${server.address().port}`;
@@ -113,14 +140,30 @@ async function main() {
     fulcioBaseURL: `http://${host}`,
     identityProvider: { getToken: async () => token(a.identity, a.issuer) },
   });
-  const builder = new DSSEBundleBuilder({
-    signer,
-    witnesses: [new RekorWitness({ rekorBaseURL: `http://${host}` })],
-  });
-  const bundle = await builder.create({
-    data: Buffer.from(JSON.stringify(statement)),
-    type: 'application/vnd.in-toto+json',
-  });
+  const witnesses = [new RekorWitness({ rekorBaseURL: `http://${host}` })];
+  let bundle;
+  if (a.flags.has('message')) {
+    // The manifest's own bytes: their SHA-256 is the image digest.
+    const [reg, ...repo] = a.image.split('/');
+    const r = await fetch(`http://${reg}/v2/${repo.join('/')}/manifests/${a.digest}`, {
+      headers: { Accept: 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' },
+    });
+    if (!r.ok) throw new Error(`GET manifest: ${r.status}`);
+    const data = Buffer.from(await r.arrayBuffer());
+    bundle = await new MessageSignatureBundleBuilder({ signer, witnesses }).create({ data });
+  } else {
+    bundle = await new DSSEBundleBuilder({ signer, witnesses }).create({
+      data: Buffer.from(JSON.stringify(statement)),
+      type: 'application/vnd.in-toto+json',
+    });
+  }
+  if (a.flags.has('swap-entry')) {
+    const other = await new DSSEBundleBuilder({ signer, witnesses }).create({
+      data: Buffer.from(JSON.stringify({ ...statement, predicate: { other: true } })),
+      type: 'application/vnd.in-toto+json',
+    });
+    bundle.verificationMaterial.tlogEntries = other.verificationMaterial.tlogEntries;
+  }
   server.close();
 
   let json = JSON.parse(JSON.stringify(require('@sigstore/bundle').bundleToJSON(bundle)));
@@ -137,16 +180,7 @@ async function main() {
   fs.writeFileSync(path.join(a.out, 'other_root.json'), JSON.stringify(other.root, null, 2));
   const bytes = Buffer.from(JSON.stringify(json));
   fs.writeFileSync(path.join(a.out, 'bundle.json'), bytes);
-  if (!a.flags.has('no-attach')) {
-    const d = await attachArtifactToImage({
-      imageName: a.image,
-      imageDigest: a.digest,
-      artifact: bytes,
-      mediaType: json.mediaType,
-      credentials: undefined,
-    });
-    process.stdout.write(`${d.digest}\n`);
-  }
+  if (!a.flags.has('no-attach')) await attach(a, bytes, json.mediaType);
 }
 
 main().catch((e) => {
