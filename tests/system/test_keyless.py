@@ -82,9 +82,9 @@ def good(mcp, registry, node_modules, tmp_path_factory) -> Signed:
     return Signed(mcp, registry, tmp_path_factory.mktemp("keyless"))
 
 
-@pytest.mark.parametrize("mode", ["dsse", "message"])
+@pytest.mark.parametrize("mode", ["dsse", "message", "cosign"])
 def test_good_signature_verifies_and_unpacks(mcp, registry, node_modules, good, tmp_path, mode):
-    s = good if mode == "dsse" else Signed(mcp, registry, tmp_path, "--message")
+    s = good if mode == "dsse" else Signed(mcp, registry, tmp_path, f"--{mode}")
     r = verify(mcp, s.ref, s.root, check=True)
     assert r.stdout.strip() == s.digest
     assert f"keyless: {IDENTITY} from {ISSUER}" in r.stderr
@@ -216,9 +216,31 @@ def test_transparency_log_evidence(mcp, registry, node_modules, tmp_path):
     verify(mcp, v.ref, good.root, check=True)
 
 
+def test_cosign_layout_refusals(mcp, registry, node_modules, tmp_path):
+    """cosign's .sig layout (certificate and Rekor evidence as annotations), each bad case."""
+    other = "sha256:" + "cd" * 32
+    cases = [
+        (["--tamper"], "signature does not match the public key"),
+        (["--no-tlog"], "no transparency log evidence (dev.sigstore.cosign/bundle annotation)"),
+        (["--statement-digest", other], f"signed payload is for {other}"),
+        (["--swap-entry"], "transparency log entry records another signature or certificate"),
+    ]
+    for flags, needle in cases:
+        s = Signed(mcp, registry, tmp_path, "--cosign", *flags)
+        refused(verify(mcp, s.ref, s.root), needle)
+        dest = tmp_path / unique("models")
+        refused(run([mcp, "unpack", s.ref, dest, "--insecure"], env=keyless_env(s.root), check=False), needle)
+        assert not dest.exists()
+    s = Signed(mcp, registry, tmp_path, "--cosign")
+    refused(verify(mcp, s.ref, s.root, identity="someone@example.com"), "certificate identity is")
+    mine, other_root = json.loads(s.root.read_text()), json.loads((s.out / "other_root.json").read_text())
+    (tmp_path / "ca.json").write_text(json.dumps({**mine, "certificateAuthorities": other_root["certificateAuthorities"]}))
+    refused(verify(mcp, s.ref, tmp_path / "ca.json"), "does not chain")
+
+
 def test_missing_signature_and_missing_settings(mcp, registry, node_modules, good, tmp_path):
     s = Signed(mcp, registry, tmp_path, sign=False)
-    refused(verify(mcp, s.ref, good.root), "no sigstore bundle attached")
+    refused(verify(mcp, s.ref, good.root), f"no keyless signature for {s.digest}")
     dest = tmp_path / "models"
     env = {**os.environ, "COSIGN_CERT_IDENTITY": IDENTITY, "COSIGN_CERT_OIDC_ISSUER": ISSUER}
     env.pop("SIGSTORE_TRUSTED_ROOT", None)

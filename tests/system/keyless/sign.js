@@ -8,6 +8,9 @@
 //   [--no-attach]                    only write DIR/bundle.json
 //   [--swap-entry]                   keep the log entry of another signature by the same
 //                                    key and log (validly signed, but not of this bundle)
+//   [--cosign]                       cosign's layout instead: a message signature of the
+//                                    simple-signing payload at the tag sha256-HEX.sig, the
+//                                    certificate and Rekor evidence in its annotations
 //   [--message]                      a message signature of the manifest's bytes (a
 //                                    hashedrekord entry) instead of a DSSE in-toto statement
 // node sign.js --image HOST:PORT/REPO --digest sha256:HEX --bundle FILE
@@ -32,7 +35,7 @@ function args() {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '');
-    if (['tamper', 'no-tlog', 'no-attach', 'message', 'swap-entry'].includes(k)) a.flags.add(k);
+    if (['tamper', 'no-tlog', 'no-attach', 'message', 'swap-entry', 'cosign'].includes(k)) a.flags.add(k);
     else a[k] = argv[++i];
   }
   const need = a.bundle ? ['image', 'digest'] : ['image', 'digest', 'identity', 'issuer', 'out'];
@@ -115,6 +118,59 @@ async function attach(a, bytes, mediaType) {
   process.stdout.write(`${d.digest}\n`);
 }
 
+// Plain OCI distribution pushes (the loopback registry needs no auth).
+async function pushBlob(base, bytes) {
+  const digest = `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+  const r = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
+  if (r.status !== 202) throw new Error(`blob upload: ${r.status}`);
+  const loc = new URL(r.headers.get('location'), base);
+  loc.searchParams.set('digest', digest);
+  const p = await fetch(loc, { method: 'PUT', body: bytes, headers: { 'Content-Type': 'application/octet-stream' } });
+  if (p.status !== 201) throw new Error(`blob put: ${p.status}`);
+  return { digest, size: bytes.length };
+}
+
+// cosign's keyless signature image, as `cosign sign` writes it.
+async function pushCosign(a, payload, json, caRoot) {
+  const [reg, ...repo] = a.image.split('/');
+  const base = `http://${reg}/v2/${repo.join('/')}`;
+  const pem = (der) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g).join('\n')}\n-----END CERTIFICATE-----\n`;
+  const vm = json.verificationMaterial;
+  const e = vm.tlogEntries[0];
+  const annotations = {
+    'dev.cosignproject.cosign/signature': json.messageSignature.signature,
+    'dev.sigstore.cosign/certificate': pem(Buffer.from((vm.certificate || vm.x509CertificateChain.certificates[0]).rawBytes, 'base64')),
+    'dev.sigstore.cosign/chain': pem(caRoot),
+  };
+  if (e) {
+    annotations['dev.sigstore.cosign/bundle'] = JSON.stringify({
+      SignedEntryTimestamp: e.inclusionPromise.signedEntryTimestamp,
+      Payload: {
+        body: e.canonicalizedBody,
+        integratedTime: Number(e.integratedTime),
+        logIndex: Number(e.logIndex),
+        logID: Buffer.from(e.logId.keyId, 'base64').toString('hex'),
+      },
+    });
+  }
+  const layer = { mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...(await pushBlob(base, payload)), annotations };
+  const config = Buffer.from(JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: [layer.digest] } }));
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...(await pushBlob(base, config)) },
+    layers: [layer],
+  };
+  const tag = `${a.digest.replace(':', '-')}.sig`;
+  const r = await fetch(`${base}/manifests/${tag}`, {
+    method: 'PUT',
+    body: JSON.stringify(manifest),
+    headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  if (r.status !== 201) throw new Error(`manifest put: ${r.status}`);
+  process.stdout.write(`${tag}\n`);
+}
+
 async function main() {
   const a = args();
   if (a.bundle) {
@@ -142,7 +198,18 @@ async function main() {
   });
   const witnesses = [new RekorWitness({ rekorBaseURL: `http://${host}` })];
   let bundle;
-  if (a.flags.has('message')) {
+  let cosignPayload;
+  if (a.flags.has('cosign')) {
+    cosignPayload = Buffer.from(JSON.stringify({
+      critical: {
+        identity: { 'docker-reference': a.image },
+        image: { 'docker-manifest-digest': named },
+        type: 'cosign container image signature',
+      },
+      optional: null,
+    }));
+    bundle = await new MessageSignatureBundleBuilder({ signer, witnesses }).create({ data: cosignPayload });
+  } else if (a.flags.has('message')) {
     // The manifest's own bytes: their SHA-256 is the image digest.
     const [reg, ...repo] = a.image.split('/');
     const r = await fetch(`http://${reg}/v2/${repo.join('/')}/manifests/${a.digest}`, {
@@ -158,16 +225,18 @@ async function main() {
     });
   }
   if (a.flags.has('swap-entry')) {
-    const other = await new DSSEBundleBuilder({ signer, witnesses }).create({
-      data: Buffer.from(JSON.stringify({ ...statement, predicate: { other: true } })),
-      type: 'application/vnd.in-toto+json',
-    });
+    const data = Buffer.from(JSON.stringify({ ...statement, predicate: { other: true } }));
+    const other = cosignPayload || a.flags.has('message')
+      ? await new MessageSignatureBundleBuilder({ signer, witnesses }).create({ data })
+      : await new DSSEBundleBuilder({ signer, witnesses }).create({ data, type: 'application/vnd.in-toto+json' });
     bundle.verificationMaterial.tlogEntries = other.verificationMaterial.tlogEntries;
   }
   server.close();
 
   let json = JSON.parse(JSON.stringify(require('@sigstore/bundle').bundleToJSON(bundle)));
-  if (a.flags.has('tamper')) {
+  if (a.flags.has('tamper') && cosignPayload) {
+    cosignPayload = Buffer.from(cosignPayload.toString().replace('"optional":null', '"optional":{"tampered":true}'));
+  } else if (a.flags.has('tamper')) {
     const p = JSON.parse(Buffer.from(json.dsseEnvelope.payload, 'base64'));
     p.predicate = { tampered: true };
     json.dsseEnvelope.payload = Buffer.from(JSON.stringify(p)).toString('base64');
@@ -180,7 +249,8 @@ async function main() {
   fs.writeFileSync(path.join(a.out, 'other_root.json'), JSON.stringify(other.root, null, 2));
   const bytes = Buffer.from(JSON.stringify(json));
   fs.writeFileSync(path.join(a.out, 'bundle.json'), bytes);
-  if (!a.flags.has('no-attach')) await attach(a, bytes, json.mediaType);
+  if (cosignPayload) await pushCosign(a, cosignPayload, json, mine.ca.rootCertificate);
+  else if (!a.flags.has('no-attach')) await attach(a, bytes, json.mediaType);
 }
 
 main().catch((e) => {

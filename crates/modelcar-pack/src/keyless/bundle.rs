@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// What was signed, with the signature and what the log entry must match.
-enum Signed {
+pub(super) enum Signed {
     Dsse {
         payload_type: String,
         payload: Vec<u8>,
@@ -154,7 +154,7 @@ fn pem_der(b64_pem: &Value) -> Option<Vec<u8>> {
 /// The log entry's body must record this very signature and certificate. Rekor stores a
 /// `dsse` entry as hashes and signatures; a `hashedrekord` as the digest, signature and key.
 /// A log that echoes the proposed `dsse` entry (as the mock does) holds the envelope itself.
-fn entry_matches(body: &Value, s: &Signed, cert_der: &[u8]) -> Result<()> {
+pub(super) fn entry_matches(body: &Value, s: &Signed, cert_der: &[u8]) -> Result<()> {
     let std = base64::engine::general_purpose::STANDARD;
     let kind = body["kind"].as_str().unwrap_or("");
     let spec = &body["spec"];
@@ -210,15 +210,8 @@ fn entry_matches(body: &Value, s: &Signed, cert_der: &[u8]) -> Result<()> {
     }
 }
 
-/// Verifies one bundle for `digest`; returns the identity it was signed by.
-pub fn verify(bytes: &[u8], digest: &str, policy: &Policy, root: &TrustedRoot) -> Result<String> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|_| Error::msg("bundle is not JSON"))?;
-    let mt = v["mediaType"].as_str().unwrap_or("");
-    if !mt.starts_with("application/vnd.dev.sigstore.bundle") {
-        return Err(Error::msg(format!("{mt:?} is not a sigstore bundle")));
-    }
-    let cert = leaf(&v)?;
-    let s = signed(&v)?;
+/// The certificate must name the policy's identity and issuer, and be for code signing.
+pub(super) fn identity(cert: &Cert, policy: &Policy) -> Result<()> {
     // Identity first: a bundle of someone else is the likeliest mismatch.
     let ids = cert.identities();
     if !ids.iter().any(|i| i == &policy.identity) {
@@ -247,6 +240,19 @@ pub fn verify(bytes: &[u8], digest: &str, policy: &Policy, root: &TrustedRoot) -
             "certificate is not for code signing (extended key usage)",
         ));
     }
+    Ok(())
+}
+
+/// Verifies one bundle for `digest`; returns the identity it was signed by.
+pub fn verify(bytes: &[u8], digest: &str, policy: &Policy, root: &TrustedRoot) -> Result<String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|_| Error::msg("bundle is not JSON"))?;
+    let mt = v["mediaType"].as_str().unwrap_or("");
+    if !mt.starts_with("application/vnd.dev.sigstore.bundle") {
+        return Err(Error::msg(format!("{mt:?} is not a sigstore bundle")));
+    }
+    let cert = leaf(&v)?;
+    let s = signed(&v)?;
+    identity(&cert, policy)?;
     let key = cert.key()?;
     let sig_ok = match &s {
         Signed::Dsse {
@@ -272,14 +278,21 @@ pub fn verify(bytes: &[u8], digest: &str, policy: &Policy, root: &TrustedRoot) -
             "bundle has no transparency log entry; without one the certificate's short validity cannot be checked offline",
         ));
     }
+    logged(&entries, &s, &cert, root)?;
+    Ok(policy.identity.clone())
+}
+
+/// One of `entries` (Rekor's evidence) must verify, record `s` and `cert`, and fall within
+/// the certificate's validity and a trusted authority's window.
+pub(super) fn logged(entries: &[Value], s: &Signed, cert: &Cert, root: &TrustedRoot) -> Result<()> {
     let mut why = Vec::new();
-    for e in &entries {
+    for e in entries {
         let checked = verify_entry(e, root).and_then(|entry| {
-            entry_matches(&entry.body, &s, &cert.der)?;
-            chain_to_root(&cert, root, entry.integrated_time)
+            entry_matches(&entry.body, s, &cert.der)?;
+            chain_to_root(cert, root, entry.integrated_time)
         });
         match checked {
-            Ok(()) => return Ok(policy.identity.clone()),
+            Ok(()) => return Ok(()),
             Err(e) => why.push(e.to_string()),
         }
     }

@@ -4,9 +4,12 @@
 //! image and whose one layer is a sigstore bundle, listed in the OCI referrers index at the
 //! tag `sha256-<hex>` (the distribution spec's fallback for registries without the referrers
 //! API, which is what @sigstore/oci writes there). See `bundle.rs` for what is checked.
+//! cosign's own layout (certificate and Rekor evidence as annotations at the `.sig` tag) is
+//! read too, see `cosign.rs`.
 
 mod bundle;
 mod cert;
+mod cosign;
 mod tlog;
 mod trust;
 
@@ -124,14 +127,25 @@ fn bundles(source: &Source, digest: &str) -> Result<Vec<(String, Vec<u8>)>> {
 /// Returns a short description of what matched.
 pub fn verify(source: &Source, src: &Src, digest: &str, policy: &Policy) -> Result<String> {
     let root = trust::TrustedRoot::load(&policy.trusted_root)?;
+    let mut why = Vec::new();
+    match cosign::verify(source, digest, policy, &root) {
+        Ok(Some(what)) => {
+            return Ok(format!(
+                "keyless: {} from {}, {what}, certificate chain, signature and transparency log checked",
+                policy.identity, policy.issuer
+            ))
+        }
+        Ok(None) => {}
+        Err(e) => why.push(e.to_string()),
+    }
     let found = bundles(source, digest)?;
-    if found.is_empty() {
+    if found.is_empty() && why.is_empty() {
         return Err(Error::msg(format!(
-            "{src}: no sigstore bundle attached to {digest} (no referrers tag {} with one); refusing to unpack",
-            digest.replacen(':', "-", 1)
+            "{src}: no keyless signature for {digest} (no sigstore bundle at the referrers tag {}, no certificate at {}); refusing to unpack",
+            digest.replacen(':', "-", 1),
+            crate::sign::sig_tag(digest)
         )));
     }
-    let mut why = Vec::new();
     for (m, b) in &found {
         match bundle::verify(b, digest, policy, &root) {
             Ok(who) => {
