@@ -205,9 +205,15 @@ def test_transparency_log_evidence(mcp, registry, node_modules, tmp_path):
     for change, needle in cases:
         v = variant(change)
         refused(verify(mcp, v.ref, good.root), needle)
-    # Without the SET, an altered body still breaks the inclusion proof.
+    # Without the SET, an altered body still breaks the inclusion proof; an intact proof
+    # alone does not vouch for the entry's time, on which the certificate's validity rests.
     v = variant(lambda e: (e.pop("inclusionPromise"), other_body(e)))
     refused(verify(mcp, v.ref, good.root), "inclusion proof does not lead to its root hash")
+    v = variant(lambda e: e.pop("inclusionPromise"))
+    refused(verify(mcp, v.ref, good.root), "no signed entry timestamp, so its time is not vouched for")
+    # The SET alone (no inclusion proof) is enough, as for cosign's layout.
+    v = variant(lambda e: e.pop("inclusionProof"))
+    verify(mcp, v.ref, good.root, check=True)
     # A valid entry of the same log, but for another signature.
     v = Signed(mcp, registry, tmp_path, "--swap-entry")
     refused(verify(mcp, v.ref, v.root), "transparency log entry records another signature or certificate")

@@ -26,8 +26,8 @@ fn int(v: &Value, what: &str) -> Result<i64> {
     }
 }
 
-/// Checks one `tlogEntries[]` item of a bundle: a SET or an inclusion proof (at least one;
-/// each one present must verify) signed by a log of the trusted root.
+/// Checks one `tlogEntries[]` item of a bundle against a log of the trusted root: its SET
+/// (required) and its inclusion proof when present.
 pub fn verify_entry(e: &Value, root: &TrustedRoot) -> Result<Entry> {
     let log_id = b64(&e["logId"]["keyId"], "tlog entry logId")?;
     let body_raw = b64(&e["canonicalizedBody"], "tlog entry canonicalizedBody")?;
@@ -71,6 +71,13 @@ pub fn verify_entry(e: &Value, root: &TrustedRoot) -> Result<Entry> {
     }
     if !proof.is_null() {
         inclusion(proof, &body_raw, &key, &log_id)?;
+    }
+    // A checkpoint signs the tree, not the entry's time: only the SET vouches for the
+    // integrated time that the certificate's validity is checked at.
+    if set.is_null() {
+        return Err(Error::msg(
+            "transparency log entry has no signed entry timestamp, so its time is not vouched for (RFC 3161 timestamps are not supported)",
+        ));
     }
     let body = serde_json::from_slice(&body_raw)
         .map_err(|_| Error::msg("transparency log entry body is not JSON"))?;
