@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, run, sample_model_hashes, sha256_tree, unique
+# The unpack image's fixtures (built by scripts/build-unpack.sh and build-image.sh).
+from test_unpack import unpack_bin, unpack_image  # noqa: F401
+
+from helpers import REPO, parse_serving_output, run, sample_model_hashes, sha256_tree, unique
 
 SIGNER = REPO / "tests" / "system" / "keyless" / "sign.js"
 IDENTITY = "https://github.com/acme/models/.github/workflows/sign.yml@refs/heads/main"
@@ -262,3 +265,40 @@ def test_missing_signature_and_missing_settings(mcp, registry, node_modules, goo
     assert r.returncode != 0 and "needs a sigstore trusted_root.json" in r.stderr, r.stderr
     assert not dest.exists()
     shutil.rmtree(s.out, ignore_errors=True)
+
+
+def test_init_image_kit_contract_keyless(podman_env, unpack_image, serving_image, registry, mcp,
+                                         node_modules, tmp_path):
+    """The unpack image as kit-init: COSIGN_CERT_IDENTITY, COSIGN_CERT_OIDC_ISSUER and the
+    trusted root from a mounted file; the server reads the model byte for byte. With a wrong
+    identity the init container fails and the server never starts."""
+    from test_unpack import play, storage_pod
+
+    s = Signed(mcp, registry, tmp_path)
+    os.chmod(s.out, 0o755)
+    os.chmod(s.root, 0o644)
+    mount = "/home/user/modelkit"
+    trust = {"name": "trust", "hostPath": {"path": str(s.out), "type": "Directory"}}
+
+    def pod(identity: str):
+        return storage_pod(
+            unique("mcb-keyless"), unpack_image, serving_image,
+            {"env": [{"name": "MODELKIT_REF", "value": f"kit://{s.ref}"},
+                     {"name": "UNPACK_PATH", "value": mount},
+                     {"name": "COSIGN_CERT_IDENTITY", "value": identity},
+                     {"name": "COSIGN_CERT_OIDC_ISSUER", "value": ISSUER},
+                     {"name": "SIGSTORE_TRUSTED_ROOT", "value": "/trust/trusted_root.json"},
+                     {"name": "KIT_UNPACK_FLAGS", "value": "--plain-http"}],
+             "extraMounts": [{"name": "trust", "mountPath": "/trust", "readOnly": True}]},
+            mount, extra_volumes=[trust],
+        )
+
+    played, log, init_log = play(podman_env, pod(IDENTITY))
+    assert played.returncode == 0, played.stderr
+    res = parse_serving_output(log)
+    assert res["ok"] and res["files"] == sample_model_hashes(), log + init_log
+    # (podman removes a successful init container, so its log is gone by now.)
+
+    played, log, init_log = play(podman_env, pod("someone@example.com"))
+    assert log == "", f"the server ran although the init container should fail: {log}"
+    assert 'not "someone@example.com"' in played.stderr + init_log, played.stderr + init_log
