@@ -116,7 +116,25 @@ PY
   fi
 }
 
+# --- npm (keyless-signing tests: sigstore-js against a local mock Fulcio/Rekor) ----
+# Versions pinned by tests/system/keyless/package-lock.json; reinstalled when it changes.
+install_npm() {
+  local dir="$root/tests/system/keyless" stamp want
+  stamp="$dir/node_modules/.lock-sha256"
+  if ! command -v npm >/dev/null; then
+    need_root
+    log "apt-get install nodejs npm"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+  log "npm ci in tests/system/keyless"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" >"$stamp"
+}
+
 install_apt
+install_npm
 install_rust
 install_binfmt
 install_python

@@ -14,6 +14,7 @@ mod formats;
 mod hash;
 mod inputs;
 mod inspect;
+mod keyless;
 mod kit;
 mod layers;
 mod layout;

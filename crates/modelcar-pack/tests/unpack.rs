@@ -268,8 +268,12 @@ fn kit_init_environment_contract() {
     fails(&["unpack"], &[], "give SRC, or set MODELKIT_REF");
     fails(
         &["unpack", &src, tmp.path().join("k2").to_str().unwrap()],
-        &[("COSIGN_CERT_IDENTITY", "me@example.com"), ("COSIGN_CERT_OIDC_ISSUER", "https://x")],
-        "keyless verification (COSIGN_CERT_IDENTITY / COSIGN_CERT_OIDC_ISSUER) is not supported yet",
+        &[
+            ("COSIGN_CERT_IDENTITY", "me@example.com"),
+            ("COSIGN_CERT_OIDC_ISSUER", "https://x"),
+        ],
+        // Keyless needs a trusted root file (SIGSTORE_TRUSTED_ROOT): nothing is fetched.
+        "keyless verification needs a trusted root file",
     );
     assert!(!tmp.path().join("k2").exists());
 }

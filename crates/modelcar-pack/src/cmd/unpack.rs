@@ -24,7 +24,8 @@ pub enum ReadCmd {
     #[command(
         after_help = "SRC: REGISTRY/REPO[:TAG][@sha256:...], optionally behind oci://, oci+fetch://, kit:// or docker://, or oci:DIR[:TAG].\n\
 Without SRC: $MODELKIT_REF; without DEST: $UNPACK_PATH, else /home/user/modelkit (kit-init's contract).\n\
-COSIGN_KEY=PATH-or-PEM verifies the signature first, as --key does.\n\
+COSIGN_KEY=PATH-or-PEM verifies the signature first, as --key does; COSIGN_CERT_IDENTITY,\n\
+COSIGN_CERT_OIDC_ISSUER and SIGSTORE_TRUSTED_ROOT verify a keyless one, as the --certificate-* flags do.\n\
 Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,\n\
 ~/.config/containers/auth.json, $DOCKER_CONFIG/config.json (else ~/.docker/config.json), /mnt/oci-fetch-auth/config.json."
     )]
@@ -41,6 +42,8 @@ Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/cont
         /// Verify the cosign signature with this public key (file or PEM) before unpacking.
         #[arg(long, value_name = "PUBLIC_KEY")]
         key: Option<String>,
+        #[command(flatten)]
+        keyless: crate::keyless::Args,
         /// Platform to pick from an index (default: this machine's, linux/GOARCH).
         #[arg(long, value_name = "linux/ARCH")]
         platform: Option<String>,
@@ -62,10 +65,13 @@ Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/cont
         #[command(flatten)]
         net: Net,
     },
-    /// Check REF's cosign signature against a public key (file or PEM).
+    /// Check REF's cosign signature against a public key (file or PEM), or its keyless
+    /// sigstore bundle against an identity, an issuer and a trusted root.
     Verify {
         #[arg(long, value_name = "PUBLIC_KEY")]
-        key: String,
+        key: Option<String>,
+        #[command(flatten)]
+        keyless: crate::keyless::Args,
         #[arg(value_name = "REF")]
         src: String,
         #[command(flatten)]
@@ -113,16 +119,13 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             dest,
             filter,
             key,
+            keyless,
             platform,
             jobs,
             quiet,
             net,
         } => {
-            if env("COSIGN_CERT_IDENTITY").is_some() || env("COSIGN_CERT_OIDC_ISSUER").is_some() {
-                return Err(Error::msg(
-                    "keyless verification (COSIGN_CERT_IDENTITY / COSIGN_CERT_OIDC_ISSUER) is not supported yet; use COSIGN_KEY with a public key",
-                ));
-            }
+            let keyless = keyless.policy()?;
             // kit-init's contract (no SRC): UNPACK_FILTER, defaulting to the model only.
             let mut filters = filter;
             if src.is_none() && filters.is_empty() {
@@ -148,6 +151,7 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
                 arch,
                 jobs,
                 key: key.or_else(|| env("COSIGN_KEY")),
+                keyless,
                 quiet,
                 filters,
             })
@@ -161,8 +165,21 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             println!("{d}");
             Ok(())
         }
-        ReadCmd::Verify { key, src, net } => {
-            let (root, who) = crate::sign::verify_cmd(&src, &key, insecure(&net))?;
+        ReadCmd::Verify {
+            key,
+            keyless,
+            src,
+            net,
+        } => {
+            let (root, who) = match (key, keyless.policy()?) {
+                (Some(key), None) => crate::sign::verify_cmd(&src, &key, insecure(&net))?,
+                (None, Some(p)) => crate::keyless::verify_cmd(&src, &p, insecure(&net))?,
+                _ => {
+                    return Err(Error::msg(
+                        "verify: give either --key, or --certificate-identity with --certificate-oidc-issuer and --trusted-root",
+                    ))
+                }
+            };
             eprintln!("modelcar-pack: verified {} ({who})", root.digest);
             println!("{}", root.digest);
             Ok(())

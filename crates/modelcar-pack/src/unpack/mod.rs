@@ -31,6 +31,8 @@ pub struct Opts {
     pub jobs: usize,
     /// Verify this cosign public key's signature before anything is fetched.
     pub key: Option<String>,
+    /// Verify a keyless signature (identity, issuer, trusted root) before anything is fetched.
+    pub keyless: Option<crate::keyless::Policy>,
     pub quiet: bool,
     /// kit's `--filter` syntax (ModelKits and ModelPacks); none: everything.
     pub filters: Vec<String>,
@@ -62,6 +64,13 @@ pub fn run(o: &Opts) -> Result<()> {
     let root = source.root(&src)?;
     if let Some(key) = &o.key {
         let who = crate::sign::verify(&source, &src, &root.digest, key)?;
+        log(
+            o.quiet,
+            &format!("signature of {} verified ({who})", root.digest),
+        );
+    }
+    if let Some(policy) = &o.keyless {
+        let who = crate::keyless::verify(&source, &src, &root.digest, policy)?;
         log(
             o.quiet,
             &format!("signature of {} verified ({who})", root.digest),
