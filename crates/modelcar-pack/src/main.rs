@@ -68,7 +68,8 @@ struct Cli {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     small_file_max: u64,
 
-    /// Layers written at the same time (default: the number of CPUs, at most 4).
+    /// Layers written at the same time (default: the number of CPUs, at most 4), and blobs
+    /// uploaded at the same time by --push (default: 4).
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(usize))]
     jobs: Option<usize>,
 
@@ -205,7 +206,8 @@ fn run(cli: &Cli) -> Result<()> {
     // Push before index.json changes: a failed push leaves a layout as it was.
     let mut pushed = None;
     if let Some(c) = &client {
-        pushed = Some(registry::push(c, &layout, &index, cli.quiet)?);
+        let uploads = cli.jobs.unwrap_or(registry::UPLOADS);
+        pushed = Some(registry::push(c, &layout, &index, cli.quiet, uploads)?);
     }
     if out.is_some() {
         layout.set_tag(&tag, &index)?;
