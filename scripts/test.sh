@@ -4,7 +4,7 @@
 # lists them and the exit status is non-zero if any failed.
 set -euo pipefail
 
-ALL_STAGES=(install build lint unit-and-integration fuzz system)
+ALL_STAGES=(install build lint unit-and-integration fuzz system cri)
 
 usage() {
   cat <<USAGE
@@ -19,6 +19,7 @@ Runs all stages by default, in order: ${ALL_STAGES[*]}
   fuzz                  a bounded cargo-fuzz run of the parser and interpreter, then
                         the corpora run on all four binaries, compared with amd64
   system                pytest tests/system (podman, registry, kube play, KServe modes)
+  cri                   pytest tests/cri (the KServe pod on a private containerd over CRI)
 Env: FUZZ_SECONDS (default 20 per target).
 USAGE
 }
@@ -78,6 +79,8 @@ stage_fuzz() {
 }
 
 stage_system() { .venv/bin/pytest -q -p no:cacheprovider tests/system; }
+
+stage_cri() { .venv/bin/pytest -q -p no:cacheprovider tests/cri; }
 
 passed=0 failed=0 failed_names=()
 for stage in "${stages[@]}"; do

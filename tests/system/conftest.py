@@ -7,13 +7,7 @@ sessions in parallel on one machine) and removed at the end.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import tempfile
-import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -55,70 +49,7 @@ def podman_env(repo) -> dict:
 # Registries.
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Registry:
-    def __init__(self, auth: tuple[str, str] | None = None):
-        self.dir = Path(tempfile.mkdtemp(prefix="mcb-registry-"))
-        self.port = _free_port()
-        self.hostport = f"127.0.0.1:{self.port}"
-        cfg = [
-            "version: 0.1",
-            "log: {level: error}",
-            "storage:",
-            f"  filesystem: {{rootdirectory: {self.dir / 'data'}}}",
-            "  delete: {enabled: true}",
-            "http:",
-            f"  addr: {self.hostport}",
-        ]
-        if auth:
-            user, password = auth
-            htpasswd = run(["htpasswd", "-Bbn", user, password]).stdout.strip()
-            (self.dir / "htpasswd").write_text(htpasswd + "\n")
-            cfg += ["auth:", "  htpasswd:", "    realm: mcb-test", f"    path: {self.dir / 'htpasswd'}"]
-        (self.dir / "config.yml").write_text("\n".join(cfg) + "\n")
-        self.log = open(self.dir / "registry.log", "wb")
-        self.proc = subprocess.Popen(
-            ["docker-registry", "serve", str(self.dir / "config.yml")],
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        self._wait_ready(auth is not None)
-
-    def _wait_ready(self, auth: bool):
-        deadline = time.monotonic() + 20
-        last = None
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(f"http://{self.hostport}/v2/", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except urllib.error.HTTPError as e:
-                if auth and e.code == 401:
-                    return
-                last = e
-            except OSError as e:
-                last = e
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"docker-registry on {self.hostport} did not come up: {last}; "
-                           f"log: {(self.dir / 'registry.log').read_text()}")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+_Registry = helpers.Registry
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,12 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -465,3 +468,76 @@ def make_busybox_rootfs(dest: Path, arch: str = "amd64") -> Path:
         if not link.is_symlink():
             link.symlink_to("sh")
     return dest
+
+
+# ---------------------------------------------------------------------------------------------
+# A registry on loopback (the system tests' and the CRI tests' fixtures).
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Registry:
+    """A plain-HTTP docker-registry on a free port of 127.0.0.1 (optionally htpasswd auth),
+    its storage in a temp folder; stop() ends it and removes the folder."""
+
+    def __init__(self, auth: tuple[str, str] | None = None):
+        self.dir = Path(tempfile.mkdtemp(prefix="mcb-registry-"))
+        self.port = free_port()
+        self.hostport = f"127.0.0.1:{self.port}"
+        cfg = [
+            "version: 0.1",
+            "log: {level: error}",
+            "storage:",
+            f"  filesystem: {{rootdirectory: {self.dir / 'data'}}}",
+            "  delete: {enabled: true}",
+            "http:",
+            f"  addr: {self.hostport}",
+        ]
+        if auth:
+            user, password = auth
+            htpasswd = run(["htpasswd", "-Bbn", user, password]).stdout.strip()
+            (self.dir / "htpasswd").write_text(htpasswd + "\n")
+            cfg += ["auth:", "  htpasswd:", "    realm: mcb-test", f"    path: {self.dir / 'htpasswd'}"]
+        (self.dir / "config.yml").write_text("\n".join(cfg) + "\n")
+        self.log = open(self.dir / "registry.log", "wb")
+        self.proc = subprocess.Popen(
+            ["docker-registry", "serve", str(self.dir / "config.yml")],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        self._wait_ready(auth is not None)
+
+    def _wait_ready(self, auth: bool):
+        deadline = time.monotonic() + 20
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"http://{self.hostport}/v2/", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except urllib.error.HTTPError as e:
+                if auth and e.code == 401:
+                    return
+                last = e
+            except OSError as e:
+                last = e
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"docker-registry on {self.hostport} did not come up: {last}; "
+                           f"log: {(self.dir / 'registry.log').read_text()}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
