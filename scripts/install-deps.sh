@@ -30,7 +30,7 @@ need_root() {
 APT_PACKAGES=(
   podman buildah skopeo runc catatonit docker-registry jq
   qemu-user-static busybox-static shellcheck apache2-utils xfsprogs
-  hyperfine util-linux procps file binutils python3-venv time containerd
+  hyperfine util-linux procps file binutils python3-venv time containerd pigz
 )
 
 apt_missing() {

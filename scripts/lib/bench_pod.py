@@ -67,6 +67,7 @@ class Variant:
     note: str = ""
     mcd: int = 3  # max_concurrent_downloads (containerd's CRI default)
     snapshotter: str = "overlayfs"
+    pigz: bool = False  # containerd may use unpigz (off: Go's gzip, as on a node without pigz)
 
 
 @dataclass
@@ -116,13 +117,24 @@ class BenchContainerd(harness.Containerd):
         return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_containerd(work: Path, dist: Path, registry: str, mcd: int, snap: str) -> BenchContainerd:
+def start_containerd(work: Path, dist: Path, registry: str, mcd: int, snap: str,
+                     pigz: bool) -> BenchContainerd:
     pause_name = f"mcb.local/pause:{cri_setup.SESSION}"
     archive = work / "pause.tar"
     if not archive.exists():
         ociimage.write_archive(ociimage.pause_image(dist / "amd64" / "rootfs"), archive, pause_name)
-    d = work / f"ctd-{snap}-{mcd}"
-    return BenchContainerd(d, archive, pause_name, [registry], mcd=mcd, snapshotter=snap).start()
+    d = work / f"ctd-{snap}-{mcd}{'-pigz' if pigz else ''}"
+    # containerd 1.6 decompresses gzip with unpigz when it finds one on its PATH, unless
+    # CONTAINERD_DISABLE_PIGZ is set (archive/compression).
+    saved = os.environ.pop("CONTAINERD_DISABLE_PIGZ", None)
+    if not pigz:
+        os.environ["CONTAINERD_DISABLE_PIGZ"] = "1"
+    try:
+        return BenchContainerd(d, archive, pause_name, [registry], mcd=mcd, snapshotter=snap).start()
+    finally:
+        os.environ.pop("CONTAINERD_DISABLE_PIGZ", None)
+        if saved is not None:
+            os.environ["CONTAINERD_DISABLE_PIGZ"] = saved
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,6 +218,9 @@ def build_variants(args, reg: str, pack: Path, model: Path, work: Path) -> list[
                 out.append(Variant(f"  same, max_concurrent_downloads = {mcd}", default.ref, mcd=mcd))
         if "native" in args.snapshotters:
             out.append(Variant("  same, snapshotter = native", default.ref, snapshotter="native"))
+    if "settings" in want and shutil.which("unpigz"):
+        for v in [v for v in out if "gzip" in v.name or v.name.startswith("podman")]:
+            out.append(Variant(f"  {v.name}, unpigz on containerd's PATH", v.ref, pigz=True))
     if "pack" not in want:
         out = [v for v in out if not v.name.startswith("modelcar-pack (default")]
     return out
@@ -328,7 +343,7 @@ def main():
     load_before = loadavg()
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     reg = None
-    ctds: dict[tuple[str, int], BenchContainerd] = {}
+    ctds: dict[tuple[str, int, bool], BenchContainerd] = {}
     try:
         if args.model:
             model = Path(args.model).resolve()
@@ -349,9 +364,9 @@ def main():
 
         rows: list[Row] = []
         for v in variants:
-            key = (v.snapshotter, v.mcd)
+            key = (v.snapshotter, v.mcd, v.pigz)
             if key not in ctds:
-                ctds[key] = start_containerd(work, dist, reg.hostport, v.mcd, v.snapshotter)
+                ctds[key] = start_containerd(work, dist, reg.hostport, v.mcd, v.snapshotter, v.pigz)
                 ctds[key].cri.pull_image(serving)
             ctd = ctds[key]
             repo, tag = v.ref.split("/", 1)[1].rsplit(":", 1)
