@@ -71,13 +71,32 @@ class Variant:
 
 
 @dataclass
+class Apply:
+    size: int
+    start: float  # seconds after containerd logged the PullImage
+    seconds: float
+
+
+@dataclass
 class Run:
     total: float
     pull: float
     start: float
     read: float
     ctd_cpu: float
-    applies: list[tuple[str, float]] = field(default_factory=list)
+    applies: list[Apply] = field(default_factory=list)
+
+    def big(self) -> list[Apply]:
+        """The model's layers (over 1 MiB), in the order containerd applied them."""
+        return [a for a in self.applies if a.size > 1 << 20]
+
+    def first_wait(self) -> float:
+        """From PullImage to the first big layer's unpack: fetching it, nothing to overlap."""
+        b = self.big()
+        return b[0].start if b else 0.0
+
+    def unpack(self) -> float:
+        return sum(a.seconds for a in self.big())
 
 
 @dataclass
@@ -86,6 +105,7 @@ class Row:
     layers: int
     reg_mib: float
     runs: list[Run]
+    kind: str = ""  # media type ending of the big layers: tar, tar+gzip, ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,19 +254,31 @@ def sidecar_tree_hashes(pid: int) -> dict:
     return helpers.sha256_tree(f"/proc/{pid}/root/models")
 
 
-def applies_since(ctd: BenchContainerd, offset: int) -> tuple[list[tuple[str, float]], int]:
-    """("diff applied" layer size, seconds) from containerd's log after byte `offset`."""
-    text = (ctd.dir / "containerd.log").read_bytes()
-    out = []
-    for line in text[offset:].decode(errors="replace").splitlines():
-        if "diff applied" not in line:
+def _log_time(line: str) -> float | None:
+    m = re.match(r'time="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z"', line)
+    if not m:
+        return None
+    t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+    return t.replace(tzinfo=datetime.timezone.utc).timestamp() + float(m.group(2) or 0)
+
+
+def applies_since(ctd: BenchContainerd, offset: int, ref: str) -> list[Apply]:
+    """containerd's "diff applied" lines (debug level) after byte `offset` of its log: each
+    layer's unpack time, and when it started relative to the PullImage of `ref`."""
+    text = (ctd.dir / "containerd.log").read_bytes()[offset:].decode(errors="replace")
+    t0, out = None, []
+    for line in text.splitlines():
+        if t0 is None and f'msg="PullImage \\"{ref}\\""' in line:
+            t0 = _log_time(line)
+        if "diff applied" not in line or t0 is None:
             continue
         d = re.search(r'\bd="?([0-9.]+)(ms|s|µs|us|m)', line)
         size = re.search(r"\bsize=(\d+)", line)
-        if d:
-            mult = {"ms": 1e-3, "s": 1.0, "µs": 1e-6, "us": 1e-6, "m": 60.0}[d.group(2)]
-            out.append((size.group(1) if size else "?", float(d.group(1)) * mult))
-    return out, len(text)
+        end = _log_time(line)
+        if d and size and end is not None:
+            secs = float(d.group(1)) * {"ms": 1e-3, "s": 1.0, "µs": 1e-6, "us": 1e-6, "m": 60.0}[d.group(2)]
+            out.append(Apply(int(size.group(1)), end - secs - t0, secs))
+    return out
 
 
 def cold_run(ctd: BenchContainerd, v: Variant, serving: str, want: dict) -> Run:
@@ -270,7 +302,7 @@ def cold_run(ctd: BenchContainerd, v: Variant, serving: str, want: dict) -> Run:
         assert got == want, f"{v.name}: the model read back differs from the source"
     finally:
         pod.delete()
-    applies, _ = applies_since(ctd, log_off)
+    applies = applies_since(ctd, log_off, v.ref)
     return Run(total=t3 - t0, pull=pull, start=t2 - t1, read=t3 - t2, ctd_cpu=cpu1 - cpu0,
                applies=applies)
 
@@ -375,12 +407,15 @@ def main():
             for i in range(args.runs):
                 r = cold_run(ctd, v, serving, want)
                 log(f"{v.name}: run {i + 1}: {r.total:.1f} s (pull {r.pull:.1f}, pod {r.start:.1f}, "
-                    f"read {r.read:.1f}; containerd CPU {r.ctd_cpu:.1f} s; unpack "
-                    + ", ".join(f"{int(s) >> 20 if s.isdigit() else s} MiB {d:.1f} s"
-                                for s, d in r.applies if not s.isdigit() or int(s) > 1 << 20) + ")")
+                    f"read {r.read:.1f}; containerd CPU {r.ctd_cpu:.1f} s; first unpack at "
+                    f"{r.first_wait():.1f} s; unpack "
+                    + ", ".join(f"{a.size >> 20} MiB {a.seconds:.1f} s" for a in r.big()) + ")")
                 runs.append(r)
             ctd.cri.remove_image(v.ref)
-            rows.append(Row(v, len(blobs), sum(b["size"] for b in blobs) / 1048576, runs))
+            kinds = sorted({b["mediaType"].rsplit(".", 1)[-1].replace("rootfs", "")
+                            for b in blobs if b["size"] > 1 << 20})
+            rows.append(Row(v, len(blobs), sum(b["size"] for b in blobs) / 1048576, runs,
+                            "/".join(kinds)))
         for c in ctds.values():
             c.stop()
         ctds.clear()
@@ -408,29 +443,30 @@ def main():
           f"+ config, tokenizer, README; loopback docker-registry. {date}, {machine()}, "
           f"load average {load_before} before, {loadavg()} after. Fastest of {args.runs} run(s).")
     print()
-    print("| modelcar | layers | MiB in registry | PullImage s | pod start s | read s | total s "
-          "| vs limit | containerd CPU s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| modelcar | layers | big layers | MiB in registry | PullImage s | of which: 1st layer "
+          "fetch s | unpack s | pod start s | read s | total s | vs limit | containerd CPU s |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         best = min(row.runs, key=lambda r: r.total)
         vs = f"{best.total / limit:.1f}x" if limit else "-"
         name = row.v.name + (f" ({row.v.note})" if row.v.note else "")
         others = "" if len(row.runs) == 1 else \
             f" (runs: {', '.join(f'{r.total:.1f}' for r in row.runs)})"
-        print(f"| {name} | {row.layers} | {row.reg_mib:.0f} | {best.pull:.1f} | {best.start:.1f} "
+        print(f"| {name} | {row.layers} | {row.kind} | {row.reg_mib:.0f} | {best.pull:.1f} "
+              f"| {best.first_wait():.1f} | {best.unpack():.1f} | {best.start:.1f} "
               f"| {best.read:.1f} | {best.total:.1f}{others} | {vs} | {best.ctd_cpu:.1f} |")
     for fsync, t, ts in limits:
         what = ("limit: the same layer blobs, curl in parallel to disk, then read once"
                 + (", with sync -f before the read" if fsync else ""))
-        print(f"| {what} | {len(blobs)} | {sum(b['size'] for b in blobs) / 1048576:.0f} | - | - | - "
-              f"| {t:.1f} | {t / limit:.1f}x | - |")
+        print(f"| {what} | {len(blobs)} | tar | {sum(b['size'] for b in blobs) / 1048576:.0f} "
+              f"| - | - | - | - | - | {t:.1f} | {t / limit:.1f}x | - |")
     print()
-    print("Unpack (containerd's \"diff applied\", layers over 1 MiB) of the fastest run, seconds per layer:")
+    print("Each big layer's unpack (containerd's \"diff applied\"), in the fastest run: "
+          "MiB, started at s after PullImage, took s:")
     for row in rows:
         best = min(row.runs, key=lambda r: r.total)
-        big = [d for s, d in best.applies if not s.isdigit() or int(s) > 1 << 20]
-        print(f"- {row.v.name.strip()}: " + ", ".join(f"{d:.1f}" for d in big)
-              + f" (sum {sum(big):.1f})")
+        print(f"- {row.v.name.strip()}: " + ", ".join(
+            f"{a.size >> 20} MiB @{a.start:.1f} {a.seconds:.1f}" for a in best.big()))
 
 
 if __name__ == "__main__":
