@@ -16,7 +16,7 @@ Packs one generated model (random bytes, in a few files) with:
                                   (+ skopeo copy to an OCI layout, timed separately)
 and measures the limits: cp --reflink=never of the same files, SHA-256 of them (openssl).
 Then the push to a docker-registry on 127.0.0.1 (empty before every run):
-  modelcar-pack --push            pack and upload in one step
+  modelcar-pack --push            pack and upload in one step (and with -j 1: one upload at a time)
   skopeo copy --all               the layout modelcar-pack -o wrote, as skopeo pushes it
                                   (it gzips uncompressed layers on the way)
   skopeo copy --all --preserve-digests   the same layout, the same bytes as --push
@@ -238,6 +238,8 @@ bench_push() { # FS DIR MODEL: one step (pack + upload) against pack, then skope
   reg_fresh
   local dest="127.0.0.1:$reg_port/bench/model:v1"
   measure "$fs" "modelcar-pack --push" "$model" "$pack" "$model" --push "$dest" --insecure -q
+  # One upload at a time, as --push did before it uploaded side by side.
+  measure "$fs" "  the same, -j 1" "$model" "$pack" "$model" --push "$dest" --insecure -q -j 1
   "$pack" "$model" -o "oci:$dir/push-src:bench" -q >/dev/null
   measure "$fs" "  skopeo copy --all (gzips)" "$model" skopeo copy --quiet --all \
     --dest-tls-verify=false "oci:$dir/push-src:bench" "docker://$dest"
