@@ -1,9 +1,13 @@
 """The CRI test harness: a private containerd with its CRI plugin, the CRI client generated from
 Kubernetes' api.proto, and the calls a kubelet makes (pull, sandbox, containers, exec, stop).
 
-    with Containerd(workdir, pause_archive) as ctd:
-        cri = ctd.cri
-        image, seconds = cri.pull_image("127.0.0.1:5000/x:1")
+    ctd = cri_session.start_containerd(workdir, dist, ["127.0.0.1:5000"])  # or Containerd(...)
+    try:
+        image_ref, seconds = ctd.cri.pull_image("127.0.0.1:5000/x:1")
+        with KubeletPod(ctd, kserve_pod.kserve_pod(modelcar, serving)) as pod:
+            read = kserve_pod.read_model(pod)
+    finally:
+        ctd.stop()
 
 Everything lives in one temp folder (root, state, socket, registry hosts, pod logs and
 volumes); stop() removes every sandbox, stops containerd by its pid and unmounts what is left.

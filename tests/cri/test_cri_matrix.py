@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 import helpers
-from conftest import REPORT
+from cri_session import REPORT
 from harness import registry_manifest
 from kserve_pod import RESTRICTED, host_proc_status, kserve_pod, proc_status, read_model
 from kubelet import KubeletPod, PodConfigError
@@ -24,7 +24,7 @@ def record(case: str, read: dict, stops: dict):
     sc = stops.get("modelcar")
     stop = f"sidecar exit {sc.exit_code} in {sc.seconds:.2f}s" if sc else "sidecar not running"
     verdict = "reads" if read.get("ok") else f"refused: {read.get('fail')}"
-    REPORT.append(f"{case:<48} {verdict:<40} {stop}")
+    REPORT.append(f"{case:<48} {verdict:<52} {stop}")
 
 
 def assert_reads(read: dict):
@@ -32,42 +32,32 @@ def assert_reads(read: dict):
     assert read["files"] == SAMPLE, f"the server read other bytes:\n{read['log']}"
 
 
-def test_kserve_default_both_root(containerd, cri_images):
-    pod = KubeletPod(containerd, kserve_pod(cri_images.modelcar, cri_images.serving))
-    with pod:
-        assert pod.result.failed_init is None
-        init = pod.result.init_status["modelcar-init"]
-        assert init.exit_code == 0
-        assert helpers.OK_MESSAGE in pod.logs("modelcar-init")
-        read = read_model(pod)
-    record("KServe default (both root)", read, pod.result.stops)
-    assert_reads(read)
-    assert read["link"].startswith("/proc/") and read["link"].endswith("/root/models")
-    sc = pod.result.stops["modelcar"]
-    assert sc.exit_code == 0, f"sidecar exit code {sc.exit_code} ({sc.reason})"
-    assert sc.seconds < 5, f"sidecar took {sc.seconds:.1f}s to stop"
-
-
 def modelcar_of(images, which: str) -> str:
     return {"ours": images.modelcar, "busybox": images.busybox_modelcar}[which]
 
 
 @pytest.mark.parametrize("which,exit_code", [("ours", 0), ("busybox", 143)])
-def test_kserve_default_stop(containerd, cri_images, which, exit_code):
-    """Both root, both read; on StopContainer ours exits 0 at once, busybox's `sleep` dies of
-    SIGTERM (143): it is not PID 1 in the pod's PID namespace, the sandbox's pause is."""
+def test_kserve_default_both_root(containerd, cri_images, which, exit_code):
+    """KServe's default: no securityContext, both root. modelcar-init says OK, the server
+    reads through /proc/<pid>/root/models. On StopContainer ours exits 0 at once, busybox's
+    `sleep` dies of SIGTERM (143): it is not PID 1 in the pod's PID namespace, the sandbox's
+    pause is."""
     pod = KubeletPod(containerd, kserve_pod(modelcar_of(cri_images, which), cri_images.serving))
     with pod:
+        assert pod.result.failed_init is None
+        assert pod.result.init_status["modelcar-init"].exit_code == 0
+        assert helpers.OK_MESSAGE in pod.logs("modelcar-init")
         read = read_model(pod)
-    record(f"KServe default, {which} modelcar", read, pod.result.stops)
+    record(f"KServe default (both root), {which}", read, pod.result.stops)
     assert_reads(read)
+    assert read["link"].startswith("/proc/") and read["link"].endswith("/root/models")
     sc = pod.result.stops["modelcar"]
     assert sc.exit_code == exit_code, f"{which} sidecar exit code {sc.exit_code} ({sc.reason})"
     assert sc.seconds < 5, f"{which} sidecar took {sc.seconds:.1f}s to stop"
 
 
 @pytest.mark.parametrize("which", ["ours", "busybox"])
-@pytest.mark.parametrize("server_drops_all", [False, True], ids=["", "server-drops-all"])
+@pytest.mark.parametrize("server_drops_all", [False, True], ids=["plain", "server-drops-all"])
 def test_uid_modelcar_1010(containerd, cri_images, which, server_drops_all):
     """KServe's uidModelcar: runAsUser 1010 on the sidecar and the server (no runAsGroup: both
     get the image's group, 0); the sidecar writes its link into the kubelet's 0777 emptyDir.
@@ -128,7 +118,7 @@ def test_pod_run_as_group_alone_fails_the_sandbox(containerd, cri_images):
     assert 'user group "1000" is specified without user' in err.value.details(), err.value
     assert pod.runs == [], "containers were created without a sandbox"
     REPORT.append(f"{'GIDs differ + pod runAsGroup 1000 alone':<48} "
-                  f"{'no pod: RunPodSandbox refused':<40} ({err.value.details()[-45:]})")
+                  f"{'no pod: RunPodSandbox refused':<52} ({err.value.details()[-45:]})")
 
 
 def test_uids_match_gids_differ_fixed_by_pod_run_as_user_and_group(containerd, cri_images):
@@ -159,6 +149,7 @@ def test_server_drops_all_root_sidecar(containerd, cri_images, which):
         side = host_proc_status(pod.status("modelcar").pid)
         server = proc_status(pod, "kserve-container")
     record(f"server drops ALL, root {which} sidecar", read, pod.result.stops)
+    REPORT.append(f"  {which} sidecar's permitted capabilities while it waits: {side['CapPrm']}")
     assert int(server["CapPrm"], 16) == 0, server["CapPrm"]
     if which == "ours":
         assert int(side["CapPrm"], 16) == 0, f"our sidecar kept capabilities {side['CapPrm']}"
@@ -229,7 +220,7 @@ def test_kubeflow_pipelines_script(containerd, cri_images):
         st = containerd.cri.wait_exit(pod.current("modelcar").id, timeout=10)
         log = pod.logs("modelcar")
     REPORT.append(f"{'Kubeflow Pipelines script (command)':<48} "
-                  f"{'reads' if read['ok'] else 'refused':<40} sidecar exit {st.exit_code} by itself")
+                  f"{'reads' if read['ok'] else 'refused':<52} sidecar exit {st.exit_code} by itself")
     assert_reads(read)
     assert "Running Modelcar container..." in log, log
     assert st.exit_code == 0, f"exit code {st.exit_code}: {log}"

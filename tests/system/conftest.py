@@ -7,7 +7,6 @@ sessions in parallel on one machine) and removed at the end.
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from pathlib import Path
 
