@@ -32,7 +32,7 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tests" / "cri"))
 sys.path.insert(0, str(HERE))
 
-import conftest as cri_setup  # noqa: E402  (tests/cri: images and containerd, reused)
+import cri_session as cri_setup  # noqa: E402  (tests/cri: dist, busybox, session id)
 import genmodel  # noqa: E402
 import harness  # noqa: E402
 import helpers  # noqa: E402
