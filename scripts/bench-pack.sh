@@ -240,7 +240,7 @@ bench_push() { # FS DIR MODEL: one step (pack + upload) against pack, then skope
   measure "$fs" "modelcar-pack --push" "$model" "$pack" "$model" --push "$dest" --insecure -q
   # One upload at a time, as --push did before it uploaded side by side (-j also sets the
   # layers packed at once: 1 here, 2 by default on 2 cores).
-  measure "$fs" "  the same, -j 1 (1 upload, 1 layer packed at a time)" "$model" "$pack" "$model" --push "$dest" --insecure -q -j 1
+  measure "$fs" "  modelcar-pack --push -j 1 (1 upload, 1 layer packed at a time)" "$model" "$pack" "$model" --push "$dest" --insecure -q -j 1
   "$pack" "$model" -o "oci:$dir/push-src:bench" -q >/dev/null
   measure "$fs" "  skopeo copy --all (gzips)" "$model" skopeo copy --quiet --all \
     --dest-tls-verify=false "oci:$dir/push-src:bench" "docker://$dest"
