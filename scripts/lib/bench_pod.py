@@ -172,6 +172,14 @@ def registry_blobs(reg: str, repo: str, ref: str) -> list[dict]:
     return doc["layers"]
 
 
+def _link_or_copy(src: str, dst: str):
+    """podman build wants the model in its context: a hard link, a copy across filesystems."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def build_variants(args, reg: str, pack: Path, model: Path, work: Path) -> list[Variant]:
     tag = "v1"
     out = []
@@ -201,7 +209,7 @@ def build_variants(args, reg: str, pack: Path, model: Path, work: Path) -> list[
                 ctx = work / "podman-ctx"
                 ctx.mkdir()
                 shutil.copy(REPO / "Containerfile-modelcar", ctx)
-                shutil.copytree(model, ctx / "model", copy_function=os.link)
+                shutil.copytree(model, ctx / "model", copy_function=_link_or_copy)
                 img = f"localhost/mcb-benchpod-{cri_setup.SESSION}/podman:latest"
                 log("building podman build -f Containerfile-modelcar, podman push")
                 helpers.run(["podman", "build", "-q", "-f", ctx / "Containerfile-modelcar",
