@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks modelcar-pack against olot and podman build on the same generated model, next to
 # two limits (cp of the same bytes, sha256 of them), on the ordinary filesystem and on a
-# loop-mounted XFS with reflink=1. Prints a Markdown table. Not a test: numbers only.
+# loop-mounted XFS with reflink=1; and modelcar-pack --push against skopeo copy of the same
+# layout to a loopback docker-registry. Prints a Markdown table. Not a test: numbers only.
 set -euo pipefail
 
 usage() {
@@ -16,6 +17,11 @@ Packs one generated model (random bytes, in a few files) with:
 and measures the limits: cp --reflink=never of the same files, SHA-256 of them (openssl).
 Conversion: the same files as a ModelKit in a local OCI layout, converted by modelcar-pack
 (oci:DIR:TAG input), next to cp and to unpacking its layers with tar and packing again.
+Then the push to a docker-registry on 127.0.0.1 (empty before every run):
+  modelcar-pack --push            pack and upload in one step (and with -j 1: one upload at a time)
+  skopeo copy --all               the layout modelcar-pack -o wrote, as skopeo pushes it
+                                  (it gzips uncompressed layers on the way)
+  skopeo copy --all --preserve-digests   the same layout, the same bytes as --push
 Then again on a loop-mounted XFS (reflink=1): cp, sha256sum, modelcar-pack, olot.
 Before each run the model is read (warm page cache) and `sync` flushes earlier writes, so
 this compares the tools, not the disk's cold read or write-back speed. Wall time, MB/s and peak RSS come from /usr/bin/time -v.
@@ -27,9 +33,11 @@ Options:
   --workdir DIR   where to work (default: a new folder under /var/tmp); removed at the end
   --no-xfs        skip the XFS/reflink part (it needs root, mkfs.xfs and a loop device)
   --no-podman     skip podman build
+  --no-push       skip the registry part
   -h, --help      this help
 
-Needs: cargo, podman, skopeo, /usr/bin/time (apt 'time'), .venv/bin/olot, scripts/build-image.sh.
+Needs: cargo, podman, skopeo, docker-registry, curl, /usr/bin/time (apt 'time'), .venv/bin/olot,
+scripts/build-image.sh.
 USAGE
 }
 
@@ -40,6 +48,7 @@ after_each=""
 workdir=""
 do_xfs=1
 do_podman=1
+do_push=1
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
@@ -49,6 +58,7 @@ while [ $# -gt 0 ]; do
     --workdir) workdir=${2:?--workdir needs a value}; shift 2 ;;
     --no-xfs) do_xfs=0; shift ;;
     --no-podman) do_podman=0; shift ;;
+    --no-push) do_push=0; shift ;;
     *) echo "bench-pack.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -66,6 +76,11 @@ done
 olot="$root/.venv/bin/olot"
 [ -x "$olot" ] || die "$olot is missing (scripts/install-deps.sh makes the venv)"
 if [ "$do_podman" = 1 ]; then command -v podman >/dev/null || die "podman is missing"; fi
+if [ "$do_push" = 1 ]; then
+  for tool in docker-registry curl python3; do
+    command -v "$tool" >/dev/null || die "$tool is missing (or pass --no-push)"
+  done
+fi
 if [ "$do_xfs" = 1 ]; then
   [ "$(id -u)" = 0 ] || die "the XFS part needs root (or pass --no-xfs)"
   command -v mkfs.xfs >/dev/null || die "mkfs.xfs is missing (apt-get install xfsprogs), or pass --no-xfs"
@@ -79,12 +94,41 @@ fi
 tag="mcb-bench-$$"
 base_image="localhost/$tag/base:latest"
 mnt="$workdir/xfs"
+reg_pid=""
+reg_port=""
 cleanup() {
+  reg_stop
   if mountpoint -q "$mnt" 2>/dev/null; then umount "$mnt" || umount -l "$mnt" || true; fi
   if [ "$do_podman" = 1 ]; then
     podman rmi -f "$base_image" "localhost/$tag/modelcar:latest" >/dev/null 2>&1 || true
   fi
   rm -rf "$workdir"
+}
+# A docker-registry on a free loopback port, with its storage under the workdir.
+reg_stop() {
+  if [ -n "$reg_pid" ]; then
+    kill "$reg_pid" 2>/dev/null || true
+    wait "$reg_pid" 2>/dev/null || true
+    reg_pid=""
+  fi
+}
+reg_fresh() { # (re)starts the registry empty, so nothing can be skipped as already there
+  local i
+  reg_stop
+  rm -rf "$workdir/registry"
+  mkdir -p "$workdir/registry"
+  [ -n "$reg_port" ] || reg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  printf 'version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: %s}\nhttp:\n  addr: 127.0.0.1:%s\n' \
+    "$workdir/registry/data" "$reg_port" >"$workdir/registry/config.yml"
+  docker-registry serve "$workdir/registry/config.yml" >"$workdir/registry/log" 2>&1 &
+  reg_pid=$!
+  for i in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$reg_port/v2/" >/dev/null && return 0
+    kill -0 "$reg_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$workdir/registry/log" >&2
+  die "docker-registry did not come up on 127.0.0.1:$reg_port"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -182,6 +226,9 @@ bench_fs() { # FS-LABEL DIR
     "$model/config.json" "$model"/weights/*
   after_each=""
   rm -rf "$dir/olot-out"
+  if [ "$fs" = "ext4/overlay (ordinary)" ] && [ "$do_push" = 1 ]; then
+    bench_push "$fs" "$dir" "$model"
+  fi
   if [ "$fs" = "ext4/overlay (ordinary)" ] && [ "$do_podman" = 1 ]; then
     # podman build wants the model inside the build context; one run (it is slow).
     cp -r "$root/Containerfile-modelcar" "$dir/"
@@ -195,6 +242,42 @@ bench_fs() { # FS-LABEL DIR
     rm -rf "$dir/podman-out"
   fi
   rm -rf "$model"
+}
+
+# wall seconds of the last row named NAME
+wall_of() {
+  local r n w
+  for r in "${rows[@]}"; do
+    IFS='|' read -r _ n w _ _ <<<"$r"
+    if [ "$n" = "$1" ]; then echo "$w"; fi
+  done | tail -n 1
+}
+
+bench_push() { # FS DIR MODEL: one step (pack + upload) against pack, then skopeo copy
+  local fs=$1 dir=$2 model=$3 pack_s sk bytes
+  after_each="reg_fresh"
+  reg_fresh
+  local dest="127.0.0.1:$reg_port/bench/model:v1"
+  measure "$fs" "modelcar-pack --push" "$model" "$pack" "$model" --push "$dest" --insecure -q
+  # One upload at a time, as --push did before it uploaded side by side (-j also sets the
+  # layers packed at once: 1 here, 2 by default on 2 cores).
+  measure "$fs" "  modelcar-pack --push -j 1 (1 upload, 1 layer packed at a time)" "$model" "$pack" "$model" --push "$dest" --insecure -q -j 1
+  "$pack" "$model" -o "oci:$dir/push-src:bench" -q >/dev/null
+  measure "$fs" "  skopeo copy --all (gzips)" "$model" skopeo copy --quiet --all \
+    --dest-tls-verify=false "oci:$dir/push-src:bench" "docker://$dest"
+  measure "$fs" "  skopeo copy --all --preserve-digests" "$model" skopeo copy --quiet --all \
+    --preserve-digests --dest-tls-verify=false "oci:$dir/push-src:bench" "docker://$dest"
+  after_each=""
+  reg_stop
+  rm -rf "$dir/push-src" "$workdir/registry"
+  # The two-step totals, for the comparison the issue asks for.
+  pack_s=$(wall_of modelcar-pack)
+  bytes=$(bytes_of "$model")
+  for sk in "skopeo copy --all (gzips)" "skopeo copy --all --preserve-digests"; do
+    awk -v p="$pack_s" -v s="$(wall_of "  $sk")" -v b="$bytes" -v n="modelcar-pack -o + $sk" -v f="$fs" \
+      'BEGIN { w = p + s; printf "%s|%s|%.2f|%.0f|-\n", f, n, w, b / 1e6 / w }' >"$workdir/sum"
+    rows+=("$(cat "$workdir/sum")")
+  done
 }
 
 fstype=$(stat -f -c %T "$workdir")
@@ -224,6 +307,8 @@ for r in "${rows[@]}"; do
     IFS='|' read -r ofs oname owall _ _ <<<"$o"
     if [ "$ofs" = "$fs" ] && [ "$oname" = olot ]; then olot_wall=$owall; fi
   done
+  # Pushes do more than olot does: no ratio for them.
+  case "$name" in *push*|*"skopeo copy --all"*) olot_wall="" ;; esac
   ratio=$(awk -v o="$olot_wall" -v w="$wall" 'BEGIN { if (o == "" || w == 0) print "-"; else printf "%.1fx", o / w }')
   echo "| $fs | $name | $wall | $mbs | $rss | $ratio |"
 done

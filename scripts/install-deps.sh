@@ -32,7 +32,7 @@ need_root() {
 APT_PACKAGES=(
   podman buildah skopeo runc catatonit docker-registry jq
   qemu-user-static busybox-static shellcheck apache2-utils xfsprogs
-  hyperfine util-linux procps file binutils python3-venv time containerd
+  hyperfine util-linux procps file binutils python3-venv time containerd pigz
   qemu-system-x86 qemu-system-arm qemu-system-ppc qemu-system-misc cpio
   # The unpack image's static modelcar-pack (scripts/build-unpack.sh): ring and zstd compile
   # C; ppc64le and s390x link glibc statically. openssl: the signature tests' other signer.

@@ -406,3 +406,85 @@ def test_reflink_on_xfs(pack_bin, xfs_mount):
     with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
         digest_copy = pack(pack_bin, m, "-o", f"oci:{d}/o", "-q").stdout.strip()
     assert digest_copy == p.stdout.strip()
+
+
+class _CountingProxy:
+    """A TCP pass-through to a real registry that records how many connections were open at
+    once; each new connection waits a little before it is forwarded, so uploads that run
+    side by side overlap for sure."""
+
+    def __init__(self, upstream: str):
+        self.upstream = upstream.split(":")
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(32)
+        self.port = self.sock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.open = 0
+        self.peak = 0
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _pipe(self, a, b):
+        try:
+            while data := a.recv(1 << 16):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _conn(self, conn):
+        with self.lock:
+            self.open += 1
+            self.peak = max(self.peak, self.open)
+        try:
+            threading.Event().wait(0.2)
+            up = socket.create_connection((self.upstream[0], int(self.upstream[1])), timeout=60)
+            t = threading.Thread(target=self._pipe, args=(up, conn), daemon=True)
+            t.start()
+            self._pipe(conn, up)
+            t.join(timeout=60)
+            up.close()
+        finally:
+            conn.close()
+            with self.lock:
+                self.open -= 1
+
+    def _serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop_flag.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._conn, args=(conn,), daemon=True).start()
+
+    def close(self):
+        self.stop_flag.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def test_push_uploads_blobs_side_by_side(pack_bin, repo, registry, podman_env, tmp_path):
+    """--push sends several blobs at once (a registry is CPU-bound per upload, see docs/pack.md),
+    and every blob arrives whole: skopeo copies all four platforms back, digests checked."""
+    m = big_model(tmp_path, repo)
+    proxy = _CountingProxy(registry)
+    try:
+        ref = f"127.0.0.1:{proxy.port}/pack/side-by-side:v1"
+        digest = pack(pack_bin, m, "--push", ref, "--insecure", "-q", "-j", "4").stdout.strip()
+        assert proxy.peak >= 2, f"at most {proxy.peak} connection(s) open at once"
+    finally:
+        proxy.close()
+    direct = f"docker://{registry}/pack/side-by-side:v1"
+    raw = run(["skopeo", "inspect", "--tls-verify=false", "--raw", direct], env=podman_env).stdout
+    assert "sha256:" + hashlib.sha256(raw.encode()).hexdigest() == digest
+    run(["skopeo", "copy", "--quiet", "--all", "--src-tls-verify=false", direct,
+         f"oci:{tmp_path / 'back'}:v1"], env=podman_env, timeout=300)
+    assert len(platform_images(tmp_path / "back", "v1")) == len(ARCHES)

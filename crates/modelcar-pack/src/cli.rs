@@ -107,7 +107,8 @@ pub struct PackArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub small_file_max: u64,
 
-    /// Layers written at the same time (default: the number of CPUs, at most 4).
+    /// Layers written at the same time (default: the number of CPUs, at most 4), and blobs
+    /// uploaded at the same time by --push (default: 4).
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(usize))]
     pub jobs: Option<usize>,
 

@@ -29,6 +29,8 @@ pub struct Plan {
     compress: Compress,
     small_file_max: u64,
     jobs: usize,
+    /// Blobs uploaded at the same time by --push.
+    uploads: usize,
     meta: pack::Meta,
     quiet: bool,
 }
@@ -107,6 +109,7 @@ impl Plan {
             compress: a.compress,
             small_file_max: a.small_file_max,
             jobs,
+            uploads: a.jobs.unwrap_or(registry::UPLOADS),
             meta: pack::Meta {
                 created,
                 title,
@@ -179,7 +182,7 @@ impl Plan {
         let nplat = platforms(&layout, &index);
         // Push before index.json changes: a failed push leaves a layout as it was.
         let pushed = match &client {
-            Some(c) => Some(registry::push(c, &layout, &index, self.quiet)?),
+            Some(c) => Some(registry::push(c, &layout, &index, self.quiet, self.uploads)?),
             None => None,
         };
         if let Some((_, tag)) = &self.output {
