@@ -60,11 +60,6 @@ impl<'s> Shell<'s> {
                     self.pos += close + 1;
                     &rest[..close]
                 }
-                // Line continuation: both bytes vanish.
-                b'\\' if next == Some(b'\n') => {
-                    self.pos += 1;
-                    continue;
-                }
                 // A backslash quotes the next byte; inside "..." only $ ` " \. A lone trailing
                 // backslash stays literal, as in dash and busybox.
                 b'\\'

@@ -3,6 +3,7 @@
 use crate::args::{word_index, Args};
 use crate::builtins;
 use crate::exec::{run_builtin, Shell};
+use crate::lexer;
 use crate::output::{error_line, Output};
 use crate::sys;
 use core::mem::ManuallyDrop;
@@ -120,6 +121,8 @@ fn sh(argv0: &[u8], args: &mut Args) -> i32 {
 }
 
 pub fn run_script(argv0: &[u8], script: &[u8]) -> i32 {
+    let mut text = ManuallyDrop::new(sys::Stack::default());
+    let script = lexer::join_lines(script, &mut text);
     let mut shell = ManuallyDrop::new(Shell::new(argv0, script, sys::getpid()));
     match shell.run_script() {
         Ok(Some(status)) => status,

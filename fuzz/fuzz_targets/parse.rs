@@ -4,9 +4,12 @@
 
 use libfuzzer_sys::fuzz_target;
 use modelcar_base::exec::Shell;
+use modelcar_base::lexer::join_lines;
+use modelcar_base::sys::Stack;
 
 fuzz_target!(|data: &[u8]| {
-    let mut shell = Shell::new(b"sh", data, 1);
+    let mut text = Stack::default();
+    let mut shell = Shell::new(b"sh", join_lines(data, &mut text), 1);
     shell.run = false;
     if shell.run_script().is_err() {
         let error = shell.error.expect("a failed walk records its error");

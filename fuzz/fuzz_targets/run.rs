@@ -4,6 +4,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use modelcar_base::exec::Shell;
+use modelcar_base::lexer::join_lines;
+use modelcar_base::sys::Stack;
 
 /// Command names with side effects. A plain substring test is not enough: quoting and `$(...)`
 /// can build a name from separate bytes (`l\n`, `'l'n`, `$(echo l)n`). Without loops every
@@ -38,7 +40,8 @@ fuzz_target!(|data: &[u8]| {
     {
         return;
     }
-    let mut shell = Shell::new(b"sh", data, 1);
+    let mut text = Stack::default();
+    let mut shell = Shell::new(b"sh", join_lines(data, &mut text), 1);
     shell.out.capturing = true;
     let _ = shell.run_script();
 });
