@@ -98,9 +98,10 @@ impl<'s> Shell<'s> {
         let mut status = 127;
         if name == b"exit" {
             // `exit [N]`: N modulo 256, or the last status; a bad N is an error with status 2.
+            // Arguments after N are ignored, as busybox and dash ignore them.
             status = last_status;
             let mut bad = false;
-            (what, why) = (b"exit: too many arguments", b"");
+            (what, why) = (b"exit: Illegal number: ", b"");
             if let Some(n) = args.next() {
                 bad = n.is_empty() || n.len() > 10;
                 // Only N modulo 256 counts: a byte that wraps keeps just that.
@@ -111,11 +112,7 @@ impl<'s> Shell<'s> {
                     v = v.wrapping_mul(10).wrapping_add(d);
                 }
                 status = v as i32;
-                if args.next().is_some() {
-                    bad = true;
-                } else {
-                    (what, why) = (b"exit: Illegal number: ", n);
-                }
+                why = n;
             }
             if bad {
                 status = 2;
