@@ -13,6 +13,10 @@ use crate::error::{Message, SyntaxError, NOT_SUPPORTED};
 use crate::output::{error_line, Output};
 use crate::sys::Stack;
 
+/// Added to the status of an exit that no subshell or `$(...)` contains: a refusal at run time
+/// ends the whole shell, with status 2, from any depth. Above every exit status.
+pub const UNCONTAINED: i32 = 0x100;
+
 pub struct Shell<'s> {
     pub src: &'s [u8],
     pub pos: usize,

@@ -6,7 +6,7 @@
 //! built.
 
 use crate::error;
-use crate::exec::Shell;
+use crate::exec::{Shell, UNCONTAINED};
 use crate::lexer::{ends_word, Token};
 use crate::output::error_line;
 
@@ -190,7 +190,7 @@ impl<'s> Shell<'s> {
                     text,
                     b"\": globs in an unquoted $(...) are not supported (quote it)",
                 ]);
-                self.exit = Some(2);
+                self.exit = Some(UNCONTAINED | 2);
                 return;
             }
             // A blank ends the field at hand, if there is one (each field ends with a NUL).

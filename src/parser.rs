@@ -13,7 +13,7 @@
 
 use crate::args::word_index;
 use crate::error::{self, Fail};
-use crate::exec::Shell;
+use crate::exec::{Shell, UNCONTAINED};
 use crate::lexer::Token;
 
 /// How deeply subshells, loops and `$(...)` may nest: far beyond any real script, well within
@@ -45,7 +45,7 @@ impl<'s> Shell<'s> {
                 return Ok(None);
             };
             if checked {
-                return Ok(Some(self.exit.take().unwrap_or(status)));
+                return Ok(Some(self.exit.take().unwrap_or(status) & 0xff));
             }
             checked = true;
             self.pos = 0;
@@ -172,10 +172,10 @@ impl<'s> Shell<'s> {
     }
 
     /// The end of a subshell or `$(...)` that was entered running: an `exit` inside ends only
-    /// it, with the exit's status.
+    /// it, with the exit's status (a refusal goes on up: `UNCONTAINED`).
     pub fn contained(&mut self, running: bool, status: i32) -> i32 {
         match self.exit {
-            Some(code) if running => {
+            Some(code) if running && code < UNCONTAINED => {
                 self.exit = None;
                 code
             }

@@ -407,6 +407,9 @@ fn unquoted_substitution_with_glob_characters_is_refused() {
         text(&o.stderr),
         "/bin/sh: \"a*b\": globs in an unquoted $(...) are not supported (quote it)\n"
     );
+    // From any depth the refusal ends the whole shell, not only the innermost `$(...)`.
+    let o = root.sh("test \"$(echo $(ls /models))\" || echo X; echo after");
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(2), "".into()));
     // Quoted, it is just text.
     let o = root.sh("echo \"$(ls /models)\"");
     assert_eq!(text(&o.stdout), "a*b\n");

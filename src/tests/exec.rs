@@ -233,15 +233,22 @@ fn substitution_results_with_glob_characters_are_refused() {
     );
     // Quoted, they are fine.
     assert_eq!(sh("echo \"$(echo '*?[')\""), (0, "*?[\n".into()));
-    // Refused in a subshell: only the subshell ends.
+    // A refusal ends the whole shell with status 2, from any depth: a subshell, a
+    // substitution, nested ones, a loop (found by the differential: the refusal used to end
+    // only the innermost subshell or substitution, and the script went on).
+    assert_eq!(sh("(echo $(echo '*')) || echo after"), (2, "".into()));
     assert_eq!(
-        sh("(echo $(echo '*')) || echo after"),
-        (0, "after\n".into())
+        sh("echo \"<$(echo $(echo '?'); echo no)>\" $$; echo no"),
+        (2, "".into())
     );
-    // And inside a substitution, only the substitution.
+    assert_eq!(sh("test \"$(echo $(echo '?'))\" || echo X"), (2, "".into()));
     assert_eq!(
-        sh("echo \"<$(echo $(echo '?'); echo no)>\" $$"),
-        (0, "<> 42\n".into())
+        sh("while true; do echo a; (echo \"$(echo $(echo '*'))\"); done; echo no"),
+        (2, "a\n".into())
+    );
+    assert_eq!(
+        sh("until echo $(echo '[x]'); do echo no; done"),
+        (2, "".into())
     );
 }
 
