@@ -40,6 +40,11 @@ pub struct Shell<'s> {
     pub out: Output,
     /// The syntax error that stopped the walk.
     pub error: Option<SyntaxError<'s>>,
+    /// `sh -e`: a command that fails ends the shell, unless its status is tested (see
+    /// `Shell::list`).
+    pub errexit: bool,
+    /// Inside a loop's condition, or a command followed by `&&` or `||`: `-e` does not apply.
+    pub tested: bool,
 }
 
 impl<'s> Shell<'s> {
@@ -57,6 +62,8 @@ impl<'s> Shell<'s> {
             fields: Stack::default(),
             out: Output::in_shell(),
             error: None,
+            errexit: false,
+            tested: false,
         }
     }
 
@@ -98,7 +105,7 @@ impl<'s> Shell<'s> {
             return substitution_status;
         };
         // Every error here is `ARG0: WHAT WHY`, written by the one call at the end.
-        let (mut what, mut why): (&[u8], &[u8]);
+        let (what, mut why): (&[u8], &[u8]);
         let mut status = 127;
         if name == b"exit" {
             // `exit [N]`: N modulo 256, or the last status; a bad N is an error with status 2.

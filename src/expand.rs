@@ -157,11 +157,15 @@ impl<'s> Shell<'s> {
         let start = self.out.buf.len();
         self.out.capturing = true;
         self.substitutions += 1;
+        // -e does not apply inside a `$(...)`, as in busybox (dash differs: it applies it).
+        let tested = self.tested;
+        self.tested = true;
         let status = if self.linebreak() == Token::RParen {
             0
         } else {
             self.nested_list()
         };
+        self.tested = tested;
         self.expect(Token::RParen, 1);
         self.substitutions -= 1;
         self.out.capturing = capturing;

@@ -203,12 +203,13 @@ fn test_refuses_what_it_does_not_implement() {
 fn invocation_errors() {
     let root = Root::new(&sidecar("amd64"));
     let cases: &[(&str, &[&str], i32, &str)] = &[
-        ("sh", &[], 2, "sh: no script (usage: sh -c SCRIPT [NAME [ARG...]])\n"),
-        ("sh", &["-c"], 2, "sh: -c: no script (usage: sh -c SCRIPT [NAME [ARG...]])\n"),
-        ("sh", &["-c", ""], 2, "/bin/sh: -c: empty script: nothing to run\n"),
-        ("sh", &["-c", "  # only a comment\n\n"], 2, "/bin/sh: -c: empty script: nothing to run\n"),
-        ("sh", &["-x", "-c", "echo"], 2, "sh: -x: not supported (usage: sh -c SCRIPT [NAME [ARG...]])\n"),
-        ("sh", &["script.sh"], 2, "sh: script.sh: not supported (usage: sh -c SCRIPT [NAME [ARG...]])\n"),
+        ("sh", &[], 2, "sh: no script (usage: sh [-e] -c SCRIPT [NAME [ARG...]])\n"),
+        ("sh", &["-c"], 2, "sh: -c: no script (usage: sh [-e] -c SCRIPT [NAME [ARG...]])\n"),
+        ("sh", &["-x", "-c", "echo"], 2, "sh: -x: not supported (usage: sh [-e] -c SCRIPT [NAME [ARG...]])\n"),
+        ("sh", &["script.sh"], 2, "sh: script.sh: not supported (usage: sh [-e] -c SCRIPT [NAME [ARG...]])\n"),
+        // `--` ends the options: `-c` after it is a script file, as in busybox and dash.
+        ("sh", &["--", "-c", "echo"], 2, "sh: -c: not supported (usage: sh [-e] -c SCRIPT [NAME [ARG...]])\n"),
+        ("sh", &["-c", "-"], 2, "sh: -c: no script (usage: sh [-e] -c SCRIPT [NAME [ARG...]])\n"),
         ("modelcar-base", &[], 2, "modelcar-base: no applet given (try: modelcar-base --help)\n"),
         (
             "modelcar-base",
@@ -227,6 +228,38 @@ fn invocation_errors() {
     assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "ok\n".into()));
     let o = root.run("sh", &["-c", "--", "echo dashdash"]);
     assert_eq!(text(&o.stdout), "dashdash\n");
+    // A script without a command does nothing and exits 0, as in every shell (an earlier
+    // version refused it with status 2: wrong, found by comparing with busybox and dash).
+    for script in ["", "  # only a comment\n\n", "\\\n"] {
+        let o = root.run("sh", &["-c", script]);
+        assert_eq!(
+            (o.status.code(), text(&o.stderr)),
+            (Some(0), "".into()),
+            "{script:?}"
+        );
+    }
+    // -e, before or after -c, and +e.
+    for args in [
+        &["-e", "-c", "false; echo no"][..],
+        &["-ec", "false; echo no"],
+        &["-ce", "false; echo no"],
+        &["-c", "-e", "false; echo no"],
+    ] {
+        let o = root.run("sh", args);
+        assert_eq!(
+            (o.status.code(), text(&o.stdout)),
+            (Some(1), "".into()),
+            "{args:?}"
+        );
+    }
+    // `-` ends the options too.
+    let o = root.run("sh", &["-c", "-", "echo x"]);
+    assert_eq!(text(&o.stdout), "x\n");
+    let o = root.run("sh", &["-e", "+e", "-c", "false; echo yes"]);
+    assert_eq!(
+        (o.status.code(), text(&o.stdout)),
+        (Some(0), "yes\n".into())
+    );
 }
 
 #[test]
@@ -240,7 +273,7 @@ fn help_and_version() {
         "{help}"
     );
     assert!(help.lines().all(|l| l.len() <= 100), "{help}");
-    assert!(help.contains("sh -c SCRIPT"));
+    assert!(help.contains("sh [-e] -c SCRIPT"));
     let o = root.run("modelcar-base", &["--version"]);
     assert_eq!(
         text(&o.stdout),

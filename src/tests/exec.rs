@@ -365,3 +365,46 @@ fn deep_nesting_runs() {
         .unwrap();
     assert_eq!(r, Ok((3, "x\ny\nz\n".into())));
 }
+
+/// `sh -e`: the failures that end the shell are the untested ones, as in busybox and dash.
+#[test]
+fn errexit() {
+    let e = |src: &str| {
+        let mut text = crate::sys::Stack::default();
+        let src = crate::lexer::join_lines(src.as_bytes(), &mut text);
+        let mut shell = Shell::new(b"sh", src, 42);
+        shell.out.capturing = true;
+        shell.errexit = true;
+        let status = shell.run_script().unwrap().unwrap();
+        (
+            status,
+            std::string::String::from_utf8(shell.out.buf.as_slice().to_vec()).unwrap(),
+        )
+    };
+    let cases = [
+        ("false; echo no", 1, ""),
+        ("false || echo a; echo b", 0, "a\nb\n"),
+        ("false && echo no; echo b", 0, "b\n"),
+        ("(false; echo no); echo c", 1, ""),
+        ("(false; echo a) && echo b", 0, "a\nb\n"),
+        ("(false; echo a) || echo b; echo c", 0, "a\nc\n"),
+        ("while false; do echo x; done; echo d", 0, "d\n"),
+        ("until (false; echo a); do echo no; exit 3; done", 0, "a\n"),
+        ("true && false; echo no", 1, ""),
+        ("false && true; echo yes", 0, "yes\n"),
+        ("while true; do false; echo no; done", 1, ""),
+        ("until [ -d n ]; do (false); echo no; done; echo z", 1, ""),
+        ("(false) && echo no; echo yes", 0, "yes\n"),
+        // Not inside `$(...)` (busybox; dash applies it there), but on a command that is
+        // only a failing `$(...)`.
+        ("echo \"$(false; echo x)\"; echo e", 0, "x\ne\n"),
+        ("$(false); echo no", 1, ""),
+        ("false; exit 3", 1, ""),
+        ("exit 3", 3, ""),
+    ];
+    for (src, status, out) in cases {
+        assert_eq!(e(src), (status, out.into()), "{src}");
+    }
+    // Without -e nothing stops.
+    assert_eq!(sh("false; echo yes"), (0, "yes\n".into()));
+}
