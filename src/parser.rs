@@ -124,10 +124,14 @@ impl<'s> Shell<'s> {
             let op = self.peek();
             // -e: a command that ran and failed, untested, ends the shell (or the subshell or
             // `$(...)` it is in, whose failure then counts in turn).
-            if go && next != 0 && self.errexit && !self.tested && self.running() {
-                if !matches!(op, Token::AndIf | Token::OrIf) {
-                    self.exit = Some(next);
-                }
+            if go
+                && next != 0
+                && self.errexit
+                && !self.tested
+                && self.running()
+                && !matches!(op, Token::AndIf | Token::OrIf)
+            {
+                self.exit = Some(next);
             }
             go = match op {
                 Token::AndIf | Token::OrIf => (status == 0) == (op == Token::AndIf),
