@@ -302,6 +302,11 @@ pub fn mkdir(path: &CPath, mode: u32) -> Result<(), Errno> {
     done(at::<{ libc::SYS_mkdirat }>(path, mode as usize))
 }
 
+/// Sets the umask, returning the old one (umask cannot fail).
+pub fn umask(mask: u32) -> u32 {
+    call1::<{ libc::SYS_umask }>(mask as usize) as u32
+}
+
 pub fn chmod(path: &CPath, mode: u32) -> Result<(), Errno> {
     done(at::<{ libc::SYS_fchmodat }>(path, mode as usize))
 }
