@@ -33,18 +33,6 @@ impl Output {
         self.buf.push(bytes);
     }
 
-    /// `bytes` and a newline.
-    // Inlined into ls on ppc64 and arm64, where a function of its own costs more than the
-    // second call (measured; amd64 and s390x grow a little when inlined).
-    #[cfg_attr(
-        any(target_arch = "powerpc64", target_arch = "aarch64"),
-        inline(always)
-    )]
-    pub fn line(&mut self, bytes: &[u8]) {
-        self.write(bytes);
-        self.write(b"\n");
-    }
-
     /// Marks where the next builtin's output begins.
     pub fn begin(&mut self) {
         self.start = self.buf.len();

@@ -89,7 +89,13 @@ fn list(op: &CPath, mut every: bool, almost: bool, out: &mut Output) -> i32 {
         gap /= 2;
     }
     for &at in t.iter() {
-        out.line(name(all, at));
+        // As busybox in the C locale, each byte outside printable ASCII is written as `?`: a
+        // name holding a newline or an escape sequence cannot pass for two names or move the
+        // terminal's cursor.
+        for &b in name(all, at) {
+            out.write(&[if (b' '..=b'~').contains(&b) { b } else { b'?' }]);
+        }
+        out.write(b"\n");
     }
     0
 }
