@@ -447,3 +447,62 @@ fn unquoted_substitution_with_glob_characters_is_refused() {
     let o = root.sh("echo \"$(ls /models)\"");
     assert_eq!(text(&o.stdout), "a*b\n");
 }
+
+/// A tmpfs mounted on a root's /mnt with a few inodes, unmounted when dropped.
+struct SmallFs(std::path::PathBuf);
+
+impl SmallFs {
+    fn new(root: &Root, inodes: u32) -> SmallFs {
+        let mnt = root.path("/mnt");
+        let o = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size=1m,nr_inodes={inodes}"),
+                "tmpfs",
+            ])
+            .arg(&mnt)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "mount: {}", text(&o.stderr));
+        SmallFs(mnt)
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// KServe's line on a full filesystem: `ln -sf` cannot make its temporary name (no inode
+/// left), so it removes the old link and makes the new one, as busybox does, and succeeds
+/// (it exited 1 before: found with the differential's issue).
+#[test]
+fn ln_force_on_a_full_filesystem_falls_back_to_unlink_then_link() {
+    let script = "ln -sf /proc/$$/root/models /mnt/models && echo linked";
+    for binary in [sidecar("amd64"), busybox()] {
+        let root = Root::new(&binary);
+        let fs = SmallFs::new(&root, 16);
+        std::os::unix::fs::symlink("/old", root.path("/mnt/models")).unwrap();
+        // Every inode taken.
+        let mut n = 0;
+        while std::fs::write(root.path(&format!("/mnt/f{n}")), b"").is_ok() {
+            n += 1;
+        }
+        assert!(n < 16, "the filesystem never filled");
+        let o = root.sh(script);
+        assert_eq!(
+            (o.status.code(), text(&o.stdout), text(&o.stderr)),
+            (Some(0), "linked\n".into(), "".into()),
+            "{binary:?}"
+        );
+        let target = std::fs::read_link(root.path("/mnt/models")).unwrap();
+        assert!(
+            target.to_str().unwrap().ends_with("/root/models"),
+            "{target:?}"
+        );
+        drop(fs);
+    }
+}
