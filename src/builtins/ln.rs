@@ -12,14 +12,16 @@ use super::path::{basename, join};
 use crate::args::Args;
 use crate::expand::decimal;
 use crate::output::{perror, Output};
-use crate::sys::{self, CPath, Errno, PathBuf};
+use crate::sys::{self, CPath, Errno, PathBuf, Stack};
 
 const MISSING: &[u8] = b"ln: missing file operand";
 /// The name, the start of a message: one copy of its bytes (measured smaller).
 const NAME: &[u8] = MISSING.split_at(2).0;
 
-pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
-    let Some(opts) = options::parse(NAME, &mut operands, b"sfn", None) else {
+pub fn run(operands: Args, _out: &mut Output) -> i32 {
+    let mut buf = Stack::default();
+    let mut operands = operands;
+    let Some(opts) = options::parse(NAME, &mut operands, b"sfn", None, &mut buf) else {
         return 1;
     };
     let Some((last, rest)) = operands.split_last() else {

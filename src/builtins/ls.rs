@@ -8,8 +8,10 @@ use crate::errors::errno_text;
 use crate::output::{error_line, Output};
 use crate::sys::{self, CPath, Stack};
 
-pub fn run(mut operands: Args, out: &mut Output) -> i32 {
-    let Some(opts) = options::parse(b"ls", &mut operands, b"1Aa", None) else {
+pub fn run(operands: Args, out: &mut Output) -> i32 {
+    let mut buf = Stack::default();
+    let mut operands = operands;
+    let Some(opts) = options::parse(b"ls", &mut operands, b"1Aa", None, &mut buf) else {
         return 1;
     };
     let op = operands.next_path().unwrap_or(CPath::DOT);

@@ -4,7 +4,7 @@ use super::options;
 use crate::args::Args;
 use crate::errors::errno_text;
 use crate::output::{error_line, Output};
-use crate::sys::{self, PathBuf};
+use crate::sys::{self, PathBuf, Stack};
 
 /// The mode without -m: 0777 (less the umask) and no chmod. Not a valid -m mode (above 07777):
 /// one number says both the mode to create with and whether to chmod. mkdir(2) keeps only the
@@ -15,10 +15,18 @@ const MISSING: &[u8] = b"mkdir: missing operand";
 /// The name, the start of a message: one copy of its bytes (measured smaller).
 const NAME: &[u8] = MISSING.split_at(5).0;
 
-pub fn run(mut operands: Args, _out: &mut Output) -> i32 {
+pub fn run(operands: Args, _out: &mut Output) -> i32 {
+    let mut buf = Stack::default();
+    let mut operands = operands;
     let mut value = None;
     // One flag letter: the other two places NULs, never an option letter.
-    let Some(opts) = options::parse(NAME, &mut operands, b"p\0\0", Some((b'm', &mut value))) else {
+    let Some(opts) = options::parse(
+        NAME,
+        &mut operands,
+        b"p\0\0",
+        Some((b'm', &mut value)),
+        &mut buf,
+    ) else {
         return 1;
     };
     let mut mode = NO_MODE;

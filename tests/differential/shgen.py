@@ -157,7 +157,9 @@ class Gen:
             if self.chance(0.6):
                 words.append(self.word(self.pick(["-A", "-a", "-1", "-1A", "-Aa", "-z"]), depth, False))
             if self.chance(0.8):
-                words.append(self.path_word(depth, self.pick(NAMES + DIR_OPERANDS)))
+                # Not `-dash`: busybox's ls has many more options than the subset's (-1Aa).
+                name = self.pick([n for n in NAMES + DIR_OPERANDS if not n.startswith("-")])
+                words.append(self.path_word(depth, name))
         elif kind == "test":
             bracket = self.chance(0.6)
             words.append(self.word("[" if bracket else "test", depth, False))
