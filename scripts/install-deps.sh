@@ -31,6 +31,7 @@ APT_PACKAGES=(
   podman buildah skopeo runc catatonit docker-registry jq
   qemu-user-static busybox-static shellcheck apache2-utils xfsprogs
   hyperfine util-linux procps file binutils python3-venv time
+  dash
 )
 
 apt_missing() {
