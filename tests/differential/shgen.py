@@ -257,7 +257,9 @@ class Gen:
                     sep = [" ", "# comment 'x\" \\", "\n"]
                 atoms += sep
             atoms += self.and_or(depth)
-        if self.chance(0.15):
+        # A trailing `;` (not on the lists a loop or `$(...)` joins with a `;` of its own: `;;`
+        # is a syntax error, which busybox and dash only meet once the lines before it ran).
+        if not small and self.chance(0.15):
             atoms += [";"]
         return atoms
 
