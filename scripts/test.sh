@@ -21,7 +21,7 @@ Runs all stages by default, in order: ${ALL_STAGES[*]}
   fuzz                  a bounded cargo-fuzz run of the parser and interpreter, then
                         the corpora run on all four binaries, compared with amd64
   system                pytest tests/system (podman, registry, kube play, KServe modes)
-Env: FUZZ_SECONDS (default 20 per target), DIFFERENTIAL_COUNT (default 1500 scripts).
+Env: FUZZ_SECONDS (default 20 per target), DIFFERENTIAL_COUNT (default 1200 scripts).
 USAGE
 }
 

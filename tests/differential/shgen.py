@@ -132,13 +132,22 @@ class Gen:
             opts = self.pick(["", "-s", "-sf", "-f", "-sfn", "-n", "-sn", "-s -f", "-fs", "-x", "--"])
             for o in opts.split():
                 words.append(self.word(o, depth, False))
-            n = self.pick([1, 2, 2, 2, 3])
+            # A hard link forced onto its own target is left out: busybox removes the file and
+            # then fails to link it (`ln -f e` deletes e); ours keeps it (README).
+            hard_force = "f" in opts and "s" not in opts
+            n = self.pick([2, 2, 3] if hard_force else [1, 2, 2, 2, 3])
+            targets = []
             for k in range(n):
                 last = k == n - 1
+                # (Both in the work directory itself: then no link name can be the target.)
                 if not last or n == 1:
-                    words.append(self.path_word(depth, self.pick(TARGETS + NAMES)))
+                    t = self.pick([x for x in TARGETS + NAMES if not hard_force or "/" not in x])
+                    targets.append(t)
+                elif hard_force:
+                    t = self.pick([x for x in NAMES if "/" not in x and x not in targets])
                 else:
-                    words.append(self.path_word(depth, self.pick(NAMES + DIR_OPERANDS)))
+                    t = self.pick(NAMES + DIR_OPERANDS)
+                words.append(self.path_word(depth, t))
         elif kind == "mkdir":
             words.append(self.word("mkdir", depth, False))
             if self.chance(0.5):

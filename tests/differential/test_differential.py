@@ -2,7 +2,7 @@
 reproducers replayed, then a bounded number of generated scripts. Fails on any script where
 ours differs from both busybox and dash, refuses what both run, or does not finish.
 
-DIFFERENTIAL_COUNT (default 1500) and DIFFERENTIAL_SEED (default: a fixed one, so CI is
+DIFFERENTIAL_COUNT (default 1200) and DIFFERENTIAL_SEED (default: a fixed one, so CI is
 reproducible; scripts/differential.sh runs other seeds by hand) choose the generated scripts.
 """
 
@@ -42,7 +42,7 @@ def test_corpus_of_reproducers():
 
 
 def test_generated_scripts():
-    count = int(os.environ.get("DIFFERENTIAL_COUNT", "1500"))
+    count = int(os.environ.get("DIFFERENTIAL_COUNT", "1200"))
     seed = int(os.environ.get("DIFFERENTIAL_SEED", "20261206"))
     bad = failures(differential.cases_from(seed, count), 2)
     assert not bad, f"{len(bad)} of {count} scripts fail:\n" + "\n".join(bad[:20])
