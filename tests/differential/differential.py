@@ -6,7 +6,8 @@ Each shell runs in a throwaway root of its own (chroot, so absolute paths are th
   busybox  /bin/sh is busybox-static (its applets are its own builtins);
   dash     /bin/sh is Debian's dash (with its libc copied in), and /bin holds busybox's
            applets for what dash has no builtin for (ln, mkdir, ls, sleep).
-Every script starts in a fresh /w laid out the same way (see `FIXTURE`), with PATH=/bin.
+Every script starts in a fresh /w laid out the same way (see `FIXTURE`), with PATH=/bin, as
+the user nobody (see `UID`).
 
 An outcome is (status, stdout, file tree, whether stderr is empty), with the shell's pid written
 as PID (each process has its own `$$`). Classes:
@@ -52,6 +53,11 @@ FIXTURE = {
     "d/g": b"g\n",
 }
 FIXTURE_LINKS = {"s": "f", "dl": "d", "bad": "nowhere"}
+
+# The user the shells run as (nobody), owner of the work directory. Not root: ours gives up its
+# capabilities before it first sleeps, and a root without them is refused what busybox's root
+# is allowed (a mode 000 directory, say), a documented difference the comparison would trip on.
+UID = GID = 65534
 
 
 def busybox_path():
@@ -119,6 +125,10 @@ class Roots:
                 fh.write(data)
         for name, target in FIXTURE_LINKS.items():
             os.symlink(target, os.path.join(w, name))
+        for dirpath, dirnames, filenames in os.walk(w):
+            os.lchown(dirpath, UID, GID)
+            for name in dirnames + filenames:
+                os.lchown(os.path.join(dirpath, name), UID, GID)
 
     def run(self, shell, argv):
         """Runs `sh ARGV...` in the shell's root: (status, stdout, stderr, tree), the pid
@@ -129,6 +139,9 @@ class Roots:
         def enter():
             os.chroot(root)
             os.chdir("/w")
+            os.setgroups([])
+            os.setgid(GID)
+            os.setuid(UID)
 
         proc = subprocess.Popen(
             ["/bin/sh"] + argv, preexec_fn=enter, env={"PATH": "/bin"}, cwd="/",

@@ -231,8 +231,8 @@ class Gen:
         c = self.r.random()
         kw = list
         if c < 0.15:
-            # No round at all.
-            head = kw("while") + [" "] + self.pick([kw("false"), kw("[ -d n ]")])
+            # No round at all (nothing makes `nope`: no name in NAMES).
+            head = kw("while") + [" "] + self.pick([kw("false"), kw("[ -d nope ]")])
             counter = []
         elif c < 0.25:
             head = kw("until") + [" "] + kw("true")
