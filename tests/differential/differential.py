@@ -16,7 +16,7 @@ as PID (each process has its own `$$`). Classes:
   documented  ours refuses what the README documents as refused (globs in an unquoted $(...),
               ls with several operands)
   differs     ours differs from both busybox and dash
-  disagree    busybox and dash disagree, ours is one of them
+  disagree    busybox and dash disagree, ours is busybox (`like-dash`: ours is dash)
   timeout     a shell did not finish in time
 CI fails on `differs`, `refused` and `timeout`.
 
@@ -213,7 +213,7 @@ def classify(results):
         return "refused"
     if ko != kb and ko != kd:
         return "differs"
-    return "disagree"
+    return "disagree" if ko == kb else "like-dash"
 
 
 _roots = None
