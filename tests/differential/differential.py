@@ -231,8 +231,12 @@ def run_case(case):
 
 
 def cases_from(seed, count):
+    """The generated cases: every tenth runs with `sh -e`."""
     for k in range(count):
-        yield {"seed": seed + k, "script": shgen.generate(seed + k)}
+        case = {"seed": seed + k, "script": shgen.generate(seed + k)}
+        if (seed + k) % 10 == 0:
+            case["argv"] = ["-e", "-c", case["script"]]
+        yield case
 
 
 def load_corpus(path):
