@@ -38,6 +38,8 @@ APT_PACKAGES=(
   # C; ppc64le and s390x link glibc statically. openssl: the signature tests' other signer.
   musl-tools gcc-aarch64-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu
   libc6-dev-arm64-cross libc6-dev-ppc64el-cross libc6-dev-s390x-cross openssl ca-certificates
+  # The differential (tests/differential): its third shell.
+  dash
 )
 
 apt_missing() {

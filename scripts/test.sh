@@ -4,7 +4,7 @@
 # lists them and the exit status is non-zero if any failed.
 set -euo pipefail
 
-ALL_STAGES=(install build kernels lint unit-and-integration fuzz system cri)
+ALL_STAGES=(install build kernels lint unit-and-integration differential fuzz system cri)
 
 usage() {
   cat <<USAGE
@@ -19,11 +19,13 @@ Runs all stages by default, in order: ${ALL_STAGES[*]}
   lint                  cargo fmt --check, clippy -D warnings (also on the no-libc build),
                         shellcheck, the sidecar's dependency tree (libc only)
   unit-and-integration  cargo test --workspace (sidecar vs busybox, modelcar-pack)
+  differential          generated scripts run by ours, busybox sh and dash, compared
+                        (tests/differential; longer runs: scripts/differential.sh)
   fuzz                  a bounded cargo-fuzz run of the parser and interpreter, then
                         the corpora run on all four binaries, compared with amd64
   system                pytest tests/system (podman, registry, kube play, KServe modes)
   cri                   pytest tests/cri (the KServe pod on a private containerd over CRI)
-Env: FUZZ_SECONDS (default 20 per target).
+Env: FUZZ_SECONDS (default 20 per target), DIFFERENTIAL_COUNT (default 1200 scripts).
 USAGE
 }
 
@@ -73,6 +75,10 @@ stage_lint() {
 }
 
 stage_unit-and-integration() { cargo test --workspace --locked; }
+
+stage_differential() {
+  .venv/bin/pytest -q -p no:cacheprovider tests/differential
+}
 
 stage_fuzz() {
   local seconds=${FUZZ_SECONDS:-20} target

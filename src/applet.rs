@@ -15,7 +15,7 @@ const HELP: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "
 The sh of a KServe modelcar: it runs builtins only, never another program.
-Usage: sh -c SCRIPT [NAME [ARG...]] | APPLET [ARG...] | modelcar-base APPLET [ARG...]
+Usage: sh [-e] -c SCRIPT [NAME [ARG...]] | APPLET [ARG...] | modelcar-base APPLET [ARG...]
 SCRIPT: '' \"\" \\ quoting, $$, $(...), && || ; newlines, ( ), until/while ... do ... done,
 exit [N], and the applets ln [-sfn], mkdir [-pm], sleep, echo [-n], ls [-1Aa], test, [,
 true, false. Anything else is an error. SIGTERM and SIGINT exit 0 at once.
@@ -75,39 +75,48 @@ fn print(text: &str) -> i32 {
     sys::write_all(1, text.as_bytes()).is_err() as i32
 }
 
-/// `sh -c SCRIPT [NAME [ARG...]]`. NAME and ARGs are accepted (KServe passes none) but nothing
-/// can read them: `$0`, `$1`... are not supported. The arguments are borrowed where `dispatch`
-/// keeps them: no copy (smaller).
+/// `sh [-e] -c SCRIPT [NAME [ARG...]]`. NAME and ARGs are accepted (KServe passes none) but
+/// nothing can read them: `$0`, `$1`... are not supported. The options are read as busybox and
+/// dash read them: letters after `-` (or `+`, which turns `e` off), `-c` anywhere among them
+/// (`-ec`, `-c -e`); `-` or `--` ends them, and the first word after them is the script (with
+/// `-c`) or a script file (refused: it reads no file and no standard input). The arguments are
+/// borrowed where `dispatch` keeps them: no copy (smaller).
 fn sh(argv0: &[u8], args: &mut Args) -> i32 {
-    let mut first = args.next();
-    // `sh -- -c SCRIPT` and `sh -c -- SCRIPT` are `sh -c SCRIPT`.
-    if first.is_some_and(|f| f == b"--") {
-        first = args.next();
-    }
+    let (mut command, mut errexit) = (false, false);
     const NO_SCRIPT: &[u8] = b": no script";
-    let (what, why): (&[u8], &[u8]) = match first {
-        None => (b"", NO_SCRIPT.split_at(2).1),
-        Some(first) => match word_index(b"-c --help", first) {
-            Some(0) => {
-                let mut script = args.next();
-                if script.is_some_and(|s| s == b"--") {
-                    script = args.next().or(script);
-                }
-                match script {
-                    Some(script) => return run_script(argv0, script),
-                    None => (b"-c", NO_SCRIPT),
+    let (what, why): (&[u8], &[u8]) = 'refused: {
+        loop {
+            let mut rest = *args;
+            let Some(arg @ [sign @ (b'-' | b'+'), letters @ ..]) = rest.next() else {
+                break;
+            };
+            *args = rest;
+            if arg == b"--help" {
+                return print(HELP);
+            }
+            if matches!(letters, [] | [b'-']) {
+                break;
+            }
+            for &letter in letters {
+                match letter {
+                    b'c' => command = true,
+                    b'e' => errexit = *sign == b'-',
+                    _ => break 'refused (arg, b": not supported"),
                 }
             }
-            Some(_) => return print(HELP),
-            // Options and script files alike: it reads no file and no standard input.
-            None => (first, b": not supported"),
-        },
+        }
+        match (args.next(), command) {
+            (Some(script), true) => return run_script(argv0, script, errexit),
+            (None, true) => (b"-c", NO_SCRIPT),
+            (None, false) => (b"", NO_SCRIPT.split_at(2).1),
+            (Some(file), false) => (file, b": not supported"),
+        }
     };
     error_line(&[
         b"sh: ",
         what,
         why,
-        b" (usage: sh -c SCRIPT [NAME [ARG...]])",
+        b" (usage: sh [-e] -c SCRIPT [NAME [ARG...]])",
     ]);
     2
 }

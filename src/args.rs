@@ -16,11 +16,6 @@ impl<'a> Args<'a> {
         Args(bytes)
     }
 
-    /// The arguments as they are stored: each followed by a NUL.
-    pub fn as_bytes(self) -> &'a [u8] {
-        self.0
-    }
-
     pub fn is_empty(self) -> bool {
         self.0.is_empty()
     }

@@ -5,7 +5,7 @@
 //! commands with their output kept in `Output::buf`, then moves that text into the field being
 //! built.
 
-use crate::interpreter::Shell;
+use crate::interpreter::{Shell, UNCONTAINED};
 use crate::lexer::{ends_word, Token};
 use crate::output::{decimal, error_line};
 use crate::syntax_error::UNTERMINATED;
@@ -59,11 +59,6 @@ impl<'s> Shell<'s> {
                     };
                     self.pos += close + 1;
                     &rest[..close]
-                }
-                // Line continuation: both bytes vanish.
-                b'\\' if next == Some(b'\n') => {
-                    self.pos += 1;
-                    continue;
                 }
                 // A backslash quotes the next byte; inside "..." only $ ` " \. A lone trailing
                 // backslash stays literal, as in dash and busybox.
@@ -162,11 +157,15 @@ impl<'s> Shell<'s> {
         let start = self.out.buf.len();
         self.out.capturing = true;
         self.substitutions += 1;
+        // -e does not apply inside a `$(...)`, as in busybox (dash differs: it applies it).
+        let tested = self.tested;
+        self.tested = true;
         let status = if self.linebreak() == Token::RParen {
             0
         } else {
             self.nested_list()
         };
+        self.tested = tested;
         self.expect(Token::RParen, 1);
         self.substitutions -= 1;
         self.out.capturing = capturing;
@@ -195,7 +194,7 @@ impl<'s> Shell<'s> {
                     text,
                     b"\": globs in an unquoted $(...) are not supported (quote it)",
                 ]);
-                self.exit = Some(2);
+                self.exit = Some(UNCONTAINED | 2);
                 return;
             }
             // A blank ends the field at hand, if there is one (each field ends with a NUL).

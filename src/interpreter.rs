@@ -10,10 +10,15 @@
 
 use crate::args::Args;
 use crate::builtins;
+use crate::lexer::join_lines;
 use crate::output::{error_line, Output};
 use crate::syntax_error::{Message, SyntaxError, NOT_SUPPORTED};
 use crate::sys::{self, Stack};
 use core::mem::ManuallyDrop;
+
+/// Added to the status of an exit that no subshell or `$(...)` contains: a refusal at run time
+/// ends the whole shell, with status 2, from any depth. Above every exit status.
+pub(crate) const UNCONTAINED: i32 = 0x100;
 
 /// The interpreter: the script, where the walk is in it, and what has run. Its methods are
 /// spread by job: tokens in lexer.rs, the grammar in parser.rs, words in expand.rs.
@@ -40,6 +45,11 @@ pub struct Shell<'s> {
     pub(crate) out: Output,
     /// The syntax error that stopped the walk.
     pub(crate) error: Option<SyntaxError<'s>>,
+    /// `sh -e`: a command that fails ends the shell, unless its status is tested (see
+    /// `Shell::list`).
+    pub(crate) errexit: bool,
+    /// Inside a loop's condition, or a command followed by `&&` or `||`: `-e` does not apply.
+    pub(crate) tested: bool,
 }
 
 impl<'s> Shell<'s> {
@@ -57,7 +67,16 @@ impl<'s> Shell<'s> {
             fields: Stack::default(),
             out: Output::in_shell(),
             error: None,
+            errexit: false,
+            tested: false,
         }
+    }
+
+    /// For the fuzzers: `f` with a shell for `script` as `run_script` makes one, its line
+    /// continuations removed first (`lexer::join_lines`).
+    pub fn with_script<R>(script: &[u8], pid: i32, f: impl FnOnce(&mut Shell<'_>) -> R) -> R {
+        let mut text = Stack::default();
+        f(&mut Shell::new(b"sh", join_lines(script, &mut text), pid))
     }
 
     /// For the fuzzers: walk the script without running any command (the syntax check).
@@ -112,13 +131,14 @@ impl<'s> Shell<'s> {
             return substitution_status;
         };
         // Every error here is `ARG0: WHAT WHY`, written by the one call at the end.
-        let (mut what, mut why): (&[u8], &[u8]);
+        let (what, mut why): (&[u8], &[u8]);
         let mut status = 127;
         if name == b"exit" {
             // `exit [N]`: N modulo 256, or the last status; a bad N is an error with status 2.
+            // Arguments after N are ignored, as busybox and dash ignore them.
             status = last_status;
             let mut bad = false;
-            (what, why) = (b"exit: too many arguments", b"");
+            (what, why) = (b"exit: Illegal number: ", b"");
             if let Some(n) = args.next() {
                 bad = n.is_empty() || n.len() > 10;
                 // Only N modulo 256 counts: a byte that wraps keeps just that.
@@ -129,11 +149,7 @@ impl<'s> Shell<'s> {
                     v = v.wrapping_mul(10).wrapping_add(d);
                 }
                 status = v as i32;
-                if args.next().is_some() {
-                    bad = true;
-                } else {
-                    (what, why) = (b"exit: Illegal number: ", n);
-                }
+                why = n;
             }
             if bad {
                 status = 2;
@@ -168,17 +184,17 @@ pub(crate) fn run_builtin(name: &[u8], args: Args, out: &mut Output) -> Option<i
     Some(out.finish(name, status))
 }
 
-/// `sh -c SCRIPT`: checks and runs the script, and returns its status; a syntax error is a
-/// message and status 2.
-pub(crate) fn run_script(argv0: &[u8], script: &[u8]) -> i32 {
+/// `sh -c SCRIPT` (`-e`: `errexit`): checks and runs the script, and returns its status; a
+/// syntax error is a message and status 2. A script without a command (empty, blanks,
+/// comments) does nothing and exits 0, as in every shell.
+pub(crate) fn run_script(argv0: &[u8], script: &[u8], errexit: bool) -> i32 {
     // Never dropped: the process exits right after, and the kernel unmaps its memory.
+    let mut text = ManuallyDrop::new(Stack::default());
+    let script = join_lines(script, &mut text);
     let mut shell = ManuallyDrop::new(Shell::new(argv0, script, sys::getpid()));
+    shell.errexit = errexit;
     match shell.check_and_run() {
-        Ok(Some(status)) => status,
-        Ok(None) => {
-            error_line(&[argv0, b": -c: empty script: nothing to run"]);
-            2
-        }
+        Ok(status) => status.unwrap_or(0),
         Err(_) => {
             if let Some(e) = shell.error {
                 let [lead, token, tail] = e.pieces();

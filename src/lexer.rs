@@ -6,6 +6,7 @@
 //! guess.
 
 use crate::interpreter::Shell;
+use crate::sys::Stack;
 use core::slice::from_ref;
 
 /// In an order where the tokens tested together are neighbours (`AndIf | OrIf`, `Semi |
@@ -81,10 +82,6 @@ impl<'s> Shell<'s> {
             // The error names the operator: the byte at hand (just read: no bounds check), or a
             // static copy of a doubled one.
             let token: &[u8] = match b {
-                b'\\' if self.byte_at(self.pos + 1) == Some(b'\n') => {
-                    self.pos += 2;
-                    continue;
-                }
                 b'\n' if !newlines => return Token::Newline,
                 b'\n' => {
                     self.pos += 1;
@@ -142,6 +139,61 @@ impl<'s> Shell<'s> {
             _ => word,
         }
     }
+}
+
+/// The script with every line continuation (backslash-newline) removed, as POSIX removes them
+/// before the script is split into tokens: anywhere but inside '...' and comments, and not
+/// where the backslash is itself quoted by one before it. So `do\<newline>ne` is `done` and
+/// `&\<newline>&` is `&&`, as in busybox and dash. The rest of the shell then never meets one.
+///
+/// The quoting that decides this is followed here: '...', "...", comments, and the `(` and
+/// `$(` that open a context of their own inside "..." (one bit each on a stack, innermost
+/// lowest; past 64 levels a `)` returns to unquoted text, and such a script is refused as
+/// nested too deeply anyway). Text outside the subset is refused afterwards, whatever this
+/// made of it.
+pub(crate) fn join_lines<'a>(script: &[u8], out: &'a mut Stack) -> &'a [u8] {
+    let (mut quoted, mut outer) = (false, 0u64);
+    // The start of the text not yet copied, and the last byte kept (a `#` after a blank or an
+    // operator starts a comment).
+    let (mut start, mut prev) = (0, b'\n');
+    let mut i = 0;
+    while let Some(&b) = script.get(i) {
+        i += 1;
+        match b {
+            b'\\' if script.get(i) == Some(&b'\n') => {
+                out.push(script.get(start..i - 1).unwrap_or_default());
+                i += 1;
+                start = i;
+                continue;
+            }
+            // The quoted byte is skipped; the backslash keeps a `#` after it in the word.
+            b'\\' => i += 1,
+            b'\'' if !quoted => {
+                while script.get(i).is_some_and(|&c| c != b'\'') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'#' if !quoted && ends_word(prev) => {
+                while script.get(i).is_some_and(|&c| c != b'\n') {
+                    i += 1;
+                }
+            }
+            b'"' => quoted = !quoted,
+            b'(' if !quoted || prev == b'$' => {
+                outer = outer << 1 | quoted as u64;
+                quoted = false;
+            }
+            b')' if !quoted => {
+                quoted = outer & 1 != 0;
+                outer >>= 1;
+            }
+            _ => {}
+        }
+        prev = b;
+    }
+    out.push(script.get(start..).unwrap_or_default());
+    out.as_slice()
 }
 
 #[cfg(test)]

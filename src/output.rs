@@ -36,12 +36,6 @@ impl Output {
         self.buf.push(bytes);
     }
 
-    /// `bytes` and a newline.
-    pub fn line(&mut self, bytes: &[u8]) {
-        self.write(bytes);
-        self.write(b"\n");
-    }
-
     /// Marks where the next builtin's output begins.
     pub fn begin(&mut self) {
         self.start = self.buf.len();

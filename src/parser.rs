@@ -12,7 +12,7 @@
 //! every function here simply returns: no error value is passed up.
 
 use crate::args::word_index;
-use crate::interpreter::Shell;
+use crate::interpreter::{Shell, UNCONTAINED};
 use crate::lexer::Token;
 use crate::syntax_error::{Fail, PLAIN, UNEXPECTED, UNTERMINATED};
 
@@ -45,7 +45,7 @@ impl<'s> Shell<'s> {
                 return Ok(None);
             };
             if checked {
-                return Ok(Some(self.exit.take().unwrap_or(status)));
+                return Ok(Some(self.exit.take().unwrap_or(status) & 0xff));
             }
             checked = true;
             self.pos = 0;
@@ -104,14 +104,35 @@ impl<'s> Shell<'s> {
         let (mut status, mut go) = (0, true);
         let mut t = self.linebreak();
         loop {
-            let run = self.run;
+            let (run, tested) = (self.run, self.tested);
             self.run = run & go;
+            // With -e, whether `&&` or `||` follows decides whether a failure ends the shell,
+            // inside the command too (a subshell): found by walking it once without running.
+            if self.errexit && self.running() {
+                let pos = self.pos;
+                self.run = false;
+                self.command(t);
+                self.tested |= matches!(self.peek(), Token::AndIf | Token::OrIf);
+                self.pos = pos;
+                self.run = run & go;
+            }
             let next = self.command(t);
-            self.run = run;
+            (self.run, self.tested) = (run, tested);
             if go {
                 status = next;
             }
             let op = self.peek();
+            // -e: a command that ran and failed, untested, ends the shell (or the subshell or
+            // `$(...)` it is in, whose failure then counts in turn).
+            if go
+                && next != 0
+                && self.errexit
+                && !self.tested
+                && self.running()
+                && !matches!(op, Token::AndIf | Token::OrIf)
+            {
+                self.exit = Some(next);
+            }
             go = match op {
                 Token::AndIf | Token::OrIf => (status == 0) == (op == Token::AndIf),
                 Token::Semi | Token::Newline => true,
@@ -172,10 +193,10 @@ impl<'s> Shell<'s> {
     }
 
     /// The end of a subshell or `$(...)` that was entered running: an `exit` inside ends only
-    /// it, with the exit's status.
+    /// it, with the exit's status (a refusal goes on up: `UNCONTAINED`).
     pub fn contained(&mut self, running: bool, status: i32) -> i32 {
         match self.exit {
-            Some(code) if running => {
+            Some(code) if running && code < UNCONTAINED => {
                 self.exit = None;
                 code
             }
@@ -218,7 +239,10 @@ impl<'s> Shell<'s> {
         let mut status = 0;
         loop {
             self.pos = start;
+            let tested = self.tested;
+            self.tested = true;
             let condition = self.nested_list();
+            self.tested = tested;
             self.expect(Token::Word, DO);
             let go = self.running() & ((condition == 0) != until);
             self.run = run & go;

@@ -3,7 +3,9 @@
 use crate::args::Args;
 use crate::builtins::Builtin;
 use crate::interpreter::Shell;
+use crate::lexer::join_lines;
 use crate::output::Output;
+use crate::sys::Stack;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -95,7 +97,8 @@ pub fn run_builtin<T: AsRef<[u8]>>(builtin: Builtin, list: &[T], in_shell: bool)
 /// Runs `src` as `sh -c` does, with pid 42 and standard output captured: (status, output), or
 /// the syntax error's message (`"empty"` for a script without commands).
 pub fn sh(src: &str) -> Result<(i32, String), String> {
-    let mut shell = Shell::new(b"sh", src.as_bytes(), 42);
+    let mut text = Stack::default();
+    let mut shell = Shell::new(b"sh", join_lines(src.as_bytes(), &mut text), 42);
     shell.out.capturing = true;
     match shell.check_and_run() {
         Ok(Some(status)) => Ok((
@@ -110,7 +113,8 @@ pub fn sh(src: &str) -> Result<(i32, String), String> {
 /// Checks `src` without running anything: Ok(true) if it has a command, Ok(false) if empty,
 /// or the syntax error's message.
 pub fn check(src: &[u8]) -> Result<bool, String> {
-    let mut shell = Shell::new(b"sh", src, 42);
+    let mut text = Stack::default();
+    let mut shell = Shell::new(b"sh", join_lines(src, &mut text), 42);
     shell.run = false;
     match shell.check_and_run() {
         Ok(found) => Ok(found.is_some()),
@@ -121,7 +125,8 @@ pub fn check(src: &[u8]) -> Result<bool, String> {
 /// `sh` for a script that need not be UTF-8: (status, output bytes), or the syntax error's
 /// message (`"empty"` for a script without commands).
 pub fn sh_bytes(src: &[u8]) -> Result<(i32, Vec<u8>), String> {
-    let mut shell = Shell::new(b"sh", src, 42);
+    let mut text = Stack::default();
+    let mut shell = Shell::new(b"sh", join_lines(src, &mut text), 42);
     shell.out.capturing = true;
     match shell.check_and_run() {
         Ok(Some(status)) => Ok((status, shell.out.buf.as_slice().to_vec())),

@@ -203,12 +203,13 @@ fn test_refuses_what_it_does_not_implement() {
 fn invocation_errors() {
     let root = Root::new(&sidecar("amd64"));
     let cases: &[(&str, &[&str], i32, &str)] = &[
-        ("sh", &[], 2, "sh: no script (usage: sh -c SCRIPT [NAME [ARG...]])\n"),
-        ("sh", &["-c"], 2, "sh: -c: no script (usage: sh -c SCRIPT [NAME [ARG...]])\n"),
-        ("sh", &["-c", ""], 2, "/bin/sh: -c: empty script: nothing to run\n"),
-        ("sh", &["-c", "  # only a comment\n\n"], 2, "/bin/sh: -c: empty script: nothing to run\n"),
-        ("sh", &["-x", "-c", "echo"], 2, "sh: -x: not supported (usage: sh -c SCRIPT [NAME [ARG...]])\n"),
-        ("sh", &["script.sh"], 2, "sh: script.sh: not supported (usage: sh -c SCRIPT [NAME [ARG...]])\n"),
+        ("sh", &[], 2, "sh: no script (usage: sh [-e] -c SCRIPT [NAME [ARG...]])\n"),
+        ("sh", &["-c"], 2, "sh: -c: no script (usage: sh [-e] -c SCRIPT [NAME [ARG...]])\n"),
+        ("sh", &["-x", "-c", "echo"], 2, "sh: -x: not supported (usage: sh [-e] -c SCRIPT [NAME [ARG...]])\n"),
+        ("sh", &["script.sh"], 2, "sh: script.sh: not supported (usage: sh [-e] -c SCRIPT [NAME [ARG...]])\n"),
+        // `--` ends the options: `-c` after it is a script file, as in busybox and dash.
+        ("sh", &["--", "-c", "echo"], 2, "sh: -c: not supported (usage: sh [-e] -c SCRIPT [NAME [ARG...]])\n"),
+        ("sh", &["-c", "-"], 2, "sh: -c: no script (usage: sh [-e] -c SCRIPT [NAME [ARG...]])\n"),
         ("modelcar-base", &[], 2, "modelcar-base: no applet given (try: modelcar-base --help)\n"),
         (
             "modelcar-base",
@@ -227,6 +228,38 @@ fn invocation_errors() {
     assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "ok\n".into()));
     let o = root.run("sh", &["-c", "--", "echo dashdash"]);
     assert_eq!(text(&o.stdout), "dashdash\n");
+    // A script without a command does nothing and exits 0, as in every shell (an earlier
+    // version refused it with status 2: wrong, found by comparing with busybox and dash).
+    for script in ["", "  # only a comment\n\n", "\\\n"] {
+        let o = root.run("sh", &["-c", script]);
+        assert_eq!(
+            (o.status.code(), text(&o.stderr)),
+            (Some(0), "".into()),
+            "{script:?}"
+        );
+    }
+    // -e, before or after -c, and +e.
+    for args in [
+        &["-e", "-c", "false; echo no"][..],
+        &["-ec", "false; echo no"],
+        &["-ce", "false; echo no"],
+        &["-c", "-e", "false; echo no"],
+    ] {
+        let o = root.run("sh", args);
+        assert_eq!(
+            (o.status.code(), text(&o.stdout)),
+            (Some(1), "".into()),
+            "{args:?}"
+        );
+    }
+    // `-` ends the options too.
+    let o = root.run("sh", &["-c", "-", "echo x"]);
+    assert_eq!(text(&o.stdout), "x\n");
+    let o = root.run("sh", &["-e", "+e", "-c", "false; echo yes"]);
+    assert_eq!(
+        (o.status.code(), text(&o.stdout)),
+        (Some(0), "yes\n".into())
+    );
 }
 
 #[test]
@@ -240,7 +273,7 @@ fn help_and_version() {
         "{help}"
     );
     assert!(help.lines().all(|l| l.len() <= 100), "{help}");
-    assert!(help.contains("sh -c SCRIPT"));
+    assert!(help.contains("sh [-e] -c SCRIPT"));
     let o = root.run("modelcar-base", &["--version"]);
     assert_eq!(
         text(&o.stdout),
@@ -407,7 +440,69 @@ fn unquoted_substitution_with_glob_characters_is_refused() {
         text(&o.stderr),
         "/bin/sh: \"a*b\": globs in an unquoted $(...) are not supported (quote it)\n"
     );
+    // From any depth the refusal ends the whole shell, not only the innermost `$(...)`.
+    let o = root.sh("test \"$(echo $(ls /models))\" || echo X; echo after");
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(2), "".into()));
     // Quoted, it is just text.
     let o = root.sh("echo \"$(ls /models)\"");
     assert_eq!(text(&o.stdout), "a*b\n");
+}
+
+/// A tmpfs mounted on a root's /mnt with a few inodes, unmounted when dropped.
+struct SmallFs(std::path::PathBuf);
+
+impl SmallFs {
+    fn new(root: &Root, inodes: u32) -> SmallFs {
+        let mnt = root.path("/mnt");
+        let o = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size=1m,nr_inodes={inodes}"),
+                "tmpfs",
+            ])
+            .arg(&mnt)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "mount: {}", text(&o.stderr));
+        SmallFs(mnt)
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// KServe's line on a full filesystem: `ln -sf` cannot make its temporary name (no inode
+/// left), so it removes the old link and makes the new one, as busybox does, and succeeds
+/// (it exited 1 before: found with the differential's issue).
+#[test]
+fn ln_force_on_a_full_filesystem_falls_back_to_unlink_then_link() {
+    let script = "ln -sf /proc/$$/root/models /mnt/models && echo linked";
+    for binary in [sidecar("amd64"), busybox()] {
+        let root = Root::new(&binary);
+        let fs = SmallFs::new(&root, 16);
+        std::os::unix::fs::symlink("/old", root.path("/mnt/models")).unwrap();
+        // Every inode taken.
+        let mut n = 0;
+        while std::fs::write(root.path(&format!("/mnt/f{n}")), b"").is_ok() {
+            n += 1;
+        }
+        assert!(n < 16, "the filesystem never filled");
+        let o = root.sh(script);
+        assert_eq!(
+            (o.status.code(), text(&o.stdout), text(&o.stderr)),
+            (Some(0), "linked\n".into(), "".into()),
+            "{binary:?}"
+        );
+        let target = std::fs::read_link(root.path("/mnt/models")).unwrap();
+        assert!(
+            target.to_str().unwrap().ends_with("/root/models"),
+            "{target:?}"
+        );
+        drop(fs);
+    }
 }

@@ -6,10 +6,11 @@ use libfuzzer_sys::fuzz_target;
 use modelcar_base::interpreter::Shell;
 
 fuzz_target!(|data: &[u8]| {
-    let mut shell = Shell::new(b"sh", data, 1);
-    shell.check_only();
-    if shell.check_and_run().is_err() {
-        let error = shell.syntax_error().expect("a failed walk records its error");
-        assert!(error.pieces().iter().any(|p| !p.is_empty()));
-    }
+    Shell::with_script(data, 1, |shell| {
+        shell.check_only();
+        if shell.check_and_run().is_err() {
+            let error = shell.syntax_error().expect("a failed walk records its error");
+            assert!(error.pieces().iter().any(|p| !p.is_empty()));
+        }
+    });
 });

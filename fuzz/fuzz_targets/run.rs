@@ -38,7 +38,8 @@ fuzz_target!(|data: &[u8]| {
     {
         return;
     }
-    let mut shell = Shell::new(b"sh", data, 1);
-    shell.capture_output();
-    let _ = shell.check_and_run();
+    Shell::with_script(data, 1, |shell| {
+        shell.capture_output();
+        let _ = shell.check_and_run();
+    });
 });

@@ -8,8 +8,10 @@ use crate::output::{error_line, Output};
 use crate::strerror::errno_text;
 use crate::sys::{self, CPath, Stack};
 
-pub fn run(mut operands: Args, out: &mut Output) -> i32 {
-    let Some(opts) = options::parse(b"ls", &mut operands, b"1Aa", None) else {
+pub fn run(operands: Args, out: &mut Output) -> i32 {
+    let mut buf = Stack::default();
+    let mut operands = operands;
+    let Some(opts) = options::parse(b"ls", &mut operands, b"1Aa", None, &mut buf) else {
         return 1;
     };
     let op = operands.next_path().unwrap_or(CPath::DOT);
@@ -89,7 +91,13 @@ fn list(op: &CPath, mut every: bool, almost: bool, out: &mut Output) -> i32 {
         gap /= 2;
     }
     for &at in t.iter() {
-        out.line(name(all, at));
+        // As busybox in the C locale, each byte outside printable ASCII is written as `?`: a
+        // name holding a newline or an escape sequence cannot pass for two names or move the
+        // terminal's cursor.
+        for &b in name(all, at) {
+            out.write(&[if (b' '..=b'~').contains(&b) { b } else { b'?' }]);
+        }
+        out.write(b"\n");
     }
     0
 }

@@ -1,6 +1,8 @@
-//! Short-option parsing shared by the builtins: `-sf`, `-s -f`, `-m 755`, `-m755`, `--`.
+//! Short-option parsing shared by the builtins: `-sf`, `-s -f`, `-m 755`, `-m755`, `--`, and
+//! options after operands, as busybox's getopt takes them.
 
 use crate::args::Args;
+use crate::sys::Stack;
 use core::num::NonZeroU64;
 
 /// The flags given: bit `letter % 64` for each. Indexed by the letter itself, `has` is one bit
@@ -18,35 +20,43 @@ impl Flags {
     }
 }
 
-/// Parses leading options. `letters` are the flags, exactly three (filled up with NULs, which no
-/// argument holds): an array is one pointer, not a pointer and a length, and with the other
-/// arguments that keeps all of them in registers. `valued` is the one letter taking a value and
-/// where its value goes, if given. `args` is left at the operands. On a bad option it prints
-/// `NAME: invalid option -- 'X'` and returns None. The flags come back in a register and the
-/// rest in place: a returned struct of flags, value and operands went through memory, and each
-/// caller copied it out again.
+/// Parses the options, wherever they are among the operands (busybox's getopt, glibc's, moves
+/// them to the front: `ln a b -s` is `ln -s a b`) up to a `--`. `letters` are the flags,
+/// exactly three (filled up with NULs, which no argument holds): an array is one pointer, not a
+/// pointer and a length, and with the other arguments that keeps all of them in registers.
+/// `valued` is the one letter taking a value and where its value goes, if given. The operands,
+/// in their order, are copied to `operands` and `args` is left at them. On a bad option it
+/// prints `NAME: invalid option -- 'X'` and returns None. The flags come back in a register
+/// and the rest in place: a returned struct of flags, value and operands went through memory,
+/// and each caller copied it out again.
 pub fn parse<'a>(
     name: &[u8],
     args: &mut Args<'a>,
     letters: &'static [u8; 3],
     mut valued: Option<(u8, &mut Option<&'a [u8]>)>,
+    operands: &'a mut Stack,
 ) -> Option<Flags> {
     let mut seen = 1 << 63;
-    // An option starts with a dash and one more byte (a lone `-` is an operand, followed by
-    // its NUL): looked at where it is, taken from `args` only then. Slice patterns rather than
-    // indexes: no bounds checks to panic.
-    while let [b'-', c, ..] = args.as_bytes() {
-        if *c == 0 {
-            break;
-        }
-        let Some([_, flags @ ..]) = args.next() else {
-            break;
+    let mut options = true;
+    while let Some(arg) = args.next() {
+        // An option starts with a dash and one more byte (a lone `-` is an operand). Slice
+        // patterns rather than indexes: no bounds checks to panic.
+        let [b'-', flags @ ..] = arg else {
+            operands.push(arg);
+            operands.push(&[0]);
+            continue;
         };
-        let mut flags = flags;
+        if !options || flags.is_empty() {
+            operands.push(arg);
+            operands.push(&[0]);
+            continue;
+        }
         // `--`: the end of the options, not an operand.
         if flags == b"-" {
-            break;
+            options = false;
+            continue;
         }
+        let mut flags = flags;
         while let [c, after @ ..] = flags {
             flags = after;
             // One message call for both errors: only the middle differs.
@@ -77,6 +87,7 @@ pub fn parse<'a>(
             return None;
         }
     }
+    *args = Args::new(operands.as_slice());
     NonZeroU64::new(seen).map(Flags)
 }
 

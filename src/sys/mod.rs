@@ -273,6 +273,12 @@ pub(crate) fn mkdir(path: &CPath, mode: u32) -> Result<(), Errno> {
     done(at::<{ libc::SYS_mkdirat }>(path, mode as usize))
 }
 
+/// Sets the umask, returning the old one (umask cannot fail).
+pub(crate) fn umask(mask: u32) -> u32 {
+    // SAFETY: umask reads no memory; it only swaps the process's file mode creation mask.
+    unsafe { syscall1::<{ libc::SYS_umask }>(mask as usize) as u32 }
+}
+
 pub(crate) fn chmod(path: &CPath, mode: u32) -> Result<(), Errno> {
     done(at::<{ libc::SYS_fchmodat }>(path, mode as usize))
 }

@@ -101,7 +101,10 @@ fn exit_rules() {
     assert_eq!(sh("exit x; echo no"), (2, "".into()));
     assert_eq!(sh("exit ''; echo no"), (2, "".into()));
     assert_eq!(sh("exit ' 1'; echo no"), (2, "".into()));
-    assert_eq!(sh("exit 1 2; echo no"), (2, "".into()));
+    // Only the first argument counts (busybox and dash; found by the differential).
+    assert_eq!(sh("exit 1 2; echo no"), (1, "".into()));
+    assert_eq!(sh("exit 3 x; echo no"), (3, "".into()));
+    assert_eq!(sh("exit x 3; echo no"), (2, "".into()));
     // The number may come from an expansion.
     assert_eq!(status("exit $$"), 42);
     assert_eq!(status("exit $(echo 7)"), 7);
@@ -230,15 +233,22 @@ fn substitution_results_with_glob_characters_are_refused() {
     );
     // Quoted, they are fine.
     assert_eq!(sh("echo \"$(echo '*?[')\""), (0, "*?[\n".into()));
-    // Refused in a subshell: only the subshell ends.
+    // A refusal ends the whole shell with status 2, from any depth: a subshell, a
+    // substitution, nested ones, a loop (found by the differential: the refusal used to end
+    // only the innermost subshell or substitution, and the script went on).
+    assert_eq!(sh("(echo $(echo '*')) || echo after"), (2, "".into()));
     assert_eq!(
-        sh("(echo $(echo '*')) || echo after"),
-        (0, "after\n".into())
+        sh("echo \"<$(echo $(echo '?'); echo no)>\" $$; echo no"),
+        (2, "".into())
     );
-    // And inside a substitution, only the substitution.
+    assert_eq!(sh("test \"$(echo $(echo '?'))\" || echo X"), (2, "".into()));
     assert_eq!(
-        sh("echo \"<$(echo $(echo '?'); echo no)>\" $$"),
-        (0, "<> 42\n".into())
+        sh("while true; do echo a; (echo \"$(echo $(echo '*'))\"); done; echo no"),
+        (2, "a\n".into())
+    );
+    assert_eq!(
+        sh("until echo $(echo '[x]'); do echo no; done"),
+        (2, "".into())
     );
 }
 
@@ -354,4 +364,47 @@ fn deep_nesting_runs() {
         .join()
         .unwrap();
     assert_eq!(r, Ok((3, "x\ny\nz\n".into())));
+}
+
+/// `sh -e`: the failures that end the shell are the untested ones, as in busybox and dash.
+#[test]
+fn errexit() {
+    let e = |src: &str| {
+        let mut text = crate::sys::Stack::default();
+        let src = crate::lexer::join_lines(src.as_bytes(), &mut text);
+        let mut shell = Shell::new(b"sh", src, 42);
+        shell.out.capturing = true;
+        shell.errexit = true;
+        let status = shell.check_and_run().unwrap().unwrap();
+        (
+            status,
+            std::string::String::from_utf8(shell.out.buf.as_slice().to_vec()).unwrap(),
+        )
+    };
+    let cases = [
+        ("false; echo no", 1, ""),
+        ("false || echo a; echo b", 0, "a\nb\n"),
+        ("false && echo no; echo b", 0, "b\n"),
+        ("(false; echo no); echo c", 1, ""),
+        ("(false; echo a) && echo b", 0, "a\nb\n"),
+        ("(false; echo a) || echo b; echo c", 0, "a\nc\n"),
+        ("while false; do echo x; done; echo d", 0, "d\n"),
+        ("until (false; echo a); do echo no; exit 3; done", 0, "a\n"),
+        ("true && false; echo no", 1, ""),
+        ("false && true; echo yes", 0, "yes\n"),
+        ("while true; do false; echo no; done", 1, ""),
+        ("until [ -d n ]; do (false); echo no; done; echo z", 1, ""),
+        ("(false) && echo no; echo yes", 0, "yes\n"),
+        // Not inside `$(...)` (busybox; dash applies it there), but on a command that is
+        // only a failing `$(...)`.
+        ("echo \"$(false; echo x)\"; echo e", 0, "x\ne\n"),
+        ("$(false); echo no", 1, ""),
+        ("false; exit 3", 1, ""),
+        ("exit 3", 3, ""),
+    ];
+    for (src, status, out) in cases {
+        assert_eq!(e(src), (status, out.into()), "{src}");
+    }
+    // Without -e nothing stops.
+    assert_eq!(sh("false; echo yes"), (0, "yes\n".into()));
 }

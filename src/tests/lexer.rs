@@ -1,4 +1,5 @@
 use super::*;
+use crate::sys::Stack;
 use std::vec::Vec;
 
 use Token::*;
@@ -52,7 +53,8 @@ fn plain_words() {
 
 /// The token kinds of a script, words (of any kind) skipped by reading them without running.
 fn tokens(src: &[u8]) -> Result<Vec<Token>, std::string::String> {
-    let mut sh = Shell::new(b"sh", src, 1);
+    let mut text = Stack::default();
+    let mut sh = Shell::new(b"sh", join_lines(src, &mut text), 1);
     sh.run = false;
     let mut out = Vec::new();
     loop {
@@ -143,4 +145,39 @@ fn words_with_any_bytes() {
     assert_eq!(plain(b"'/mnt/it'\\''s'"), b"");
     assert_eq!(plain(b"`x`"), b"");
     assert_eq!(tokens(b"\xff\xfe \xc3\xa9").unwrap(), [Word, Word, End]);
+}
+
+fn joined(src: &str) -> std::string::String {
+    let mut text = Stack::default();
+    std::string::String::from_utf8(join_lines(src.as_bytes(), &mut text).to_vec()).unwrap()
+}
+
+#[test]
+fn line_continuations_are_removed_before_tokens() {
+    // Anywhere outside '...' and comments: inside operators, reserved words, `$$`, `$(`, "...".
+    assert_eq!(
+        joined("while false; do true; done\\\n"),
+        "while false; do true; done"
+    );
+    assert_eq!(joined("true &\\\n& echo ok"), "true && echo ok");
+    assert_eq!(
+        joined("do\\\nne $\\\n$ $\\\n(a) \"b\\\nc\""),
+        "done $$ $(a) \"bc\""
+    );
+    // Not inside '...', nor in a comment, nor after a quoted backslash.
+    assert_eq!(joined("'a\\\nb' # c \\\nd"), "'a\\\nb' # c \\\nd");
+    assert_eq!(joined("echo \\\\\nx"), "echo \\\\\nx");
+    // A `#` inside a word starts no comment; one after a blank does.
+    assert_eq!(joined("a#b\\\nc"), "a#bc");
+    assert_eq!(joined("a\\ #b\\\nc"), "a\\ #bc");
+    assert_eq!(joined("a\\\n#b\\\nc"), "a#bc");
+    // Inside "...", a `$(...)` has its own quoting: its '...' keeps the continuation, and the
+    // text after its `)` is inside the "..." again.
+    assert_eq!(
+        joined("\"$(echo 'x\\\ny' \")\")\\\nz\" 'q\\\n'"),
+        "\"$(echo 'x\\\ny' \")\")z\" 'q\\\n'"
+    );
+    assert_eq!(joined("(a) '\\\n'"), "(a) '\\\n'");
+    assert_eq!(joined("\\"), "\\");
+    assert_eq!(joined("'\\\n"), "'\\\n");
 }

@@ -81,10 +81,34 @@ fn sorted_bytewise() {
     fs::write(t.root().join(OsStr::from_bytes(b"\xff")), b"").unwrap();
     let (status, out) = run_builtin(run, &[root(&t)], false);
     assert_eq!(status, 0);
+    // Sorted by their bytes; written with `?` for each byte outside printable ASCII.
     assert_eq!(
         out,
-        b"-x\n10\n9\nB\nZ\n_\na\na b\na.b\nab\nb\nz\n~\n\xc3\xa9\n\xff\n"
+        b"-x\n10\n9\nB\nZ\n_\na\na b\na.b\nab\nb\nz\n~\n??\n?\n"
     );
+}
+
+#[test]
+fn non_printable_bytes_are_question_marks() {
+    // busybox in the C locale (found by the differential: ours wrote them raw).
+    let t = tree("unprintable", &[], &[]);
+    for name in [
+        &b"a\x01b"[..],
+        b"t\tb",
+        b"n\nl",
+        b"d\x7f",
+        b"\x1b[2J",
+        b" ~",
+    ] {
+        fs::write(t.root().join(OsStr::from_bytes(name)), b"").unwrap();
+    }
+    let (status, out) = run_builtin(run, &[root(&t)], false);
+    assert_eq!(status, 0);
+    assert_eq!(out, b"?[2J\n ~\na?b\nd?\nn?l\nt?b\n");
+    // A file operand too.
+    let f = t.root().join(OsStr::from_bytes(b"a\x01b"));
+    let (_, out) = run_builtin(run, &[f.as_os_str().as_bytes()], false);
+    assert!(out.ends_with(b"/a?b\n"), "{out:?}");
 }
 
 #[test]

@@ -130,14 +130,15 @@ fn bad_modes_are_refused_and_create_nothing() {
     let t = TempDir::new("badmode");
     for m in [
         &b"8"[..],
-        b"u+x",
-        b"a=rwx",
+        b"u",
+        b"u+q",
         b"12345",
-        b"",
         b"-7",
         b"7a",
         b" 7",
         b"0x7",
+        b"+x,o",
+        b"u+xw+z",
     ] {
         assert_eq!(
             mkdir(&[b"-m", m, &t.bytes("d")]),
@@ -166,15 +167,47 @@ fn usage_errors() {
 }
 
 #[test]
-fn parse_octal_mode_cases() {
-    assert_eq!(parse_octal_mode(b"0"), Some(0));
-    assert_eq!(parse_octal_mode(b"755"), Some(0o755));
-    assert_eq!(parse_octal_mode(b"0755"), Some(0o755));
-    assert_eq!(parse_octal_mode(b"7777"), Some(0o7777));
-    assert_eq!(parse_octal_mode(b"77777"), None);
-    assert_eq!(parse_octal_mode(b"00000"), None);
-    assert_eq!(parse_octal_mode(b"9"), None);
-    assert_eq!(parse_octal_mode(b""), None);
+fn parse_mode_cases() {
+    let m = |text: &str| parse_mode(text.as_bytes(), 0o022);
+    // Octal, with any number of leading zeros, at most 07777.
+    assert_eq!(m("0"), Some(0));
+    assert_eq!(m("755"), Some(0o755));
+    assert_eq!(m("00000755"), Some(0o755));
+    assert_eq!(m("7777"), Some(0o7777));
+    assert_eq!(m("77777"), None);
+    assert_eq!(m("9"), None);
+    // Symbolic, from 0777 (busybox, measured: `mkdir -m MODE` then `ls -ld`).
+    assert_eq!(m(""), Some(0o777));
+    assert_eq!(m("u+x"), Some(0o777));
+    assert_eq!(m("go="), Some(0o700));
+    assert_eq!(m("a=rwx,g-w"), Some(0o757));
+    assert_eq!(m("=x"), Some(0o111));
+    assert_eq!(m("+t"), Some(0o1777));
+    assert_eq!(m("u+s"), Some(0o4777));
+    assert_eq!(m("g+X"), Some(0o777));
+    assert_eq!(m("a-x,g+X"), Some(0o666));
+    assert_eq!(m("u=g"), Some(0o777));
+    assert_eq!(m("go=,u=g"), Some(0o000));
+    assert_eq!(m("o-r,u-w"), Some(0o573));
+    assert_eq!(m("u=rwx,o="), Some(0o770));
+    assert_eq!(m("ug+w,,"), Some(0o777));
+    assert_eq!(m("a=r+w-r"), Some(0o222));
+    // Naming nobody leaves out the umask's bits; naming someone does not.
+    assert_eq!(m("=w"), Some(0o200));
+    assert_eq!(m("a=w"), Some(0o222));
+    assert_eq!(m("u"), None);
+    assert_eq!(m("x"), None);
+    assert_eq!(m("u+r,"), Some(0o777));
+}
+
+#[test]
+fn dot_and_root_exist_without_p() {
+    // busybox: exactly "." and "/" are fine, and get no mode.
+    assert_eq!(mkdir(&[b"."]), 0);
+    assert_eq!(mkdir(&[b"/"]), 0);
+    assert_eq!(mkdir(&[b"-m", b"700", b"."]), 0);
+    assert_eq!(mkdir(&[b".."]), 1);
+    assert_eq!(mkdir(&[b"//"]), 1);
 }
 
 #[test]

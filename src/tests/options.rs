@@ -1,36 +1,41 @@
 use super::*;
+use crate::sys::Stack;
 use crate::testutil::args;
 
-/// What `parse` gives (the flags, the value it stored, the arguments it left), as one value.
-struct Parsed<'a> {
+/// What `parse` gives (the flags, the value it stored, the operands it left), as one value.
+struct Parsed {
     flags: Flags,
-    value: Option<&'a [u8]>,
-    operands: Args<'a>,
+    value: Option<Vec<u8>>,
+    operands: Vec<String>,
 }
 
-impl Parsed<'_> {
+impl Parsed {
     fn has(&self, letter: u8) -> bool {
         self.flags.has(letter)
     }
 }
 
-fn parsed<'a>(
+fn parsed(
     name: &[u8],
-    args: Args<'a>,
+    args: Args<'_>,
     letters: &'static [u8; 3],
     valued: Option<u8>,
-) -> Option<Parsed<'a>> {
+) -> Option<Parsed> {
+    let mut buf = Stack::default();
     let (mut operands, mut value) = (args, None);
     let flags = parse(
         name,
         &mut operands,
         letters,
         valued.map(|l| (l, &mut value)),
+        &mut buf,
     )?;
     Some(Parsed {
         flags,
-        value,
-        operands,
+        value: value.map(<[u8]>::to_vec),
+        operands: operands
+            .map(|a| String::from_utf8(a.to_vec()).unwrap())
+            .collect(),
     })
 }
 
@@ -39,10 +44,8 @@ fn flags_fit_one_register() {
     assert_eq!(size_of::<Option<Flags>>(), size_of::<u64>());
 }
 
-fn ops(o: &Parsed<'_>) -> Vec<String> {
-    o.operands
-        .map(|a| String::from_utf8(a.to_vec()).unwrap())
-        .collect()
+fn ops(o: &Parsed) -> Vec<String> {
+    o.operands.clone()
 }
 
 #[test]
@@ -50,7 +53,7 @@ fn combined_flags() {
     let a = args(&["-sf", "t", "l"]);
     let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(o.has(b's') && o.has(b'f') && !o.has(b'n'));
-    assert_eq!(o.value, None);
+    assert_eq!(o.value.as_deref(), None);
     assert_eq!(ops(&o), ["t", "l"]);
 }
 
@@ -79,7 +82,7 @@ fn has_is_false_for_letters_not_allowed() {
 fn value_as_next_argument() {
     let a = args(&["-m", "755", "d"]);
     let o = parsed(b"mkdir", Args::new(&a), b"p\0\0", Some(b'm')).unwrap();
-    assert_eq!(o.value, Some(&b"755"[..]));
+    assert_eq!(o.value.as_deref(), Some(&b"755"[..]));
     assert!(!o.has(b'p'));
     assert_eq!(ops(&o), ["d"]);
 }
@@ -88,12 +91,12 @@ fn value_as_next_argument() {
 fn value_attached() {
     let a = args(&["-m755", "d"]);
     let o = parsed(b"mkdir", Args::new(&a), b"p\0\0", Some(b'm')).unwrap();
-    assert_eq!(o.value, Some(&b"755"[..]));
+    assert_eq!(o.value.as_deref(), Some(&b"755"[..]));
     assert_eq!(ops(&o), ["d"]);
     // Everything after the letter is the value, even option letters.
     let a = args(&["-mp", "d"]);
     let o = parsed(b"mkdir", Args::new(&a), b"p\0\0", Some(b'm')).unwrap();
-    assert_eq!(o.value, Some(&b"p"[..]));
+    assert_eq!(o.value.as_deref(), Some(&b"p"[..]));
     assert!(!o.has(b'p'));
 }
 
@@ -102,17 +105,17 @@ fn flag_then_value() {
     let a = args(&["-pm", "750", "a", "b"]);
     let o = parsed(b"mkdir", Args::new(&a), b"p\0\0", Some(b'm')).unwrap();
     assert!(o.has(b'p'));
-    assert_eq!(o.value, Some(&b"750"[..]));
+    assert_eq!(o.value.as_deref(), Some(&b"750"[..]));
     assert_eq!(ops(&o), ["a", "b"]);
     let a = args(&["-pm750", "a"]);
     let o = parsed(b"mkdir", Args::new(&a), b"p\0\0", Some(b'm')).unwrap();
     assert!(o.has(b'p'));
-    assert_eq!(o.value, Some(&b"750"[..]));
+    assert_eq!(o.value.as_deref(), Some(&b"750"[..]));
     assert_eq!(ops(&o), ["a"]);
     let a = args(&["-m", "700", "-p", "a"]);
     let o = parsed(b"mkdir", Args::new(&a), b"p\0\0", Some(b'm')).unwrap();
     assert!(o.has(b'p'));
-    assert_eq!(o.value, Some(&b"700"[..]));
+    assert_eq!(o.value.as_deref(), Some(&b"700"[..]));
     assert_eq!(ops(&o), ["a"]);
 }
 
@@ -120,13 +123,13 @@ fn flag_then_value() {
 fn value_may_look_like_an_option() {
     let a = args(&["-m", "-p", "d"]);
     let o = parsed(b"mkdir", Args::new(&a), b"p\0\0", Some(b'm')).unwrap();
-    assert_eq!(o.value, Some(&b"-p"[..]));
+    assert_eq!(o.value.as_deref(), Some(&b"-p"[..]));
     assert!(!o.has(b'p'));
     assert_eq!(ops(&o), ["d"]);
     // The last value given wins.
     let a = args(&["-m1", "-m", "2", "d"]);
     let o = parsed(b"mkdir", Args::new(&a), b"p\0\0", Some(b'm')).unwrap();
-    assert_eq!(o.value, Some(&b"2"[..]));
+    assert_eq!(o.value.as_deref(), Some(&b"2"[..]));
 }
 
 #[test]
@@ -144,20 +147,33 @@ fn double_dash_ends_options() {
 }
 
 #[test]
-fn first_operand_ends_options() {
+fn options_after_operands_count_until_double_dash() {
+    // busybox's getopt (glibc's) takes options wherever they are (found by the differential:
+    // `mkdir '' -$` is an invalid option there, and `ln a b -s` makes a symbolic link).
     let a = args(&["t", "-s", "l"]);
+    let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
+    assert!(o.has(b's'));
+    assert_eq!(ops(&o), ["t", "l"]);
+    let a = args(&["a", "-m", "700", "b", "-p"]);
+    let o = parsed(b"mkdir", Args::new(&a), b"p\0\0", Some(b'm')).unwrap();
+    assert!(o.has(b'p'));
+    assert_eq!(o.value.as_deref(), Some(&b"700"[..]));
+    assert_eq!(ops(&o), ["a", "b"]);
+    let a = args(&["t", "--", "-s", "l"]);
     let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
     assert!(!o.has(b's'));
     assert_eq!(ops(&o), ["t", "-s", "l"]);
+    let a = args(&["t", "-q"]);
+    assert!(parsed(b"ln", Args::new(&a), b"sfn", None).is_none());
     // A lone dash is an operand.
     let a = args(&["-", "-s"]);
     let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
-    assert!(!o.has(b's'));
-    assert_eq!(ops(&o), ["-", "-s"]);
+    assert!(o.has(b's'));
+    assert_eq!(ops(&o), ["-"]);
     // An empty argument is an operand.
     let a = args(&["", "-s"]);
     let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
-    assert_eq!(ops(&o), ["", "-s"]);
+    assert_eq!(ops(&o), [""]);
 }
 
 #[test]
@@ -165,7 +181,7 @@ fn no_arguments() {
     let o = parsed(b"ln", Args::new(b""), b"sfn", None).unwrap();
     assert!(o.operands.is_empty());
     assert!(!o.has(b's'));
-    assert_eq!(o.value, None);
+    assert_eq!(o.value.as_deref(), None);
 }
 
 #[test]
@@ -212,14 +228,16 @@ fn operands_are_the_rest_of_the_args() {
     // Empty operands and an empty value are kept as they are.
     let a = args(&["-m", "", "-p", "", "d"]);
     let o = parsed(b"mkdir", Args::new(&a), b"p\0\0", Some(b'm')).unwrap();
-    assert_eq!(o.value, Some(&b""[..]));
+    assert_eq!(o.value.as_deref(), Some(&b""[..]));
     assert!(o.has(b'p'));
     assert_eq!(ops(&o), ["", "d"]);
-    assert_eq!(o.operands.count(), 2);
-    // Operands are a view of the same bytes: split_last works on them as on any Args.
+    assert_eq!(o.operands.len(), 2);
+    // Split off where they are, as Args: split_last works on them as on any Args.
     let a = args(&["-s", "t1", "t2", "dir"]);
-    let o = parsed(b"ln", Args::new(&a), b"sfn", None).unwrap();
-    let (last, rest) = o.operands.split_last().unwrap();
+    let mut buf = Stack::default();
+    let mut operands = Args::new(&a);
+    parse(b"ln", &mut operands, b"sfn", None, &mut buf).unwrap();
+    let (last, rest) = operands.split_last().unwrap();
     assert_eq!(last, b"dir");
     assert_eq!(rest.collect::<Vec<_>>(), [&b"t1"[..], b"t2"]);
 }

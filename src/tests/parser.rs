@@ -333,6 +333,20 @@ fn backslashes() {
     // Line continuations vanish, inside a word too.
     assert_eq!(out("ec\\\nho a \\\n&& echo b"), "a\nb\n");
     assert_eq!(out("echo a\\\n\\\nb"), "ab\n");
+    // And inside operators, reserved words and `$$`, after `done`, at the end (found by the
+    // differential: these were syntax errors or "not supported").
+    assert_eq!(run("while false; do true; done\\\n"), (0, "".into()));
+    assert_eq!(out("true &\\\n& echo ok"), "ok\n");
+    assert_eq!(out("false |\\\n| echo ok"), "ok\n");
+    assert_eq!(
+        out("until\\\n true; do echo x; do\\\nne; echo $\\\n$"),
+        "42\n"
+    );
+    assert_eq!(out("echo \"$\\\n(echo in)\" x;\\\n echo y"), "in x\ny\n");
+    // Not inside '...', nor after a quoted backslash, nor in a comment.
+    assert_eq!(out("echo 'a\\\nb'"), "a\\\nb\n");
+    assert_eq!(out("echo \\\\\necho q"), "\\\nq\n");
+    assert_eq!(out("# c \\\necho hi"), "hi\n");
 }
 
 #[test]
