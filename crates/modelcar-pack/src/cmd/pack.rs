@@ -182,7 +182,13 @@ impl Plan {
         let nplat = platforms(&layout, &index);
         // Push before index.json changes: a failed push leaves a layout as it was.
         let pushed = match &client {
-            Some(c) => Some(registry::push(c, &layout, &index, self.quiet, self.uploads)?),
+            Some(c) => Some(registry::push(
+                c,
+                &layout,
+                &index,
+                self.quiet,
+                self.uploads,
+            )?),
             None => None,
         };
         if let Some((_, tag)) = &self.output {
