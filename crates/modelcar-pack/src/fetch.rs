@@ -96,14 +96,7 @@ impl Src {
         } else {
             repo
         };
-        let ok_repo = !repo.is_empty()
-            && repo.split('/').all(|c| {
-                !c.is_empty()
-                    && c.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
-                    })
-            });
-        if !ok_repo {
+        if !crate::oci::is_repo_name(&repo) {
             return Err(bad("repository names are lower-case"));
         }
         if let Some(t) = &tag {

@@ -54,14 +54,7 @@ impl Reference {
         } else {
             repo
         };
-        let ok_repo = !repo.is_empty()
-            && repo.split('/').all(|c| {
-                !c.is_empty()
-                    && c.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
-                    })
-            });
-        if !ok_repo {
+        if !crate::oci::is_repo_name(&repo) {
             return Err(bad());
         }
         crate::oci::check_tag(&tag).map_err(|e| Error::msg(format!("--push {s:?}: {e}")))?;
