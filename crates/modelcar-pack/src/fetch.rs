@@ -2,11 +2,10 @@
 //! layout on disk, behind one [`Source`]. Push lives in `registry.rs`; this side asks for
 //! `pull` scope only, so read-only credentials (a KServe pull secret) are enough.
 
-use crate::auth::{self, Creds};
+use crate::challenge::{self, Login};
 use crate::error::{Context, Error, Result};
 use crate::hash;
 use crate::oci::Descriptor;
-use base64::Engine;
 use serde_json::Value;
 use std::io::Read;
 use std::path::PathBuf;
@@ -97,14 +96,7 @@ impl Src {
         } else {
             repo
         };
-        let ok_repo = !repo.is_empty()
-            && repo.split('/').all(|c| {
-                !c.is_empty()
-                    && c.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
-                    })
-            });
-        if !ok_repo {
+        if !crate::oci::is_repo_name(&repo) {
             return Err(bad("repository names are lower-case"));
         }
         if let Some(t) = &tag {
@@ -344,107 +336,19 @@ impl Registry {
     }
 
     fn fail(&self, what: &str, e: ureq::Error) -> Error {
-        match e {
-            ureq::Error::Status(code, resp) => {
-                let body: String = resp
-                    .into_string()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(300)
-                    .collect();
-                Error::msg(format!(
-                    "registry {}: {what}: HTTP {code} {}",
-                    self.host,
-                    body.trim()
-                ))
-            }
-            ureq::Error::Transport(t) => Error::msg(format!("registry {}: {what}: {t}", self.host)),
-        }
+        challenge::fail(&self.host, what, e)
     }
 
     fn login(&mut self) -> Result<()> {
-        let url = format!("{}/v2/", self.base);
-        let resp = match self.agent.get(&url).call() {
-            Ok(_) => return Ok(()),
-            Err(ureq::Error::Status(401, resp)) => resp,
-            Err(e) => return Err(self.fail("GET /v2/", e)),
+        let login = Login {
+            agent: &self.agent,
+            base: &self.base,
+            host: &self.host,
+            repo: &self.repo,
+            scope: &self.scope,
         };
-        let challenge = resp.header("www-authenticate").unwrap_or("").to_string();
-        let creds = auth::lookup(&self.host, &self.repo);
-        let scheme = challenge
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if scheme == "basic" {
-            let c = creds.ok_or_else(|| self.no_creds())?;
-            self.authz = Some(basic(&c));
-        } else if scheme == "bearer" {
-            self.authz = Some(format!(
-                "Bearer {}",
-                self.token(&challenge, creds.as_ref())?
-            ));
-        } else {
-            return Err(Error::msg(format!(
-                "registry {}: unsupported authentication challenge {challenge:?}",
-                self.host
-            )));
-        }
+        self.authz = login.authorize("GET /v2/")?;
         Ok(())
-    }
-
-    fn no_creds(&self) -> Error {
-        let files: Vec<String> = auth::auth_files()
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        Error::msg(format!(
-            "registry {} wants credentials, and none were found for it in {}",
-            self.host,
-            files.join(", ")
-        ))
-    }
-
-    fn token(&self, challenge: &str, creds: Option<&Creds>) -> Result<String> {
-        let params = parse_challenge(challenge);
-        let realm = params
-            .iter()
-            .find(|(k, _)| k == "realm")
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| {
-                Error::msg(format!(
-                    "registry {}: bearer challenge without realm",
-                    self.host
-                ))
-            })?;
-        let mut req = self.agent.get(&realm);
-        if let Some((_, s)) = params.iter().find(|(k, _)| k == "service") {
-            req = req.query("service", s);
-        }
-        req = req.query("scope", &format!("repository:{}:{}", self.repo, self.scope));
-        if let Some(c) = creds {
-            req = req.set("Authorization", &basic(c));
-        }
-        let resp = req.call().map_err(|e| match e {
-            ureq::Error::Status(401 | 403, _) if creds.is_none() => self.no_creds(),
-            e => self.fail("token service", e),
-        })?;
-        let v: Value = serde_json::from_str(
-            &resp
-                .into_string()
-                .ctx(|| format!("registry {}: token response", self.host))?,
-        )
-        .ctx(|| format!("registry {}: token response", self.host))?;
-        v["token"]
-            .as_str()
-            .or_else(|| v["access_token"].as_str())
-            .map(str::to_string)
-            .ok_or_else(|| {
-                Error::msg(format!(
-                    "registry {}: token response without a token",
-                    self.host
-                ))
-            })
     }
 
     /// GET a manifest by tag or digest; None on 404. A digest reference is checked.
@@ -559,38 +463,6 @@ impl Registry {
             .map_err(|e| self.fail(&format!("PUT manifest {reference}"), e))?;
         Ok(())
     }
-}
-
-fn basic(c: &Creds) -> String {
-    let raw = format!("{}:{}", c.user, c.password);
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
-}
-
-/// `Bearer realm="...",service="...",scope="..."` -> [(key, value)].
-fn parse_challenge(h: &str) -> Vec<(String, String)> {
-    let rest = h.split_once(' ').map(|(_, r)| r).unwrap_or("");
-    let mut out = Vec::new();
-    let mut s = rest.trim();
-    while let Some((k, after)) = s.split_once('=') {
-        let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
-        let (v, next) = if let Some(q) = after.strip_prefix('"') {
-            match q.find('"') {
-                Some(end) => (q[..end].to_string(), &q[end + 1..]),
-                None => (q.to_string(), ""),
-            }
-        } else {
-            match after.find(',') {
-                Some(end) => (after[..end].to_string(), &after[end..]),
-                None => (after.to_string(), ""),
-            }
-        };
-        out.push((k, v));
-        s = next.trim_start_matches(',').trim();
-    }
-    out
 }
 
 /// GOARCH of this machine, as image indexes name it.

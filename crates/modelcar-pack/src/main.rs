@@ -4,6 +4,7 @@
 mod auth;
 mod base;
 mod blobwriter;
+mod challenge;
 mod cleanup;
 mod cli;
 mod cmd;

@@ -235,6 +235,17 @@ pub struct LayoutFile {
     pub extra: Extra,
 }
 
+/// A repository name as `--push` and the image readers accept it: `/`-separated non-empty
+/// components of lower-case letters, digits, '.', '_' and '-'.
+pub fn is_repo_name(repo: &str) -> bool {
+    !repo.is_empty()
+        && repo.split('/').all(|c| {
+            !c.is_empty()
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        })
+}
+
 /// OCI distribution's tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
 pub fn check_tag(tag: &str) -> Result<()> {
     let b = tag.as_bytes();

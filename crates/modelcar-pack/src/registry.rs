@@ -4,16 +4,15 @@
 //! for multi-GB layers. Blobs the registry has are skipped (HEAD); the others go up several
 //! at a time, small ones in one PUT, large ones in PATCH chunks; then the platform manifests,
 //! then the index under the tag.
-//! Auth: Basic or Bearer (token service), with credentials from [`crate::auth`].
+//! Auth: Basic or Bearer (token service), with credentials from [`crate::auth`]; the
+//! handshake is [`crate::challenge`], shared with the pull client.
 
-use crate::auth::{self, Creds};
+use crate::challenge::{self, Login};
 use crate::cleanup;
 use crate::error::{Context, Error, Result};
 use crate::layout::Layout;
 use crate::oci::{from_json, Descriptor, Index, Manifest};
-use base64::Engine;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, SeekFrom};
 use std::time::Duration;
@@ -55,14 +54,7 @@ impl Reference {
         } else {
             repo
         };
-        let ok_repo = !repo.is_empty()
-            && repo.split('/').all(|c| {
-                !c.is_empty()
-                    && c.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
-                    })
-            });
-        if !ok_repo {
+        if !crate::oci::is_repo_name(&repo) {
             return Err(bad());
         }
         crate::oci::check_tag(&tag).map_err(|e| Error::msg(format!("--push {s:?}: {e}")))?;
@@ -250,50 +242,22 @@ impl Client {
     }
 
     fn fail(&self, what: &str, e: ureq::Error) -> Error {
-        match e {
-            ureq::Error::Status(code, resp) => {
-                let body = resp.into_string().unwrap_or_default();
-                let body: String = body.chars().take(300).collect();
-                Error::msg(format!(
-                    "registry {}: {what}: HTTP {code} {}",
-                    self.r.host,
-                    body.trim()
-                ))
-            }
-            ureq::Error::Transport(t) => {
-                Error::msg(format!("registry {}: {what}: {t}", self.r.host))
-            }
-        }
+        challenge::fail(&self.r.host, what, e)
     }
 
     /// GET /v2/; on 401 follow the challenge (Basic, or Bearer via the token service).
     fn login(&mut self) -> Result<()> {
         let url = format!("{}/v2/", self.base);
-        let resp = match self.agent.get(&url).call() {
-            Ok(_) => return Ok(()),
-            Err(ureq::Error::Status(401, resp)) => resp,
-            Err(e) => return Err(self.fail("cannot reach the registry API", e)),
+        let login = Login {
+            agent: &self.agent,
+            base: &self.base,
+            host: &self.r.host,
+            repo: &self.r.repo,
+            scope: if self.pull_only { "pull" } else { "pull,push" },
         };
-        let challenge = resp.header("www-authenticate").unwrap_or("").to_string();
-        let creds = auth::lookup(&self.r.host, &self.r.repo);
-        let scheme = challenge
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if scheme == "basic" {
-            let c = creds.ok_or_else(|| self.no_creds())?;
-            self.authz = Some(basic(&c));
-        } else if scheme == "bearer" {
-            self.authz = Some(format!(
-                "Bearer {}",
-                self.token(&challenge, creds.as_ref())?
-            ));
-        } else {
-            return Err(Error::msg(format!(
-                "registry {}: unsupported authentication challenge {challenge:?}",
-                self.r.host
-            )));
+        self.authz = login.authorize("cannot reach the registry API")?;
+        if self.authz.is_none() {
+            return Ok(());
         }
         // Check the credentials now, before any upload.
         match self.req("GET", &url).call() {
@@ -304,56 +268,6 @@ impl Client {
             ))),
             Err(e) => Err(self.fail("login", e)),
         }
-    }
-
-    fn no_creds(&self) -> Error {
-        let files: Vec<String> = auth::auth_files()
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        Error::msg(format!(
-            "registry {} wants credentials, and none were found for it in {}",
-            self.r.host,
-            files.join(", ")
-        ))
-    }
-
-    fn token(&self, challenge: &str, creds: Option<&Creds>) -> Result<String> {
-        let params = parse_challenge(challenge);
-        let realm = params
-            .iter()
-            .find(|(k, _)| k == "realm")
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| {
-                Error::msg(format!(
-                    "registry {}: bearer challenge without realm",
-                    self.r.host
-                ))
-            })?;
-        let mut req = self.agent.get(&realm);
-        if let Some((_, s)) = params.iter().find(|(k, _)| k == "service") {
-            req = req.query("service", s);
-        }
-        let access = if self.pull_only { "pull" } else { "pull,push" };
-        req = req.query("scope", &format!("repository:{}:{access}", self.r.repo));
-        if let Some(c) = creds {
-            req = req.set("Authorization", &basic(c));
-        }
-        let resp = req.call().map_err(|e| match e {
-            ureq::Error::Status(401 | 403, _) if creds.is_none() => self.no_creds(),
-            e => self.fail("token service", e),
-        })?;
-        let text = resp
-            .into_string()
-            .ctx(|| format!("registry {}: token response", self.r.host))?;
-        let v: TokenResponse = serde_json::from_str(&text)
-            .ctx(|| format!("registry {}: token response", self.r.host))?;
-        v.token.or(v.access_token).ok_or_else(|| {
-            Error::msg(format!(
-                "registry {}: token response without a token",
-                self.r.host
-            ))
-        })
     }
 
     fn blob_exists(&self, digest: &str) -> Result<bool> {
@@ -453,45 +367,6 @@ impl Client {
     }
 }
 
-/// The token service's answer (distribution's token spec: either name may be used).
-#[derive(Deserialize)]
-struct TokenResponse {
-    token: Option<String>,
-    access_token: Option<String>,
-}
-
-fn basic(c: &Creds) -> String {
-    let raw = format!("{}:{}", c.user, c.password);
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
-}
-
-/// `Bearer realm="...",service="...",scope="..."` -> [(key, value)].
-fn parse_challenge(h: &str) -> Vec<(String, String)> {
-    let rest = h.split_once(' ').map(|(_, r)| r).unwrap_or("");
-    let mut out = Vec::new();
-    let mut s = rest.trim();
-    while let Some((k, after)) = s.split_once('=') {
-        let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
-        let (v, next) = if let Some(q) = after.strip_prefix('"') {
-            match q.find('"') {
-                Some(end) => (q[..end].to_string(), &q[end + 1..]),
-                None => (q.to_string(), ""),
-            }
-        } else {
-            match after.find(',') {
-                Some(end) => (after[..end].to_string(), &after[end..]),
-                None => (after.to_string(), ""),
-            }
-        };
-        out.push((k, v));
-        s = next.trim_start_matches(',').trim();
-    }
-    out
-}
-
 /// Counts uploaded bytes and stops the upload on a signal.
 struct Progress<'a, R: Read> {
     inner: R,
@@ -530,15 +405,5 @@ mod tests {
         );
         assert!(Reference::parse("quay.io/Me/x:1").is_err());
         assert!(Reference::parse("quay.io/me/x@sha256:00").is_err());
-    }
-
-    #[test]
-    fn challenge() {
-        let p = parse_challenge(
-            r#"Bearer realm="https://auth.io/token",service="reg.io",scope="repository:a/b:pull,push""#,
-        );
-        assert_eq!(p[0], ("realm".into(), "https://auth.io/token".into()));
-        assert_eq!(p[1], ("service".into(), "reg.io".into()));
-        assert_eq!(p[2].1, "repository:a/b:pull,push");
     }
 }

@@ -3,7 +3,8 @@
 //! One small C-ABI function, `modelcar_syscall(nr, a1, .., a5)`, with the entries
 //! `modelcar_syscall3` (`a4 = a5 = 0`) and `modelcar_syscall4` (`a5 = 0`) just before it, so
 //! that each call passes only the arguments it has: an entry point costs less than a wrapper
-//! function.
+//! function. The `syscall0` to `syscall5` wrappers over these entries are in
+//! `c_abi_entries.rs`, shared with x86_64.
 
 /// The process entry: the kernel's stack pointer to `modelcar_start`, on a stack aligned as the
 /// ABI wants. Nothing to set up: no libc, no TLS, no constructors.
@@ -41,84 +42,6 @@ core::arch::global_asm!(
     "svc #0",
     "ret",
 );
-
-extern "C" {
-    fn modelcar_syscall(nr: isize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> isize;
-    fn modelcar_syscall3(nr: isize, a1: usize, a2: usize, a3: usize) -> isize;
-    fn modelcar_syscall4(nr: isize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize;
-}
-
-/// The system call `NR` with five arguments (and a sixth of 0).
-///
-/// # Safety
-/// The arguments must be what the system call `NR` expects: pointers among them point to
-/// memory the kernel may read or write as that call does.
-#[inline(always)]
-pub unsafe fn syscall5<const NR: libc::c_long>(
-    a1: usize,
-    a2: usize,
-    a3: usize,
-    a4: usize,
-    a5: usize,
-) -> isize {
-    // SAFETY: the caller's contract; `modelcar_syscall` is a C-ABI function.
-    unsafe { modelcar_syscall(NR as isize, a1, a2, a3, a4, a5) }
-}
-
-/// `syscall5::<NR>(a1, a2, a3, a4, 0)`.
-///
-/// # Safety
-/// As for `syscall5`.
-#[inline(always)]
-pub unsafe fn syscall4<const NR: libc::c_long>(
-    a1: usize,
-    a2: usize,
-    a3: usize,
-    a4: usize,
-) -> isize {
-    // SAFETY: the caller's contract.
-    unsafe { modelcar_syscall4(NR as isize, a1, a2, a3, a4) }
-}
-
-/// `syscall5::<NR>(a1, a2, a3, 0, 0)`.
-///
-/// # Safety
-/// As for `syscall5`.
-#[inline(always)]
-pub unsafe fn syscall3<const NR: libc::c_long>(a1: usize, a2: usize, a3: usize) -> isize {
-    // SAFETY: the caller's contract.
-    unsafe { modelcar_syscall3(NR as isize, a1, a2, a3) }
-}
-
-/// `syscall3::<NR>(a1, a2, 0)`.
-///
-/// # Safety
-/// As for `syscall5`.
-#[inline(always)]
-pub unsafe fn syscall2<const NR: libc::c_long>(a1: usize, a2: usize) -> isize {
-    // SAFETY: the caller's contract.
-    unsafe { syscall3::<NR>(a1, a2, 0) }
-}
-
-/// `syscall3::<NR>(a1, 0, 0)`.
-///
-/// # Safety
-/// As for `syscall5`.
-#[inline(always)]
-pub unsafe fn syscall1<const NR: libc::c_long>(a1: usize) -> isize {
-    // SAFETY: the caller's contract.
-    unsafe { syscall3::<NR>(a1, 0, 0) }
-}
-
-/// `syscall3::<NR>(0, 0, 0)`.
-///
-/// # Safety
-/// As for `syscall5`.
-#[inline(always)]
-pub unsafe fn syscall0<const NR: libc::c_long>() -> isize {
-    // SAFETY: the caller's contract.
-    unsafe { syscall3::<NR>(0, 0, 0) }
-}
 
 /// exit_group(status), inline: the instruction and two register moves, where a call would
 /// also pass the unused arguments.

@@ -4,6 +4,12 @@
 //! and it is 0), and `exit_group`. No libc is linked: the kernel ABI is the same whatever libc a
 //! target names, so these replace libc's wrappers, its `errno` and its thread setup.
 
+// The syscall wrappers over the C-ABI entries that x86_64 and aarch64 define.
+#[cfg(any(target_arch = "aarch64", target_arch = "x86_64"))]
+mod c_abi_entries;
+#[cfg(any(target_arch = "aarch64", target_arch = "x86_64"))]
+pub use c_abi_entries::*;
+
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 #[cfg(target_arch = "aarch64")]

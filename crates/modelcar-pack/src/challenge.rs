@@ -1,0 +1,172 @@
+//! The registry login both clients share (push in `registry.rs`, pull in `fetch.rs`):
+//! GET /v2/, and on 401 follow the challenge, Basic or Bearer via the token service, with
+//! credentials from [`crate::auth`].
+
+use crate::auth::{self, Creds};
+use crate::error::{Context, Error, Result};
+use base64::Engine;
+use serde::Deserialize;
+
+/// One repository on one registry, as the login sees it.
+pub(crate) struct Login<'a> {
+    pub agent: &'a ureq::Agent,
+    /// scheme://api-host
+    pub base: &'a str,
+    /// host[:port] as the user wrote it (names the registry in messages and credentials).
+    pub host: &'a str,
+    pub repo: &'a str,
+    /// Token scope actions: "pull" or "pull,push".
+    pub scope: &'a str,
+}
+
+impl Login<'_> {
+    /// The Authorization header value to send from now on; None when /v2/ asks for none.
+    /// `unreachable` names the step in the error when /v2/ fails otherwise.
+    pub fn authorize(&self, unreachable: &str) -> Result<Option<String>> {
+        let url = format!("{}/v2/", self.base);
+        let resp = match self.agent.get(&url).call() {
+            Ok(_) => return Ok(None),
+            Err(ureq::Error::Status(401, resp)) => resp,
+            Err(e) => return Err(fail(self.host, unreachable, e)),
+        };
+        let challenge = resp.header("www-authenticate").unwrap_or("").to_string();
+        let creds = auth::lookup(self.host, self.repo);
+        let scheme = challenge
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if scheme == "basic" {
+            let c = creds.ok_or_else(|| no_creds(self.host))?;
+            Ok(Some(basic(&c)))
+        } else if scheme == "bearer" {
+            Ok(Some(format!(
+                "Bearer {}",
+                self.token(&challenge, creds.as_ref())?
+            )))
+        } else {
+            Err(Error::msg(format!(
+                "registry {}: unsupported authentication challenge {challenge:?}",
+                self.host
+            )))
+        }
+    }
+
+    fn token(&self, challenge: &str, creds: Option<&Creds>) -> Result<String> {
+        let params = parse_challenge(challenge);
+        let realm = params
+            .iter()
+            .find(|(k, _)| k == "realm")
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "registry {}: bearer challenge without realm",
+                    self.host
+                ))
+            })?;
+        let mut req = self.agent.get(&realm);
+        if let Some((_, s)) = params.iter().find(|(k, _)| k == "service") {
+            req = req.query("service", s);
+        }
+        req = req.query("scope", &format!("repository:{}:{}", self.repo, self.scope));
+        if let Some(c) = creds {
+            req = req.set("Authorization", &basic(c));
+        }
+        let resp = req.call().map_err(|e| match e {
+            ureq::Error::Status(401 | 403, _) if creds.is_none() => no_creds(self.host),
+            e => fail(self.host, "token service", e),
+        })?;
+        let text = resp
+            .into_string()
+            .ctx(|| format!("registry {}: token response", self.host))?;
+        let v: TokenResponse = serde_json::from_str(&text)
+            .ctx(|| format!("registry {}: token response", self.host))?;
+        v.token.or(v.access_token).ok_or_else(|| {
+            Error::msg(format!(
+                "registry {}: token response without a token",
+                self.host
+            ))
+        })
+    }
+}
+
+/// The token service's answer (distribution's token spec: either name may be used).
+#[derive(Deserialize)]
+struct TokenResponse {
+    token: Option<String>,
+    access_token: Option<String>,
+}
+
+/// A failed request as one line: the registry, the step, and the status with the start of
+/// the body, or the transport error.
+pub(crate) fn fail(host: &str, what: &str, e: ureq::Error) -> Error {
+    match e {
+        ureq::Error::Status(code, resp) => {
+            let body = resp.into_string().unwrap_or_default();
+            let body: String = body.chars().take(300).collect();
+            Error::msg(format!(
+                "registry {host}: {what}: HTTP {code} {}",
+                body.trim()
+            ))
+        }
+        ureq::Error::Transport(t) => Error::msg(format!("registry {host}: {what}: {t}")),
+    }
+}
+
+pub(crate) fn no_creds(host: &str) -> Error {
+    let files: Vec<String> = auth::auth_files()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    Error::msg(format!(
+        "registry {host} wants credentials, and none were found for it in {}",
+        files.join(", ")
+    ))
+}
+
+fn basic(c: &Creds) -> String {
+    let raw = format!("{}:{}", c.user, c.password);
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+/// `Bearer realm="...",service="...",scope="..."` -> [(key, value)].
+fn parse_challenge(h: &str) -> Vec<(String, String)> {
+    let rest = h.split_once(' ').map(|(_, r)| r).unwrap_or("");
+    let mut out = Vec::new();
+    let mut s = rest.trim();
+    while let Some((k, after)) = s.split_once('=') {
+        let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let (v, next) = if let Some(q) = after.strip_prefix('"') {
+            match q.find('"') {
+                Some(end) => (q[..end].to_string(), &q[end + 1..]),
+                None => (q.to_string(), ""),
+            }
+        } else {
+            match after.find(',') {
+                Some(end) => (after[..end].to_string(), &after[end..]),
+                None => (after.to_string(), ""),
+            }
+        };
+        out.push((k, v));
+        s = next.trim_start_matches(',').trim();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge() {
+        let p = parse_challenge(
+            r#"Bearer realm="https://auth.io/token",service="reg.io",scope="repository:a/b:pull,push""#,
+        );
+        assert_eq!(p[0], ("realm".into(), "https://auth.io/token".into()));
+        assert_eq!(p[1], ("service".into(), "reg.io".into()));
+        assert_eq!(p[2].1, "repository:a/b:pull,push");
+    }
+}
