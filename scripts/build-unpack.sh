@@ -38,11 +38,15 @@ certs=${CA_CERTIFICATES:-/etc/ssl/certs/ca-certificates.crt}
 need_tool cargo od readelf tar
 
 for arch in "${archs[@]}"; do
+  profile_cfg=()
   case "$arch" in
     # musl-gcc as the linker would make a dynamic PIE; rustc's own self-contained link is static.
     amd64) target=x86_64-unknown-linux-musl cc=musl-gcc linker=cc strip=strip ;;
     arm64) target=aarch64-unknown-linux-musl cc=aarch64-linux-gnu-gcc linker=rust-lld strip=aarch64-linux-gnu-strip ;;
-    ppc64le) target=powerpc64le-unknown-linux-gnu cc=powerpc64le-linux-gnu-gcc linker=$cc strip=powerpc64le-linux-gnu-strip ;;
+    # ppc64le's static glibc binary fits under 5 MB only with opt-level z for modelcar-pack
+    # (README); the others keep the profile's s.
+    ppc64le) target=powerpc64le-unknown-linux-gnu cc=powerpc64le-linux-gnu-gcc linker=$cc strip=powerpc64le-linux-gnu-strip
+      profile_cfg=(--config 'profile.unpack.package.modelcar-pack.opt-level="z"') ;;
     s390x) target=s390x-unknown-linux-gnu cc=s390x-linux-gnu-gcc linker=$cc strip=s390x-linux-gnu-strip ;;
     *) usage_error "unknown arch '$arch' (amd64 arm64 ppc64le s390x)" ;;
   esac
@@ -53,7 +57,7 @@ for arch in "${archs[@]}"; do
   # crt-static: a static binary for the gnu targets too (musl's default already).
   env "CC_$low=$cc" "CARGO_TARGET_${up}_LINKER=$linker" \
     "CARGO_TARGET_${up}_RUSTFLAGS=-C target-feature=+crt-static" \
-    cargo build --profile unpack --locked -q -p modelcar-pack --target "$target" \
+    cargo "${profile_cfg[@]}" build --profile unpack --locked -q -p modelcar-pack --target "$target" \
     --manifest-path "$MCB_ROOT/Cargo.toml"
   # The unpack profile (Cargo.toml): release, with modelcar-pack itself built for size too.
   bin="${CARGO_TARGET_DIR:-$MCB_ROOT/target}/$target/unpack/modelcar-pack"
@@ -74,7 +78,7 @@ for arch in "${archs[@]}"; do
   chmod 1777 "$root/home/user" "$root/tmp"
   # The image's one layer is this tree as a tar: issue 15 wants it under 5 MB on every arch.
   layer=$(tar -C "$root" -cf - . | wc -c)
-  # Not a failure yet: static glibc keeps ppc64le and s390x over it (README).
+  # A warning, not a failure: the margin is small on ppc64le (README).
   [ "$layer" -lt 5000000 ] || log "$arch: warning: image layer over issue 15's 5 MB goal"
   log "$arch: binary $(stat -c %s "$root/modelcar-pack") bytes, layer $layer bytes"
 done
