@@ -131,7 +131,7 @@ def test_base_image_contents(repo, dist, base_image, podman_env, tmp_path):
 
 def test_base_image_runs(base_image, podman_env):
     out = podman(podman_env, "run", "--rm", base_image, timeout=60)
-    assert "modelcar-base" in out.stdout and "sh -c" in out.stdout
+    assert "modelcar-base" in out.stdout and "Usage: sh [-e] -c SCRIPT" in out.stdout
     # KServe's form, on a read-only root, as an arbitrary UID (OpenShift), into a tmpfs.
     script = ("mkdir -p '/mnt/my models' && ln -sf /proc/$$/root/models '/mnt/my models/base' "
               "&& test -L '/mnt/my models/base' && echo linked")
