@@ -53,6 +53,16 @@ def ensure_pack_bin(dist: Path) -> Path:
     return b
 
 
+def ensure_unpack_rootfs() -> Path:
+    """dist-unpack/amd64/rootfs, the unpack image's filesystem (scripts/build-unpack.sh, run
+    every session as tests/system/test_unpack.py does: cargo rebuilds only what changed;
+    it needs dist/, see ensure_dist)."""
+    helpers.run([REPO / "scripts" / "build-unpack.sh", "--arch", "amd64"], timeout=3600)
+    root = REPO / "dist-unpack" / "amd64" / "rootfs"
+    assert (root / "modelcar-pack").is_file(), "scripts/build-unpack.sh did not produce dist-unpack/"
+    return root
+
+
 def busybox_path() -> Path:
     p = Path(shutil.which("busybox") or "/bin/busybox")
     assert p.is_file(), "busybox (Debian's busybox-static) is missing: run scripts/install-deps.sh"

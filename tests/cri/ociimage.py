@@ -133,6 +133,19 @@ def sidecar_rootfs_image(rootfs: Path) -> Image:
     return Image(entries=entries)
 
 
+def rootfs_image(rootfs: Path, **config) -> Image:
+    """An image of a whole filesystem tree with its files' and folders' modes kept (sticky,
+    world-writable folders included), owned by root as `COPY` in a Containerfile makes it;
+    `config`: Image fields (entrypoint, user, env...)."""
+    img = sidecar_rootfs_image(rootfs)
+    for p in sorted(rootfs.rglob("*")):
+        if not p.is_symlink():
+            img.modes[p.relative_to(rootfs).as_posix()] = p.stat().st_mode & 0o7777
+    for k, v in config.items():
+        setattr(img, k, v)
+    return img
+
+
 def pause_image(rootfs: Path) -> Image:
     """The sandbox image: the sidecar binary run as `sleep infinity` (it exits 0 on SIGTERM)."""
     img = sidecar_rootfs_image(rootfs)

@@ -133,7 +133,9 @@ pub fn run(o: &Opts) -> Result<()> {
             stage.commit()?;
             let files: u64 =
                 done.iter().map(|x| x.files).sum::<u64>() + u64::from(kitfile.is_some());
-            let bytes: u64 = done.iter().map(|x| x.bytes).sum();
+            // The Kitfile is one of the files written, so its bytes count too.
+            let bytes: u64 = done.iter().map(|x| x.bytes).sum::<u64>()
+                + kitfile.as_ref().map_or(0, |t| t.len() as u64);
             let secs = start.elapsed().as_secs_f64();
             log(
                 o.quiet,
