@@ -24,7 +24,8 @@ Runs all stages by default, in order: ${ALL_STAGES[*]}
   fuzz                  a bounded cargo-fuzz run of the parser and interpreter, then
                         the corpora run on all four binaries, compared with amd64
   system                pytest tests/system (podman, registry, kube play, KServe modes)
-  cri                   pytest tests/cri (the KServe pod on a private containerd over CRI)
+  cri                   pytest tests/cri (the KServe pod and the unpack image on a private
+                        containerd over CRI)
 Env: FUZZ_SECONDS (default 20 per target), DIFFERENTIAL_COUNT (default 1200 scripts).
 USAGE
 }

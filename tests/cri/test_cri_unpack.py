@@ -186,6 +186,24 @@ def test_cluster_storage_container(containerd, cri_images, unpack_ref, sources, 
         REPORT.append(f"  PullImage of the unpack image (amd64): {got['pulls'][unpack_ref]:.2f}s")
 
 
+def test_image_user_under_run_as_non_root(containerd, cri_images, unpack_ref, sources):
+    """Restricted without a runAsUser for the init container (plain Kubernetes, no OpenShift
+    range): the kubelet takes the image's USER (65532) and its runAsNonRoot check passes;
+    containerd gives the process group 0 (the image has no /etc/passwd, and a CRI user ID
+    carries no group), which still writes into the kubelet's 0777 emptyDir."""
+    manifest = storage_pod(unpack_ref, cri_images.serving,
+                           args=[sources["modelcar"][0], "/mnt/models"], env=INSECURE)
+    init = manifest["spec"]["initContainers"][0]
+    del init["securityContext"]["runAsUser"]
+    got = _run(containerd, manifest, "image's USER, runAsNonRoot")
+    user = got["spec"]["process"]["user"]
+    assert (user["uid"], user["gid"]) == (65532, 0), user
+    assert got["init"].exit_code == 0, got["init_log"]
+    assert got["files"] == helpers.sample_model_hashes(), got["tree"]
+    assert {uid for _, uid, _ in got["tree"].values()} == {65532}, got["tree"]
+    assert got["read"]["ok"] and got["read"]["files"] == got["files"], got["read"]["log"]
+
+
 def _kit_init_pod(unpack_ref, serving, keys_dir: Path, ref: str, key: str, **kw) -> dict:
     """kit-init's contract: no args, only the environment; the public key mounted read-only
     from a folder (a Secret in a cluster)."""
@@ -206,7 +224,7 @@ def test_kit_init_env_filter_and_signature(containerd, cri_images, unpack_ref, s
     keys_dir = keys["good"][1].parent
     got = _run(containerd, _kit_init_pod(unpack_ref, cri_images.serving, keys_dir,
                                          sources["signed"], "good.pub"),
-               "kit-init env, COSIGN_KEY, model,docs")
+               "kit-init env + COSIGN_KEY")
     want = {k: v for k, v in helpers.sha256_tree(kit_context).items()
             if k.startswith("./weights/") or k == "./README.md"}
     _assert_unpacked(got, want, "/home/user/modelkit", kitfile=False)
