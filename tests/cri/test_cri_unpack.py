@@ -61,6 +61,8 @@ def kit_context(tmp_path_factory) -> Path:
     (d / "weights").mkdir()
     (d / "weights" / "model.safetensors").write_bytes(os.urandom(256 << 10))
     (d / "weights" / "config.json").write_text('{"x": 1}\n')
+    (d / "weights" / "tokenizer").mkdir()
+    (d / "weights" / "tokenizer" / "vocab.txt").write_text("a\nb\n")
     (d / "data").mkdir()
     (d / "data" / "train.csv").write_text("a,b\n1,2\n")
     (d / "README.md").write_text("# tiny\n")
@@ -161,9 +163,11 @@ def _assert_unpacked(got: dict, want: dict, dest: str, kitfile: bool):
         assert "./Kitfile" in files, got["tree"]
         del files["./Kitfile"]
     assert files == want, got["tree"]
-    dirs = {os.path.dirname(p) for p in got["files"]} - {"."}
-    parents = {str(Path(d).parents[i]) for d in dirs for i in range(len(Path(d).parents) - 1)}
-    assert set(got["tree"]) == set(got["files"]) | dirs | (parents - {"."}), got["tree"]
+    # Every folder leading to a file, and nothing else (no staging folder left behind).
+    dirs = {"./" + "/".join(p[2:].split("/")[:i]) for p in got["files"]
+            for i in range(1, p[2:].count("/") + 1)}
+    assert set(got["tree"]) == set(got["files"]) | dirs, got["tree"]
+    assert all(got["tree"][d][0] == "dir" for d in dirs), got["tree"]
     assert {uid for _, uid, _ in got["tree"].values()} == {RANDOM_UID}, got["tree"]
     m = SUMMARY.search(got["init_log"].strip().splitlines()[-1])
     assert m, got["init_log"]
@@ -266,7 +270,8 @@ def private_modelcar(cri_pack_bin, tmp_path_factory):
         os.chmod(secret, 0o755)
         os.chmod(secret / "config.json", 0o644)
         ref = f"{reg.hostport}/private-modelcar:cri-{SESSION}"
-        helpers.run([cri_pack_bin, "-q", helpers.REPO / "sample-model", "--push", ref, "--insecure"],
+        helpers.run([cri_pack_bin, "-q", helpers.REPO / "sample-model", "--push", ref,
+                     "--insecure"],
                     env={**os.environ, "REGISTRY_AUTH_FILE": str(secret / "config.json")},
                     timeout=300)
         yield ref, secret
@@ -284,7 +289,8 @@ def test_pull_secret_as_kserve_mounts_it(containerd, cri_images, unpack_ref, pri
     env, volumes, mounts = dict(INSECURE), [], []
     if with_secret:
         env["KSERVE_OCI_DOCKER_CONFIG"] = "/mnt/oci-fetch-auth/config.json"
-        volumes = [{"name": "oci-fetch-auth", "hostPath": {"path": str(secret), "type": "Directory"}}]
+        volumes = [{"name": "oci-fetch-auth",
+                    "hostPath": {"path": str(secret), "type": "Directory"}}]
         mounts = [{"name": "oci-fetch-auth", "mountPath": "/mnt/oci-fetch-auth", "readOnly": True}]
     got = _run(containerd, storage_pod(unpack_ref, cri_images.serving,
                                        args=[f"oci+fetch://{ref}", "/mnt/models"], env=env,
