@@ -178,6 +178,17 @@ def _assert_unpacked(got: dict, want: dict, dest: str, kitfile: bool):
     assert read["files"] == got["files"], read["log"]
 
 
+def _assert_refused(got: dict, message: str):
+    """Exit 1 (ContainerStatus: Error) with one line naming the problem, no panic; the server
+    never created; nothing in the emptyDir."""
+    init = got["init"]
+    assert init.exit_code == 1 and init.reason == "Error", (init, got["init_log"])
+    assert message in got["init_log"], got["init_log"]
+    assert "panicked" not in got["init_log"], got["init_log"]
+    assert got["created"] == ["storage-initializer"], got["created"]
+    assert got["tree"] == {}, got["tree"]
+
+
 @pytest.mark.parametrize("fmt", ["modelcar", "modelkit", "modelpack"])
 def test_cluster_storage_container(containerd, cri_images, unpack_ref, sources, fmt):
     """KServe's ClusterStorageContainer contract: args [SRC_URI, /mnt/models], restricted-v2."""
@@ -249,11 +260,7 @@ def test_kit_init_signature_refused(containerd, cri_images, unpack_ref, sources,
     keys_dir = keys["good"][1].parent
     got = _run(containerd, _kit_init_pod(unpack_ref, cri_images.serving, keys_dir,
                                          sources[which], key), f"kit-init, {case}")
-    assert got["init"].exit_code == 1, (got["init"], got["init_log"])
-    assert message in got["init_log"], got["init_log"]
-    assert "panicked" not in got["init_log"], got["init_log"]
-    assert got["created"] == ["storage-initializer"], got["created"]
-    assert got["tree"] == {}, got["tree"]
+    _assert_refused(got, message)
 
 
 @pytest.fixture(scope="module")
@@ -299,8 +306,4 @@ def test_pull_secret_as_kserve_mounts_it(containerd, cri_images, unpack_ref, pri
     if with_secret:
         _assert_unpacked(got, helpers.sample_model_hashes(), "/mnt/models", kitfile=False)
     else:
-        host = ref.split("/")[0]
-        assert got["init"].exit_code == 1, (got["init"], got["init_log"])
-        assert f"registry {host} wants credentials" in got["init_log"], got["init_log"]
-        assert got["created"] == ["storage-initializer"], got["created"]
-        assert got["tree"] == {}, got["tree"]
+        _assert_refused(got, f"registry {ref.split('/')[0]} wants credentials")
