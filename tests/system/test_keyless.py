@@ -94,7 +94,7 @@ def test_good_signature_verifies_and_unpacks(mcp, registry, node_modules, good, 
     # kit-init's contract: the env vars alone, no flags.
     dest = tmp_path / "models"
     r = run([mcp, "unpack", s.ref, dest, "--insecure"], env=keyless_env(s.root))
-    assert "certificate chain, signature and transparency log checked" in r.stderr
+    assert "certificate chain, its certificate transparency SCT, signature and transparency log checked" in r.stderr
     assert sha256_tree(dest) == sample_model_hashes()
 
 
@@ -245,6 +245,61 @@ def test_cosign_layout_refusals(mcp, registry, node_modules, tmp_path):
     mine, other_root = json.loads(s.root.read_text()), json.loads((s.out / "other_root.json").read_text())
     (tmp_path / "ca.json").write_text(json.dumps({**mine, "certificateAuthorities": other_root["certificateAuthorities"]}))
     refused(verify(mcp, s.ref, tmp_path / "ca.json"), "does not chain")
+
+
+def test_certificate_transparency_sct(mcp, registry, node_modules, good, tmp_path):
+    """The Fulcio certificate's embedded SCT must verify with a CT log key of the trusted root
+    (the mock CA submits its precertificate to the mock CT log, as Fulcio does)."""
+    mine = json.loads(good.root.read_text())
+    other = json.loads((good.out / "other_root.json").read_text())
+    assert mine["ctlogs"] and mine["ctlogs"][0]["logId"] != other["ctlogs"][0]["logId"]
+
+    def root(name, ctlogs) -> Path:
+        f = tmp_path / f"{name}.json"
+        f.write_text(json.dumps({**mine, "ctlogs": ctlogs}))
+        return f
+
+    no_ct = root("no-ct", [])
+    refused(verify(mcp, good.ref, no_ct), "the trusted root has no CT log keys (ctlogs)")
+    refused(verify(mcp, good.ref, root("other-ct", other["ctlogs"])),
+            "SCT is from the CT log " + base64.b64decode(mine["ctlogs"][0]["logId"]["keyId"]).hex()
+            + ", which the trusted root does not name (ctlogs)")
+    # The right log ID with another key.
+    swapped = json.loads(json.dumps(mine["ctlogs"]))
+    swapped[0]["publicKey"] = other["ctlogs"][0]["publicKey"]
+    refused(verify(mcp, good.ref, root("other-key", swapped)), "SCT does not verify with the key of the CT log")
+    # A log trusted only before the SCT was made.
+    old = json.loads(json.dumps(mine["ctlogs"]))
+    old[0]["publicKey"]["validFor"] = {"start": "2020-01-01T00:00:00Z", "end": "2021-01-01T00:00:00Z"}
+    refused(verify(mcp, good.ref, root("old-ct", old)), "dated outside the log's validFor")
+
+    # Certificates the CA signed (so the chain holds) with a bad or foreign SCT, or none.
+    for mode, needle in [
+        ("bad", "SCT does not verify with the key of the CT log"),
+        ("other", "which the trusted root does not name (ctlogs)"),
+        ("none", "the signing certificate has no embedded SCT"),
+    ]:
+        for layout in ([], ["--cosign"]):
+            s = Signed(mcp, registry, tmp_path, "--sct", mode, *layout)
+            refused(verify(mcp, s.ref, s.root), needle)
+            dest = tmp_path / unique("models")
+            refused(run([mcp, "unpack", s.ref, dest, "--insecure"], env=keyless_env(s.root), check=False),
+                    needle)
+            assert not dest.exists()
+    # cosign's opt-out, as a flag and for the init image as an env var; the rest still checked.
+    r = run([mcp, "verify", "--insecure", "--insecure-ignore-sct", "--certificate-identity", IDENTITY,
+             "--certificate-oidc-issuer", ISSUER, "--trusted-root", s.root, s.ref])
+    assert r.stdout.strip() == s.digest
+    assert "SCT not checked: --insecure-ignore-sct" in r.stderr
+    dest = tmp_path / "models"
+    r = run([mcp, "unpack", s.ref, dest, "--insecure"],
+            env={**keyless_env(s.root), "COSIGN_INSECURE_IGNORE_SCT": "true"})
+    assert sha256_tree(dest) == sample_model_hashes()
+    r = run([mcp, "verify", "--insecure", "--insecure-ignore-sct", "--certificate-identity", IDENTITY + "x",
+             "--certificate-oidc-issuer", ISSUER, "--trusted-root", s.root, s.ref], check=False)
+    refused(r, "certificate identity is")
+    r = run([mcp, "verify", "--insecure", "--insecure-ignore-sct", s.ref], check=False)
+    assert r.returncode != 0 and "--insecure-ignore-sct needs --certificate-identity" in r.stderr, r.stderr
 
 
 def test_missing_signature_and_missing_settings(mcp, registry, node_modules, good, tmp_path):

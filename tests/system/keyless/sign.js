@@ -13,6 +13,9 @@
 //                                    certificate and Rekor evidence in its annotations
 //   [--message]                      a message signature of the manifest's bytes (a
 //                                    hashedrekord entry) instead of a DSSE in-toto statement
+//   [--sct none|bad|other]           the certificate without an embedded SCT, with one whose
+//                                    signature is altered (before the CA signs the
+//                                    certificate), or with one from the other root's CT log
 // node sign.js --image HOST:PORT/REPO --digest sha256:HEX --bundle FILE
 //   attaches FILE (a bundle, perhaps altered) as it is, without signing.
 // Writes DIR/trusted_root.json (this CA and log), DIR/other_root.json (another CA and log,
@@ -45,13 +48,30 @@ function args() {
   return a;
 }
 
+// The CT log the CA submits its precertificates to, as --sct asks.
+function ctlogFor(mode, mine, other) {
+  if (mode === 'none') return undefined;
+  if (mode === 'other') return other;
+  if (mode === 'bad') {
+    return {
+      log: async (cert, issuerID) => {
+        const sct = Buffer.from(await mine.log(cert, issuerID));
+        sct[sct.length - 4] ^= 1; // inside the ECDSA signature, the last field
+        return sct;
+      },
+    };
+  }
+  if (mode) throw new Error(`--sct ${mode}: none, bad or other`);
+  return mine;
+}
+
 // A CA and a log as @sigstore/mock makes them, with the trusted root that names them.
-async function authorities(host) {
+async function authorities(host, sct, otherCT) {
   const caKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
   const ctKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const tlogKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ctlog = await mock.initializeCTLog(ctKey);
-  const ca = await mock.initializeCA(caKey, ctlog);
+  const ca = await mock.initializeCA(caKey, ctlogFor(sct, ctlog, otherCT));
   const tlog = await mock.initializeTLog(`http://${host}`, tlogKey);
   const start = new Date(Date.now() - 3600 * 1000);
   const keyId = (der) => crypto.createHash('sha256').update(der).digest();
@@ -181,8 +201,8 @@ async function main() {
   const handlers = [];
   const server = await serve(handlers);
   const host = `127.0.0.1:${server.address().port}`;
-  const mine = await authorities(host);
   const other = await authorities(host);
+  const mine = await authorities(host, a.sct, other.ctlog);
   handlers.push(mock.fulcioHandler(mine.ca), mock.rekorHandler(mine.tlog));
 
   const named = a['statement-digest'] || a.digest;

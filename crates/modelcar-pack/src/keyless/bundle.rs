@@ -278,18 +278,29 @@ pub fn verify(bytes: &[u8], digest: &str, policy: &Policy, root: &TrustedRoot) -
             "bundle has no transparency log entry; without one the certificate's short validity cannot be checked offline",
         ));
     }
-    logged(&entries, &s, &cert, root)?;
+    logged(&entries, &s, &cert, root, policy)?;
     Ok(policy.identity.clone())
 }
 
 /// One of `entries` (Rekor's evidence) must verify, record `s` and `cert`, and fall within
 /// the certificate's validity and a trusted authority's window.
-pub(super) fn logged(entries: &[Value], s: &Signed, cert: &Cert, root: &TrustedRoot) -> Result<()> {
+/// Then the certificate's SCT must verify, unless the policy waives it.
+pub(super) fn logged(
+    entries: &[Value],
+    s: &Signed,
+    cert: &Cert,
+    root: &TrustedRoot,
+    policy: &Policy,
+) -> Result<()> {
     let mut why = Vec::new();
     for e in entries {
         let checked = verify_entry(e, root).and_then(|entry| {
             entry_matches(&entry.body, s, &cert.der)?;
-            chain_to_root(cert, root, entry.integrated_time)
+            let issuer = chain_to_root(cert, root, entry.integrated_time)?;
+            if policy.ignore_sct {
+                return Ok(());
+            }
+            super::sct::verify(cert, &issuer, root)
         });
         match checked {
             Ok(()) => return Ok(()),

@@ -10,6 +10,7 @@
 mod bundle;
 mod cert;
 mod cosign;
+mod sct;
 mod tlog;
 mod trust;
 
@@ -22,6 +23,8 @@ pub struct Policy {
     pub identity: String,
     pub issuer: String,
     pub trusted_root: String,
+    /// Accept a certificate without a valid SCT (cosign's --insecure-ignore-sct).
+    pub ignore_sct: bool,
 }
 
 /// The keyless flags, as cosign names them; the init image's env vars fill them in.
@@ -38,6 +41,10 @@ pub struct Args {
     /// fetched (also: SIGSTORE_TRUSTED_ROOT).
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<String>,
+    /// Keyless: accept a certificate without a valid embedded SCT from a CT log of the
+    /// trusted root, as cosign's flag of that name (also: COSIGN_INSECURE_IGNORE_SCT=true).
+    #[arg(long)]
+    pub insecure_ignore_sct: bool,
 }
 
 fn env(k: &str) -> Option<String> {
@@ -66,6 +73,11 @@ impl Args {
                     "--trusted-root needs --certificate-identity and --certificate-oidc-issuer",
                 ));
             }
+            if self.insecure_ignore_sct {
+                return Err(Error::msg(
+                    "--insecure-ignore-sct needs --certificate-identity and --certificate-oidc-issuer",
+                ));
+            }
             return Ok(None);
         }
         let (Some(identity), Some(issuer)) = (identity, issuer) else {
@@ -78,10 +90,15 @@ impl Args {
                 "keyless verification needs a trusted root file (--trusted-root or SIGSTORE_TRUSTED_ROOT: sigstore's trusted_root.json); fetching it through TUF needs the network and is not done",
             ));
         };
+        let ignore_sct = self.insecure_ignore_sct
+            || env("COSIGN_INSECURE_IGNORE_SCT").is_some_and(|v| {
+                matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")
+            });
         Ok(Some(Policy {
             identity,
             issuer,
             trusted_root,
+            ignore_sct,
         }))
     }
 }
@@ -127,11 +144,16 @@ fn bundles(source: &Source, digest: &str) -> Result<Vec<(String, Vec<u8>)>> {
 /// Returns a short description of what matched.
 pub fn verify(source: &Source, src: &Src, digest: &str, policy: &Policy) -> Result<String> {
     let root = trust::TrustedRoot::load(&policy.trusted_root)?;
+    let checked = if policy.ignore_sct {
+        "certificate chain, signature and transparency log checked (certificate transparency SCT not checked: --insecure-ignore-sct)"
+    } else {
+        "certificate chain, its certificate transparency SCT, signature and transparency log checked"
+    };
     let mut why = Vec::new();
     match cosign::verify(source, digest, policy, &root) {
         Ok(Some(what)) => {
             return Ok(format!(
-                "keyless: {} from {}, {what}, certificate chain, signature and transparency log checked",
+                "keyless: {} from {}, {what}, {checked}",
                 policy.identity, policy.issuer
             ))
         }
@@ -150,7 +172,7 @@ pub fn verify(source: &Source, src: &Src, digest: &str, policy: &Policy) -> Resu
         match bundle::verify(b, digest, policy, &root) {
             Ok(who) => {
                 return Ok(format!(
-                    "keyless: {who} from {}, bundle {m}, certificate chain, signature and transparency log checked",
+                    "keyless: {who} from {}, bundle {m}, {checked}",
                     policy.issuer
                 ))
             }
