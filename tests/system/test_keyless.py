@@ -225,6 +225,21 @@ def test_transparency_log_evidence(mcp, registry, node_modules, tmp_path):
     verify(mcp, v.ref, good.root, check=True)
 
 
+def test_rfc3161_timestamps(mcp, registry, node_modules, tmp_path):
+    """A bundle with an RFC 3161 timestamp of @sigstore/mock's TSA: next to a Rekor entry it is
+    not needed (the SET vouches for the time); alone it is refused, naming it."""
+    s = Signed(mcp, registry, tmp_path, "--tsa")
+    b = json.loads((s.out / "bundle.json").read_text())
+    assert b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+    verify(mcp, s.ref, s.root, check=True)
+    s = Signed(mcp, registry, tmp_path, "--tsa", "--no-tlog")
+    needle = "bundle has no transparency log entry; its RFC 3161 timestamps (timestampVerificationData) are not verified"
+    refused(verify(mcp, s.ref, s.root), needle)
+    dest = tmp_path / "models"
+    refused(run([mcp, "unpack", s.ref, dest, "--insecure"], env=keyless_env(s.root), check=False), needle)
+    assert not dest.exists()
+
+
 def test_cosign_layout_refusals(mcp, registry, node_modules, tmp_path):
     """cosign's .sig layout (certificate and Rekor evidence as annotations), each bad case."""
     other = "sha256:" + "cd" * 32

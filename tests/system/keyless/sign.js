@@ -13,6 +13,7 @@
 //                                    certificate and Rekor evidence in its annotations
 //   [--message]                      a message signature of the manifest's bytes (a
 //                                    hashedrekord entry) instead of a DSSE in-toto statement
+//   [--tsa]                          also an RFC 3161 timestamp from @sigstore/mock's TSA
 //   [--sct none|bad|other]           the certificate without an embedded SCT, with one whose
 //                                    signature is altered (before the CA signs the
 //                                    certificate), or with one from the other root's CT log
@@ -28,7 +29,7 @@ const http = require('http');
 const path = require('path');
 const mock = require('@sigstore/mock');
 const {
-  DSSEBundleBuilder, FulcioSigner, MessageSignatureBundleBuilder, RekorWitness,
+  DSSEBundleBuilder, FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness,
 } = require('@sigstore/sign');
 const { attachArtifactToImage } = require('@sigstore/oci');
 const { TrustedRoot } = require('@sigstore/protobuf-specs');
@@ -38,7 +39,7 @@ function args() {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '');
-    if (['tamper', 'no-tlog', 'no-attach', 'message', 'swap-entry', 'cosign'].includes(k)) a.flags.add(k);
+    if (['tamper', 'no-tlog', 'no-attach', 'message', 'swap-entry', 'cosign', 'tsa'].includes(k)) a.flags.add(k);
     else a[k] = argv[++i];
   }
   const need = a.bundle ? ['image', 'digest'] : ['image', 'digest', 'identity', 'issuer', 'out'];
@@ -217,6 +218,17 @@ async function main() {
     identityProvider: { getToken: async () => token(a.identity, a.issuer) },
   });
   const witnesses = [new RekorWitness({ rekorBaseURL: `http://${host}` })];
+  if (a.flags.has('tsa')) {
+    const tsa = await mock.initializeTSA(crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+    handlers.push(mock.tsaHandler(tsa));
+    witnesses.push(new TSAWitness({ tsaBaseURL: `http://${host}` }));
+    mine.root.timestampAuthorities = [{
+      subject: { organization: 'sigstore.mock', commonName: 'tsa' },
+      uri: `http://${host}`,
+      certChain: { certificates: [tsa.intCertificate, tsa.rootCertificate].map((c) => ({ rawBytes: Buffer.from(c).toString('base64') })) },
+      validFor: { start: mine.root.certificateAuthorities[0].validFor.start },
+    }];
+  }
   let bundle;
   let cosignPayload;
   if (a.flags.has('cosign')) {

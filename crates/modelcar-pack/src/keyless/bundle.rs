@@ -273,12 +273,26 @@ pub fn verify(bytes: &[u8], digest: &str, policy: &Policy, root: &TrustedRoot) -
         .as_array()
         .cloned()
         .unwrap_or_default();
+    // RFC 3161 timestamps are not verified here: a bundle whose time rests on them alone is
+    // refused, naming them, rather than passed on the strength of the rest.
+    let tsa = v["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty());
+    const NO_TSA: &str = "its RFC 3161 timestamps (timestampVerificationData) are not verified by this tool, so the time the certificate must be valid at rests on a Rekor signed entry timestamp";
     if entries.is_empty() {
-        return Err(Error::msg(
-            "bundle has no transparency log entry; without one the certificate's short validity cannot be checked offline",
-        ));
+        return Err(Error::msg(if tsa {
+            format!("bundle has no transparency log entry; {NO_TSA}")
+        } else {
+            "bundle has no transparency log entry; without one the certificate's short validity cannot be checked offline".to_string()
+        }));
     }
-    logged(&entries, &s, &cert, root, policy)?;
+    logged(&entries, &s, &cert, root, policy).map_err(|e| {
+        if tsa {
+            Error::msg(format!("{e}; {NO_TSA}"))
+        } else {
+            e
+        }
+    })?;
     Ok(policy.identity.clone())
 }
 
