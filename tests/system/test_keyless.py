@@ -98,6 +98,26 @@ def test_good_signature_verifies_and_unpacks(mcp, registry, node_modules, good, 
     assert sha256_tree(dest) == sample_model_hashes()
 
 
+def test_referrers_tag_fallback(mcp, registry, good):
+    """Debian's docker-registry (Distribution 2.8) has no OCI 1.1 referrers API: it answers 404,
+    so the bundle is found at the fallback tag sha256-<hex> that @sigstore/oci wrote."""
+    import urllib.error
+    import urllib.request
+
+    repo = good.repo.split("/", 1)[1]
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f"http://{registry}/v2/{repo}/referrers/{good.digest}", timeout=10)
+    assert e.value.code == 404
+    tag = good.digest.replace(":", "-")
+    req = urllib.request.Request(f"http://{registry}/v2/{repo}/manifests/{tag}",
+                                 headers={"Accept": "application/vnd.oci.image.index.v1+json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        index = json.load(r)
+    assert [m["artifactType"] for m in index["manifests"]] == ["application/vnd.dev.sigstore.bundle.v0.3+json"]
+    r = verify(mcp, good.ref, good.root, check=True)
+    assert f"bundle {index['manifests'][0]['digest']}" in r.stderr
+
+
 def test_wrong_identity_and_issuer(mcp, good, tmp_path):
     refused(verify(mcp, good.ref, good.root, identity=IDENTITY + "x"),
             f'certificate identity is ["{IDENTITY}"], not "{IDENTITY}x"')

@@ -107,22 +107,32 @@ fn is_bundle_type(t: &str) -> bool {
     t.starts_with("application/vnd.dev.sigstore.bundle")
 }
 
-/// The bundles attached to `digest` through the referrers tag.
+/// The bundles attached to `digest`: listed by the registry's referrers API, or where there is
+/// none, in the index at the tag `sha256-<hex>` (the distribution spec's fallback).
 fn bundles(source: &Source, digest: &str) -> Result<Vec<(String, Vec<u8>)>> {
     let tag = digest.replacen(':', "-", 1);
-    let Some(index) = source.tagged(&tag)? else {
-        return Ok(Vec::new());
+    let listed = match source.referrers(digest)? {
+        Some(l) => l,
+        None => {
+            let Some(index) = source.tagged(&tag)? else {
+                return Ok(Vec::new());
+            };
+            if index.media_type != MT_OCI_INDEX {
+                return Ok(Vec::new());
+            }
+            index.json()?["manifests"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
     };
-    if index.media_type != MT_OCI_INDEX {
-        return Ok(Vec::new());
-    }
     let mut out = Vec::new();
-    for m in index.json()?["manifests"].as_array().into_iter().flatten() {
+    for m in &listed {
         if !m["artifactType"].as_str().is_some_and(is_bundle_type) {
             continue;
         }
         let d: Descriptor = serde_json::from_value(m.clone())
-            .map_err(|e| Error::msg(format!("referrers index {tag}: {e}")))?;
+            .map_err(|e| Error::msg(format!("referrers of {digest}: {e}")))?;
         let man = source.by_descriptor(&d)?.json()?;
         // The manifest must say it refers to this image, not merely be listed under its tag.
         if man["subject"]["digest"].as_str() != Some(digest) {
@@ -163,7 +173,7 @@ pub fn verify(source: &Source, src: &Src, digest: &str, policy: &Policy) -> Resu
     let found = bundles(source, digest)?;
     if found.is_empty() && why.is_empty() {
         return Err(Error::msg(format!(
-            "{src}: no keyless signature for {digest} (no sigstore bundle at the referrers tag {}, no certificate at {}); refusing to unpack",
+            "{src}: no keyless signature for {digest} (no sigstore bundle among its referrers, from the referrers API or else the tag {}; no certificate at {}); refusing to unpack",
             digest.replacen(':', "-", 1),
             crate::sign::sig_tag(digest)
         )));
