@@ -258,6 +258,13 @@ def test_rfc3161_timestamps(mcp, registry, node_modules, tmp_path):
     dest = tmp_path / "models"
     refused(run([mcp, "unpack", s.ref, dest, "--insecure"], env=keyless_env(s.root), check=False), needle)
     assert not dest.exists()
+    # Rekor v2 (the mock's v2 API): an entry with an inclusion proof and no SET; its time
+    # would come from the TSA, which is not verified, so it is refused, naming the TSA. (The
+    # mock's v2 body is not Rekor's canonical one, so its proof fails first here.)
+    s = Signed(mcp, registry, tmp_path, "--tsa", "--rekor-v2")
+    e = json.loads((s.out / "bundle.json").read_text())["verificationMaterial"]["tlogEntries"][0]
+    assert e["kindVersion"]["version"] == "0.0.2" and "inclusionPromise" not in e
+    refused(verify(mcp, s.ref, s.root), "its RFC 3161 timestamps (timestampVerificationData) are not verified")
 
 
 def test_cosign_layout_refusals(mcp, registry, node_modules, tmp_path):

@@ -14,6 +14,8 @@
 //   [--message]                      a message signature of the manifest's bytes (a
 //                                    hashedrekord entry) instead of a DSSE in-toto statement
 //   [--tsa]                          also an RFC 3161 timestamp from @sigstore/mock's TSA
+//   [--rekor-v2]                     log to the mock's Rekor v2 API (an entry with an
+//                                    inclusion proof and no signed entry timestamp)
 //   [--sct none|bad|other]           the certificate without an embedded SCT, with one whose
 //                                    signature is altered (before the CA signs the
 //                                    certificate), or with one from the other root's CT log
@@ -39,7 +41,7 @@ function args() {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '');
-    if (['tamper', 'no-tlog', 'no-attach', 'message', 'swap-entry', 'cosign', 'tsa'].includes(k)) a.flags.add(k);
+    if (['tamper', 'no-tlog', 'no-attach', 'message', 'swap-entry', 'cosign', 'tsa', 'rekor-v2'].includes(k)) a.flags.add(k);
     else a[k] = argv[++i];
   }
   const need = a.bundle ? ['image', 'digest'] : ['image', 'digest', 'identity', 'issuer', 'out'];
@@ -204,7 +206,7 @@ async function main() {
   const host = `127.0.0.1:${server.address().port}`;
   const other = await authorities(host);
   const mine = await authorities(host, a.sct, other.ctlog);
-  handlers.push(mock.fulcioHandler(mine.ca), mock.rekorHandler(mine.tlog));
+  handlers.push(mock.fulcioHandler(mine.ca), mock.rekorHandler(mine.tlog), mock.rekorV2Handler(mine.tlog));
 
   const named = a['statement-digest'] || a.digest;
   const statement = {
@@ -217,7 +219,9 @@ async function main() {
     fulcioBaseURL: `http://${host}`,
     identityProvider: { getToken: async () => token(a.identity, a.issuer) },
   });
-  const witnesses = [new RekorWitness({ rekorBaseURL: `http://${host}` })];
+  const witnesses = [new RekorWitness({
+    rekorBaseURL: `http://${host}`, majorApiVersion: a.flags.has('rekor-v2') ? 2 : 1,
+  })];
   if (a.flags.has('tsa')) {
     const tsa = await mock.initializeTSA(crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }));
     handlers.push(mock.tsaHandler(tsa));

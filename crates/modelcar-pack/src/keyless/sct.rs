@@ -173,7 +173,7 @@ pub fn verify(leaf: &Cert, issuer: &Cert, root: &TrustedRoot) -> Result<()> {
     }
     if root.ct_logs.is_empty() {
         return Err(Error::msg(
-            "the trusted root has no CT log keys (ctlogs), so the certificate's SCT cannot be checked",
+            "the trusted root has no CT log keys (ctlogs), so the certificate's SCT cannot be checked; --insecure-ignore-sct (COSIGN_INSECURE_IGNORE_SCT=true) accepts it without",
         ));
     }
     let issuer_spki = issuer
