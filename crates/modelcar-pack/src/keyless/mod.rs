@@ -1,9 +1,10 @@
 //! Keyless (Fulcio + Rekor) signatures, verified offline against a trusted root file.
 //!
 //! Found the way @sigstore/oci attaches them: an artifact manifest whose `subject` is the
-//! image and whose one layer is a sigstore bundle, listed in the OCI referrers index at the
-//! tag `sha256-<hex>` (the distribution spec's fallback for registries without the referrers
-//! API, which is what @sigstore/oci writes there). See `bundle.rs` for what is checked.
+//! image and whose one layer is a sigstore bundle, listed by the registry's OCI 1.1 referrers
+//! API, or in the referrers index at the tag `sha256-<hex>` (the distribution spec's fallback
+//! for registries without the API, which is what @sigstore/oci writes there). See `bundle.rs`
+//! for what is checked, `sct.rs` for the certificate's SCT.
 //! cosign's own layout (certificate and Rekor evidence as annotations at the `.sig` tag) is
 //! read too, see `cosign.rs`.
 
