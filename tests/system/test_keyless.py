@@ -94,8 +94,28 @@ def test_good_signature_verifies_and_unpacks(mcp, registry, node_modules, good, 
     # kit-init's contract: the env vars alone, no flags.
     dest = tmp_path / "models"
     r = run([mcp, "unpack", s.ref, dest, "--insecure"], env=keyless_env(s.root))
-    assert "certificate chain, signature and transparency log checked" in r.stderr
+    assert "certificate chain, its certificate transparency SCT, signature and transparency log checked" in r.stderr
     assert sha256_tree(dest) == sample_model_hashes()
+
+
+def test_referrers_tag_fallback(mcp, registry, good):
+    """Debian's docker-registry (Distribution 2.8) has no OCI 1.1 referrers API: it answers 404,
+    so the bundle is found at the fallback tag sha256-<hex> that @sigstore/oci wrote."""
+    import urllib.error
+    import urllib.request
+
+    repo = good.repo.split("/", 1)[1]
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f"http://{registry}/v2/{repo}/referrers/{good.digest}", timeout=10)
+    assert e.value.code == 404
+    tag = good.digest.replace(":", "-")
+    req = urllib.request.Request(f"http://{registry}/v2/{repo}/manifests/{tag}",
+                                 headers={"Accept": "application/vnd.oci.image.index.v1+json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        index = json.load(r)
+    assert [m["artifactType"] for m in index["manifests"]] == ["application/vnd.dev.sigstore.bundle.v0.3+json"]
+    r = verify(mcp, good.ref, good.root, check=True)
+    assert f"bundle {index['manifests'][0]['digest']}" in r.stderr
 
 
 def test_wrong_identity_and_issuer(mcp, good, tmp_path):
@@ -225,6 +245,28 @@ def test_transparency_log_evidence(mcp, registry, node_modules, tmp_path):
     verify(mcp, v.ref, good.root, check=True)
 
 
+def test_rfc3161_timestamps(mcp, registry, node_modules, tmp_path):
+    """A bundle with an RFC 3161 timestamp of @sigstore/mock's TSA: next to a Rekor entry it is
+    not needed (the SET vouches for the time); alone it is refused, naming it."""
+    s = Signed(mcp, registry, tmp_path, "--tsa")
+    b = json.loads((s.out / "bundle.json").read_text())
+    assert b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
+    verify(mcp, s.ref, s.root, check=True)
+    s = Signed(mcp, registry, tmp_path, "--tsa", "--no-tlog")
+    needle = "bundle has no transparency log entry; its RFC 3161 timestamps (timestampVerificationData) are not verified"
+    refused(verify(mcp, s.ref, s.root), needle)
+    dest = tmp_path / "models"
+    refused(run([mcp, "unpack", s.ref, dest, "--insecure"], env=keyless_env(s.root), check=False), needle)
+    assert not dest.exists()
+    # Rekor v2 (the mock's v2 API): an entry with an inclusion proof and no SET; its time
+    # would come from the TSA, which is not verified, so it is refused, naming the TSA. (The
+    # mock's v2 body is not Rekor's canonical one, so its proof fails first here.)
+    s = Signed(mcp, registry, tmp_path, "--tsa", "--rekor-v2")
+    e = json.loads((s.out / "bundle.json").read_text())["verificationMaterial"]["tlogEntries"][0]
+    assert e["kindVersion"]["version"] == "0.0.2" and "inclusionPromise" not in e
+    refused(verify(mcp, s.ref, s.root), "its RFC 3161 timestamps (timestampVerificationData) are not verified")
+
+
 def test_cosign_layout_refusals(mcp, registry, node_modules, tmp_path):
     """cosign's .sig layout (certificate and Rekor evidence as annotations), each bad case."""
     other = "sha256:" + "cd" * 32
@@ -245,6 +287,61 @@ def test_cosign_layout_refusals(mcp, registry, node_modules, tmp_path):
     mine, other_root = json.loads(s.root.read_text()), json.loads((s.out / "other_root.json").read_text())
     (tmp_path / "ca.json").write_text(json.dumps({**mine, "certificateAuthorities": other_root["certificateAuthorities"]}))
     refused(verify(mcp, s.ref, tmp_path / "ca.json"), "does not chain")
+
+
+def test_certificate_transparency_sct(mcp, registry, node_modules, good, tmp_path):
+    """The Fulcio certificate's embedded SCT must verify with a CT log key of the trusted root
+    (the mock CA submits its precertificate to the mock CT log, as Fulcio does)."""
+    mine = json.loads(good.root.read_text())
+    other = json.loads((good.out / "other_root.json").read_text())
+    assert mine["ctlogs"] and mine["ctlogs"][0]["logId"] != other["ctlogs"][0]["logId"]
+
+    def root(name, ctlogs) -> Path:
+        f = tmp_path / f"{name}.json"
+        f.write_text(json.dumps({**mine, "ctlogs": ctlogs}))
+        return f
+
+    no_ct = root("no-ct", [])
+    refused(verify(mcp, good.ref, no_ct), "the trusted root has no CT log keys (ctlogs)")
+    refused(verify(mcp, good.ref, root("other-ct", other["ctlogs"])),
+            "SCT is from the CT log " + base64.b64decode(mine["ctlogs"][0]["logId"]["keyId"]).hex()
+            + ", which the trusted root does not name (ctlogs)")
+    # The right log ID with another key.
+    swapped = json.loads(json.dumps(mine["ctlogs"]))
+    swapped[0]["publicKey"] = other["ctlogs"][0]["publicKey"]
+    refused(verify(mcp, good.ref, root("other-key", swapped)), "SCT does not verify with the key of the CT log")
+    # A log trusted only before the SCT was made.
+    old = json.loads(json.dumps(mine["ctlogs"]))
+    old[0]["publicKey"]["validFor"] = {"start": "2020-01-01T00:00:00Z", "end": "2021-01-01T00:00:00Z"}
+    refused(verify(mcp, good.ref, root("old-ct", old)), "dated outside the log's validFor")
+
+    # Certificates the CA signed (so the chain holds) with a bad or foreign SCT, or none.
+    for mode, needle in [
+        ("bad", "SCT does not verify with the key of the CT log"),
+        ("other", "which the trusted root does not name (ctlogs)"),
+        ("none", "the signing certificate has no embedded SCT"),
+    ]:
+        for layout in ([], ["--cosign"]):
+            s = Signed(mcp, registry, tmp_path, "--sct", mode, *layout)
+            refused(verify(mcp, s.ref, s.root), needle)
+            dest = tmp_path / unique("models")
+            refused(run([mcp, "unpack", s.ref, dest, "--insecure"], env=keyless_env(s.root), check=False),
+                    needle)
+            assert not dest.exists()
+    # cosign's opt-out, as a flag and for the init image as an env var; the rest still checked.
+    r = run([mcp, "verify", "--insecure", "--insecure-ignore-sct", "--certificate-identity", IDENTITY,
+             "--certificate-oidc-issuer", ISSUER, "--trusted-root", s.root, s.ref])
+    assert r.stdout.strip() == s.digest
+    assert "SCT not checked: --insecure-ignore-sct" in r.stderr
+    dest = tmp_path / "models"
+    r = run([mcp, "unpack", s.ref, dest, "--insecure"],
+            env={**keyless_env(s.root), "COSIGN_INSECURE_IGNORE_SCT": "true"})
+    assert sha256_tree(dest) == sample_model_hashes()
+    r = run([mcp, "verify", "--insecure", "--insecure-ignore-sct", "--certificate-identity", IDENTITY + "x",
+             "--certificate-oidc-issuer", ISSUER, "--trusted-root", s.root, s.ref], check=False)
+    refused(r, "certificate identity is")
+    r = run([mcp, "verify", "--insecure", "--insecure-ignore-sct", s.ref], check=False)
+    assert r.returncode != 0 and "--insecure-ignore-sct needs --certificate-identity" in r.stderr, r.stderr
 
 
 def test_missing_signature_and_missing_settings(mcp, registry, node_modules, good, tmp_path):

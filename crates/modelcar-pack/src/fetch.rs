@@ -210,6 +210,15 @@ impl Source {
         }
     }
 
+    /// The descriptors of the manifests that refer to `digest`, from the registry's referrers
+    /// API; None where there is none (a layout, or a registry without it).
+    pub fn referrers(&self, digest: &str) -> Result<Option<Vec<Value>>> {
+        match self {
+            Source::Registry(r) => r.referrers(digest),
+            Source::Layout { .. } => Ok(None),
+        }
+    }
+
     /// A manifest or index named by a descriptor (read whole: they are small).
     pub fn by_descriptor(&self, d: &Descriptor) -> Result<Fetched> {
         let f = match self {
@@ -270,6 +279,18 @@ impl Source {
             }
         }
     }
+}
+
+/// The target of a `Link: <URL>; rel="next"` header (RFC 8288), as registries paginate.
+fn next_link(h: &str) -> Option<String> {
+    h.split(',').find_map(|l| {
+        let (target, params) = l.trim().split_once(';')?;
+        let next = params
+            .split(';')
+            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
+        let t = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        next.then(|| t.to_string())
+    })
 }
 
 fn check_digest_syntax(d: &str) -> Result<()> {
@@ -401,6 +422,54 @@ impl Registry {
             digest,
             bytes,
         }))
+    }
+
+    /// The OCI 1.1 referrers API: the descriptors of the manifests whose `subject` is
+    /// `digest`, every page of them. None when the registry has no such API: the spec has
+    /// it answer 404 (Distribution 2.x, Debian's docker-registry, says "404 page not found");
+    /// 400/405/501 are read the same way, as some registries answer unknown routes so.
+    pub fn referrers(&self, digest: &str) -> Result<Option<Vec<Value>>> {
+        check_digest_syntax(digest)?;
+        let what = format!("referrers of {}@{digest}", self.repo);
+        let mut url = self.url(&format!("referrers/{digest}"));
+        let mut out = Vec::new();
+        for _ in 0..100 {
+            let resp = match self
+                .get(&url)
+                .set("Accept", "application/vnd.oci.image.index.v1+json")
+                .call()
+            {
+                Ok(r) => r,
+                Err(ureq::Error::Status(400 | 404 | 405 | 501, _)) if out.is_empty() => {
+                    return Ok(None)
+                }
+                Err(e) => return Err(self.fail(&what, e)),
+            };
+            let next = resp.header("link").and_then(next_link);
+            let mut bytes = Vec::new();
+            resp.into_reader()
+                .take(16 << 20)
+                .read_to_end(&mut bytes)
+                .ctx(|| format!("registry {}: {what}", self.host))?;
+            let v: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::msg(format!("registry {}: {what}: {e}", self.host)))?;
+            let Some(page) = v["manifests"].as_array() else {
+                return Err(Error::msg(format!(
+                    "registry {}: {what}: the answer is not an image index",
+                    self.host
+                )));
+            };
+            out.extend(page.iter().cloned());
+            match next {
+                Some(n) if n.starts_with("http://") || n.starts_with("https://") => url = n,
+                Some(n) => url = format!("{}{n}", self.base),
+                None => return Ok(Some(out)),
+            }
+        }
+        Err(Error::msg(format!(
+            "registry {}: {what}: more than 100 pages",
+            self.host
+        )))
     }
 
     pub fn blob(&self, digest: &str) -> Result<Box<dyn Read + Send>> {
@@ -565,5 +634,19 @@ mod tests {
             e.contains("no linux/s390x") && e.contains("linux/arm64"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn referrers_next_page_link() {
+        assert_eq!(
+            next_link(r#"</v2/a/referrers/sha256:ab?n=2&last=x>; rel="next""#).as_deref(),
+            Some("/v2/a/referrers/sha256:ab?n=2&last=x")
+        );
+        assert_eq!(
+            next_link(r#"<https://r/first>; rel="prev", <https://r/b>;rel=next"#).as_deref(),
+            Some("https://r/b")
+        );
+        assert_eq!(next_link(r#"<https://r/first>; rel="prev""#), None);
+        assert_eq!(next_link("garbage"), None);
     }
 }

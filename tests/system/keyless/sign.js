@@ -13,6 +13,12 @@
 //                                    certificate and Rekor evidence in its annotations
 //   [--message]                      a message signature of the manifest's bytes (a
 //                                    hashedrekord entry) instead of a DSSE in-toto statement
+//   [--tsa]                          also an RFC 3161 timestamp from @sigstore/mock's TSA
+//   [--rekor-v2]                     log to the mock's Rekor v2 API (an entry with an
+//                                    inclusion proof and no signed entry timestamp)
+//   [--sct none|bad|other]           the certificate without an embedded SCT, with one whose
+//                                    signature is altered (before the CA signs the
+//                                    certificate), or with one from the other root's CT log
 // node sign.js --image HOST:PORT/REPO --digest sha256:HEX --bundle FILE
 //   attaches FILE (a bundle, perhaps altered) as it is, without signing.
 // Writes DIR/trusted_root.json (this CA and log), DIR/other_root.json (another CA and log,
@@ -25,7 +31,7 @@ const http = require('http');
 const path = require('path');
 const mock = require('@sigstore/mock');
 const {
-  DSSEBundleBuilder, FulcioSigner, MessageSignatureBundleBuilder, RekorWitness,
+  DSSEBundleBuilder, FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness,
 } = require('@sigstore/sign');
 const { attachArtifactToImage } = require('@sigstore/oci');
 const { TrustedRoot } = require('@sigstore/protobuf-specs');
@@ -35,7 +41,7 @@ function args() {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '');
-    if (['tamper', 'no-tlog', 'no-attach', 'message', 'swap-entry', 'cosign'].includes(k)) a.flags.add(k);
+    if (['tamper', 'no-tlog', 'no-attach', 'message', 'swap-entry', 'cosign', 'tsa', 'rekor-v2'].includes(k)) a.flags.add(k);
     else a[k] = argv[++i];
   }
   const need = a.bundle ? ['image', 'digest'] : ['image', 'digest', 'identity', 'issuer', 'out'];
@@ -45,13 +51,30 @@ function args() {
   return a;
 }
 
+// The CT log the CA submits its precertificates to, as --sct asks.
+function ctlogFor(mode, mine, other) {
+  if (mode === 'none') return undefined;
+  if (mode === 'other') return other;
+  if (mode === 'bad') {
+    return {
+      log: async (cert, issuerID) => {
+        const sct = Buffer.from(await mine.log(cert, issuerID));
+        sct[sct.length - 4] ^= 1; // inside the ECDSA signature, the last field
+        return sct;
+      },
+    };
+  }
+  if (mode) throw new Error(`--sct ${mode}: none, bad or other`);
+  return mine;
+}
+
 // A CA and a log as @sigstore/mock makes them, with the trusted root that names them.
-async function authorities(host) {
+async function authorities(host, sct, otherCT) {
   const caKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
   const ctKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const tlogKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ctlog = await mock.initializeCTLog(ctKey);
-  const ca = await mock.initializeCA(caKey, ctlog);
+  const ca = await mock.initializeCA(caKey, ctlogFor(sct, ctlog, otherCT));
   const tlog = await mock.initializeTLog(`http://${host}`, tlogKey);
   const start = new Date(Date.now() - 3600 * 1000);
   const keyId = (der) => crypto.createHash('sha256').update(der).digest();
@@ -181,9 +204,9 @@ async function main() {
   const handlers = [];
   const server = await serve(handlers);
   const host = `127.0.0.1:${server.address().port}`;
-  const mine = await authorities(host);
   const other = await authorities(host);
-  handlers.push(mock.fulcioHandler(mine.ca), mock.rekorHandler(mine.tlog));
+  const mine = await authorities(host, a.sct, other.ctlog);
+  handlers.push(mock.fulcioHandler(mine.ca), mock.rekorHandler(mine.tlog), mock.rekorV2Handler(mine.tlog));
 
   const named = a['statement-digest'] || a.digest;
   const statement = {
@@ -196,7 +219,20 @@ async function main() {
     fulcioBaseURL: `http://${host}`,
     identityProvider: { getToken: async () => token(a.identity, a.issuer) },
   });
-  const witnesses = [new RekorWitness({ rekorBaseURL: `http://${host}` })];
+  const witnesses = [new RekorWitness({
+    rekorBaseURL: `http://${host}`, majorApiVersion: a.flags.has('rekor-v2') ? 2 : 1,
+  })];
+  if (a.flags.has('tsa')) {
+    const tsa = await mock.initializeTSA(crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+    handlers.push(mock.tsaHandler(tsa));
+    witnesses.push(new TSAWitness({ tsaBaseURL: `http://${host}` }));
+    mine.root.timestampAuthorities = [{
+      subject: { organization: 'sigstore.mock', commonName: 'tsa' },
+      uri: `http://${host}`,
+      certChain: { certificates: [tsa.intCertificate, tsa.rootCertificate].map((c) => ({ rawBytes: Buffer.from(c).toString('base64') })) },
+      validFor: { start: mine.root.certificateAuthorities[0].validFor.start },
+    }];
+  }
   let bundle;
   let cosignPayload;
   if (a.flags.has('cosign')) {

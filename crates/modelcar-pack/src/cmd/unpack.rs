@@ -25,7 +25,8 @@ pub enum ReadCmd {
         after_help = "SRC: REGISTRY/REPO[:TAG][@sha256:...], optionally behind oci://, oci+fetch://, kit:// or docker://, or oci:DIR[:TAG].\n\
 Without SRC: $MODELKIT_REF; without DEST: $UNPACK_PATH, else /home/user/modelkit (kit-init's contract).\n\
 COSIGN_KEY=PATH-or-PEM verifies the signature first, as --key does; COSIGN_CERT_IDENTITY,\n\
-COSIGN_CERT_OIDC_ISSUER and SIGSTORE_TRUSTED_ROOT verify a keyless one, as the --certificate-* flags do.\n\
+COSIGN_CERT_OIDC_ISSUER and SIGSTORE_TRUSTED_ROOT verify a keyless one, as the --certificate-* flags do\n\
+(COSIGN_INSECURE_IGNORE_SCT=true as --insecure-ignore-sct).\n\
 Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,\n\
 ~/.config/containers/auth.json, $DOCKER_CONFIG/config.json (else ~/.docker/config.json), /mnt/oci-fetch-auth/config.json."
     )]

@@ -161,7 +161,8 @@ impl Cert {
 
 /// Checks that `leaf` chains to one of the trusted authorities, with every certificate valid
 /// at `t` (the time the log recorded the signature) and the authority trusted at `t`.
-pub fn chain_to_root(leaf: &Cert, root: &super::trust::TrustedRoot, t: i64) -> Result<()> {
+/// Returns the certificate that issued `leaf`.
+pub fn chain_to_root(leaf: &Cert, root: &super::trust::TrustedRoot, t: i64) -> Result<Cert> {
     if !leaf.valid_at(t) {
         return Err(Error::msg(
             "the signing certificate was not valid when the log recorded the signature",
@@ -186,8 +187,9 @@ pub fn chain_to_root(leaf: &Cert, root: &super::trust::TrustedRoot, t: i64) -> R
             }
             child = c;
         }
-        if ok {
-            return Ok(());
+        // (trust.rs refuses empty chains, so a chain that held has an issuer.)
+        if let (true, Some(issuer)) = (ok, chain.into_iter().next()) {
+            return Ok(issuer);
         }
     }
     Err(Error::msg(

@@ -86,7 +86,7 @@ fn one(
             .decode(sig_b64.trim())
             .map_err(|_| Error::msg("signature annotation is not base64"))?,
     };
-    logged(&[entry(b)?], &s, &cert, root)
+    logged(&[entry(b)?], &s, &cert, root, policy)
 }
 
 /// Checks the certificate-carrying layers at the `.sig` tag: Ok(None) when there are none,

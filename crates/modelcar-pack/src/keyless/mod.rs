@@ -1,15 +1,17 @@
 //! Keyless (Fulcio + Rekor) signatures, verified offline against a trusted root file.
 //!
 //! Found the way @sigstore/oci attaches them: an artifact manifest whose `subject` is the
-//! image and whose one layer is a sigstore bundle, listed in the OCI referrers index at the
-//! tag `sha256-<hex>` (the distribution spec's fallback for registries without the referrers
-//! API, which is what @sigstore/oci writes there). See `bundle.rs` for what is checked.
+//! image and whose one layer is a sigstore bundle, listed by the registry's OCI 1.1 referrers
+//! API, or in the referrers index at the tag `sha256-<hex>` (the distribution spec's fallback
+//! for registries without the API, which is what @sigstore/oci writes there). See `bundle.rs`
+//! for what is checked, `sct.rs` for the certificate's SCT.
 //! cosign's own layout (certificate and Rekor evidence as annotations at the `.sig` tag) is
 //! read too, see `cosign.rs`.
 
 mod bundle;
 mod cert;
 mod cosign;
+mod sct;
 mod tlog;
 mod trust;
 
@@ -22,6 +24,8 @@ pub struct Policy {
     pub identity: String,
     pub issuer: String,
     pub trusted_root: String,
+    /// Accept a certificate without a valid SCT (cosign's --insecure-ignore-sct).
+    pub ignore_sct: bool,
 }
 
 /// The keyless flags, as cosign names them; the init image's env vars fill them in.
@@ -38,6 +42,10 @@ pub struct Args {
     /// fetched (also: SIGSTORE_TRUSTED_ROOT).
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<String>,
+    /// Keyless: accept a certificate without a valid embedded SCT from a CT log of the
+    /// trusted root, as cosign's flag of that name (also: COSIGN_INSECURE_IGNORE_SCT=true).
+    #[arg(long)]
+    pub insecure_ignore_sct: bool,
 }
 
 fn env(k: &str) -> Option<String> {
@@ -66,6 +74,11 @@ impl Args {
                     "--trusted-root needs --certificate-identity and --certificate-oidc-issuer",
                 ));
             }
+            if self.insecure_ignore_sct {
+                return Err(Error::msg(
+                    "--insecure-ignore-sct needs --certificate-identity and --certificate-oidc-issuer",
+                ));
+            }
             return Ok(None);
         }
         let (Some(identity), Some(issuer)) = (identity, issuer) else {
@@ -78,10 +91,15 @@ impl Args {
                 "keyless verification needs a trusted root file (--trusted-root or SIGSTORE_TRUSTED_ROOT: sigstore's trusted_root.json); fetching it through TUF needs the network and is not done",
             ));
         };
+        let ignore_sct = self.insecure_ignore_sct
+            || env("COSIGN_INSECURE_IGNORE_SCT").is_some_and(|v| {
+                matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")
+            });
         Ok(Some(Policy {
             identity,
             issuer,
             trusted_root,
+            ignore_sct,
         }))
     }
 }
@@ -90,22 +108,32 @@ fn is_bundle_type(t: &str) -> bool {
     t.starts_with("application/vnd.dev.sigstore.bundle")
 }
 
-/// The bundles attached to `digest` through the referrers tag.
+/// The bundles attached to `digest`: listed by the registry's referrers API, or where there is
+/// none, in the index at the tag `sha256-<hex>` (the distribution spec's fallback).
 fn bundles(source: &Source, digest: &str) -> Result<Vec<(String, Vec<u8>)>> {
     let tag = digest.replacen(':', "-", 1);
-    let Some(index) = source.tagged(&tag)? else {
-        return Ok(Vec::new());
+    let listed = match source.referrers(digest)? {
+        Some(l) => l,
+        None => {
+            let Some(index) = source.tagged(&tag)? else {
+                return Ok(Vec::new());
+            };
+            if index.media_type != MT_OCI_INDEX {
+                return Ok(Vec::new());
+            }
+            index.json()?["manifests"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
     };
-    if index.media_type != MT_OCI_INDEX {
-        return Ok(Vec::new());
-    }
     let mut out = Vec::new();
-    for m in index.json()?["manifests"].as_array().into_iter().flatten() {
+    for m in &listed {
         if !m["artifactType"].as_str().is_some_and(is_bundle_type) {
             continue;
         }
         let d: Descriptor = serde_json::from_value(m.clone())
-            .map_err(|e| Error::msg(format!("referrers index {tag}: {e}")))?;
+            .map_err(|e| Error::msg(format!("referrers of {digest}: {e}")))?;
         let man = source.by_descriptor(&d)?.json()?;
         // The manifest must say it refers to this image, not merely be listed under its tag.
         if man["subject"]["digest"].as_str() != Some(digest) {
@@ -127,11 +155,16 @@ fn bundles(source: &Source, digest: &str) -> Result<Vec<(String, Vec<u8>)>> {
 /// Returns a short description of what matched.
 pub fn verify(source: &Source, src: &Src, digest: &str, policy: &Policy) -> Result<String> {
     let root = trust::TrustedRoot::load(&policy.trusted_root)?;
+    let checked = if policy.ignore_sct {
+        "certificate chain, signature and transparency log checked (certificate transparency SCT not checked: --insecure-ignore-sct)"
+    } else {
+        "certificate chain, its certificate transparency SCT, signature and transparency log checked"
+    };
     let mut why = Vec::new();
     match cosign::verify(source, digest, policy, &root) {
         Ok(Some(what)) => {
             return Ok(format!(
-                "keyless: {} from {}, {what}, certificate chain, signature and transparency log checked",
+                "keyless: {} from {}, {what}, {checked}",
                 policy.identity, policy.issuer
             ))
         }
@@ -141,7 +174,7 @@ pub fn verify(source: &Source, src: &Src, digest: &str, policy: &Policy) -> Resu
     let found = bundles(source, digest)?;
     if found.is_empty() && why.is_empty() {
         return Err(Error::msg(format!(
-            "{src}: no keyless signature for {digest} (no sigstore bundle at the referrers tag {}, no certificate at {}); refusing to unpack",
+            "{src}: no keyless signature for {digest} (no sigstore bundle among its referrers, from the referrers API or else the tag {}; no certificate at {}); refusing to unpack",
             digest.replacen(':', "-", 1),
             crate::sign::sig_tag(digest)
         )));
@@ -150,7 +183,7 @@ pub fn verify(source: &Source, src: &Src, digest: &str, policy: &Policy) -> Resu
         match bundle::verify(b, digest, policy, &root) {
             Ok(who) => {
                 return Ok(format!(
-                    "keyless: {who} from {}, bundle {m}, certificate chain, signature and transparency log checked",
+                    "keyless: {who} from {}, bundle {m}, {checked}",
                     policy.issuer
                 ))
             }

@@ -33,6 +33,8 @@ pub struct Log {
 pub struct TrustedRoot {
     pub authorities: Vec<Authority>,
     pub logs: Vec<Log>,
+    /// Certificate transparency logs, whose SCTs Fulcio embeds in its certificates.
+    pub ct_logs: Vec<Log>,
 }
 
 pub fn b64(v: &Value, what: &str) -> Result<Vec<u8>> {
@@ -136,22 +138,32 @@ impl TrustedRoot {
                 valid: window(&ca["validFor"], &what)?,
             });
         }
-        let mut logs = Vec::new();
-        for (i, t) in v["tlogs"].as_array().into_iter().flatten().enumerate() {
-            let what = format!("tlogs[{i}]");
-            logs.push(Log {
-                key_der: b64(&t["publicKey"]["rawBytes"], &format!("{what}.publicKey"))?,
-                log_id: b64(&t["logId"]["keyId"], &format!("{what}.logId"))?,
-                valid: window(&t["publicKey"]["validFor"], &what)?,
-            });
-        }
+        let logs = Self::logs(v, "tlogs")?;
+        let ct_logs = Self::logs(v, "ctlogs")?;
         if authorities.is_empty() {
             return Err(Error::msg("no certificateAuthorities (Fulcio roots)"));
         }
         if logs.is_empty() {
             return Err(Error::msg("no tlogs (Rekor keys)"));
         }
-        Ok(TrustedRoot { authorities, logs })
+        Ok(TrustedRoot {
+            authorities,
+            logs,
+            ct_logs,
+        })
+    }
+
+    fn logs(v: &Value, field: &str) -> Result<Vec<Log>> {
+        let mut logs = Vec::new();
+        for (i, t) in v[field].as_array().into_iter().flatten().enumerate() {
+            let what = format!("{field}[{i}]");
+            logs.push(Log {
+                key_der: b64(&t["publicKey"]["rawBytes"], &format!("{what}.publicKey"))?,
+                log_id: b64(&t["logId"]["keyId"], &format!("{what}.logId"))?,
+                valid: window(&t["publicKey"]["validFor"], &what)?,
+            });
+        }
+        Ok(logs)
     }
 }
 
