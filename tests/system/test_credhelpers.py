@@ -6,7 +6,6 @@ one clear line each."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run, sample_model_hashes, sha256_tree, unique
+from helpers import auth_config, run, sample_model_hashes, sha256_tree, unique
 from test_pack import pack, pack_bin  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,8 +72,7 @@ def test_push_and_unpack_with_creds_store_and_cred_helpers(pack_bin, pass_store,
 
     # credHelpers for this registry wins over a credsStore that does not exist, and over a
     # wrong password in auths.
-    wrong = base64.b64encode(f"{user}:nope".encode()).decode()
-    docker_config(env, {"auths": {host: {"auth": wrong}}, "credsStore": "nosuch-mcb",
+    docker_config(env, {**auth_config(host, user, "nope"), "credsStore": "nosuch-mcb",
                         "credHelpers": {host: "pass"}})
     dest = tmp_path / "out-helpers"
     pack(pack_bin, "unpack", "-q", "--insecure", f"oci://{ref}", dest, env=env, timeout=120)
