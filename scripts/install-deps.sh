@@ -40,6 +40,9 @@ APT_PACKAGES=(
   libc6-dev-arm64-cross libc6-dev-ppc64el-cross libc6-dev-s390x-cross openssl ca-certificates
   # The differential (tests/differential): its third shell.
   dash
+  # Credential helper tests (tests/system/test_credhelpers.py): docker-credential-pass and
+  # the password store it keeps logins in.
+  golang-docker-credential-helpers pass gnupg
 )
 
 apt_missing() {

@@ -5,6 +5,7 @@ Other test files may ADD functions at the end of this file; do not rewrite the o
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as _dt
 import hashlib
@@ -492,18 +493,22 @@ def free_port() -> int:
 
 
 class Registry:
-    """A plain-HTTP docker-registry on a free port of 127.0.0.1 (optionally htpasswd auth),
-    its storage in a temp folder; stop() ends it and removes the folder."""
+    """A plain-HTTP docker-registry on 127.0.0.1 (optionally htpasswd auth), its config and log
+    in a temp folder; stop() ends it and removes the folder. Its storage is in that folder too,
+    unless `data` names one (kept, so that a registry on the same `data` and `port` can take
+    over after kill())."""
 
-    def __init__(self, auth: tuple[str, str] | None = None):
+    def __init__(self, auth: tuple[str, str] | None = None, data: Path | None = None,
+                 port: int | None = None):
         self.dir = Path(tempfile.mkdtemp(prefix="mcb-registry-"))
-        self.port = free_port()
+        self.data = data or self.dir / "data"
+        self.port = port or free_port()
         self.hostport = f"127.0.0.1:{self.port}"
         cfg = [
             "version: 0.1",
             "log: {level: error}",
             "storage:",
-            f"  filesystem: {{rootdirectory: {self.dir / 'data'}}}",
+            f"  filesystem: {{rootdirectory: {self.data}}}",
             "  delete: {enabled: true}",
             "http:",
             f"  addr: {self.hostport}",
@@ -542,6 +547,11 @@ class Registry:
         raise RuntimeError(f"docker-registry on {self.hostport} did not come up: {last}; "
                            f"log: {(self.dir / 'registry.log').read_text()}")
 
+    def kill(self):
+        """SIGKILL, as a crash: the storage stays as the registry left it."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -558,3 +568,20 @@ def host_arch() -> str:
     """This machine's architecture, by the table's name (uname -m is the qemu_user column)."""
     machine = os.uname().machine
     return next(r["arch"] for r in _ARCH_ROWS if r["qemu_user"] == machine)
+
+
+def run_kserve_pod_retrying(podman_env, modelcar_image, *, serving_image, **kw) -> PodRun:
+    """run_kserve_pod, tried up to three times on podman 4.3's init-container flake
+    (ENVIRONMENT.md) only."""
+    for attempt in range(3):
+        try:
+            return run_kserve_pod(podman_env, modelcar_image, serving_image=serving_image, **kw)
+        except CommandError as e:
+            if KUBE_PLAY_FLAKE not in str(e) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def auth_config(host: str, user: str, password: str) -> dict:
+    """An auth file (containers-auth.json, docker's config.json) with one login."""
+    return {"auths": {host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}}}

@@ -146,13 +146,7 @@ def test_converted_model_serves_in_the_kserve_pod(tag, pack_bin, kits, pushed, p
     assert len(layers["layout"]) == 1 + len([x for x in src["layers"] if "dataset" not in x["mediaType"]])
 
     name = to_storage(podman_env, images, out, "registry" if tag == "kit" else "layout", "amd64")
-    for attempt in range(3):
-        try:
-            res = helpers.run_kserve_pod(podman_env, name, serving_image=serving_image)
-            break
-        except helpers.CommandError as e:
-            if helpers.KUBE_PLAY_FLAKE not in str(e) or attempt == 2:
-                raise
+    res = helpers.run_kserve_pod_retrying(podman_env, name, serving_image=serving_image)
     assert res.serving["ok"], res.serving["log"]
     assert res.serving["files"] == helpers.sample_model_hashes()
     assert res.stop.sidecar_exit_code == 0
@@ -167,8 +161,6 @@ def tagged_digest(layout: Path, tag: str) -> str:
 def test_kit_source_with_registry_credentials(pack_bin, kits, auth_registry, podman_env, tmp_path):  # noqa: F811
     """kit:// uses --push's auth: without credentials one clear line, with an auth file the
     conversion reads the ModelKit (and the same model layers as from the layout)."""
-    import base64
-
     host, user, password = auth_registry
     ref = f"{host}/kit-{SESSION}/auth:v1"
     run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", f"{user}:{password}",
@@ -183,7 +175,7 @@ def test_kit_source_with_registry_credentials(pack_bin, kits, auth_registry, pod
     assert f"registry {host} wants credentials" in refused.stderr, refused.stderr
     assert len(refused.stderr.splitlines()) == 1, refused.stderr
     auth = tmp_path / "auth.json"
-    auth.write_text(json.dumps({"auths": {host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}}}))
+    auth.write_text(json.dumps(helpers.auth_config(host, user, password)))
     pack(pack_bin, f"kit://{ref}", "--insecure", "-o", f"oci:{out}:v1", "-q",
          env={**env, "REGISTRY_AUTH_FILE": str(auth)})
     pack(pack_bin, f"oci:{kits}:kit", "-o", f"oci:{out}:layout", "-q")

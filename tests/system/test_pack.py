@@ -5,7 +5,6 @@ reflinks on a loop-mounted XFS; registries that refuse or drop the connection.""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -115,14 +114,7 @@ def test_podman_runs_amd64_and_arm64(packed_sample, podman_env, images, repo):
 def test_kube_play_serves_the_packed_model(packed_sample, podman_env, images, serving_image):
     layout, _ = packed_sample
     name = to_storage(podman_env, images, layout, "sample", "amd64")
-    for attempt in range(3):
-        try:
-            res = helpers.run_kserve_pod(podman_env, name, serving_image=serving_image)
-            break
-        except helpers.CommandError as e:
-            # Only podman 4.3's init-container flake (ENVIRONMENT.md) is retried.
-            if helpers.KUBE_PLAY_FLAKE not in str(e) or attempt == 2:
-                raise
+    res = helpers.run_kserve_pod_retrying(podman_env, name, serving_image=serving_image)
     assert res.serving["ok"], res.serving["log"]
     assert res.serving["files"] == helpers.sample_model_hashes()
     assert res.stop.sidecar_exit_code == 0
@@ -178,15 +170,14 @@ def test_push_with_htpasswd_auth(pack_bin, repo, auth_registry, podman_env, tmp_
     assert f"registry {host} wants credentials" in refused.stderr, refused.stderr
 
     wrong = tmp_path / "wrong.json"
-    wrong.write_text(json.dumps({"auths": {host: {"auth": base64.b64encode(f"{user}:nope".encode()).decode()}}}))
+    wrong.write_text(json.dumps(helpers.auth_config(host, user, "nope")))
     bad = pack(pack_bin, repo / "sample-model", "--push", ref, "--insecure", check=False,
                env={**env, "REGISTRY_AUTH_FILE": str(wrong)})
     assert bad.returncode == 1 and "credentials refused" in bad.stderr, bad.stderr
 
     # ~/.docker/config.json form, as `docker login` writes it.
     (home / ".docker").mkdir()
-    (home / ".docker" / "config.json").write_text(json.dumps(
-        {"auths": {host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}}}))
+    (home / ".docker" / "config.json").write_text(json.dumps(helpers.auth_config(host, user, password)))
     digest = pack(pack_bin, repo / "sample-model", "--push", ref, "--insecure", "-q", env=env).stdout.strip()
     raw = run(["skopeo", "inspect", "--tls-verify=false", "--creds", f"{user}:{password}", "--raw",
                f"docker://{ref}"], env=podman_env).stdout

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +29,9 @@ from helpers import (
     REPO,
     REPORT,
     KUBE_PLAY_FLAKE,
+    Registry,
+    auth_config,
+    free_port,
     parse_serving_output,
     podman,
     podman_form,
@@ -339,33 +341,14 @@ class _Proxy:
         self.sock.close()
 
 
-def _registry(data: Path, port: int) -> subprocess.Popen:
-    cfg = data.parent / f"config-{port}.yml"
-    cfg.write_text(f"version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem: {{rootdirectory: {data}}}\n"
-                   f"http:\n  addr: 127.0.0.1:{port}\n")
-    p = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return p
-        except OSError:
-            time.sleep(0.1)
-    p.kill()
-    raise RuntimeError("docker-registry did not start")
-
-
 def test_registry_killed_mid_download_then_rerun(unpack_bin, tmp_path):
     model = tmp_path / "model"
     model.mkdir()
     (model / "weights.bin").write_bytes(os.urandom(48 << 20))
     (model / "config.json").write_text('{"a": 1}\n')
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     data = tmp_path / "registry"
-    reg = _registry(data, port)
+    reg = Registry(data=data, port=port)
     proxy = None
     try:
         ref = f"127.0.0.1:{port}/killed:v1"
@@ -381,15 +364,15 @@ def test_registry_killed_mid_download_then_rerun(unpack_bin, tmp_path):
         while proxy.sent < (12 << 20) and time.monotonic() < deadline and p.poll() is None:
             time.sleep(0.05)
         assert p.poll() is None, "unpack finished before the registry was killed"
-        reg.send_signal(signal.SIGKILL)
-        reg.wait(timeout=10)
+        reg.kill()
         _, err = p.communicate(timeout=120)
         assert p.returncode == 1, err
         assert "panicked" not in err
         # DEST as it was, nothing staged beside it.
         assert sorted(os.listdir(dest)) == ["previous"]
-        assert sorted(os.listdir(tmp_path)) == sorted(["model", "registry", "dest", f"config-{port}.yml"])
-        reg = _registry(data, port)
+        assert sorted(os.listdir(tmp_path)) == sorted(["model", "registry", "dest"])
+        reg.stop()
+        reg = Registry(data=data, port=port)
         r = run([unpack_bin, "unpack", "--insecure", ref, dest],
                 timeout=300)
         assert sha256_tree(dest) == sha256_tree(model)
@@ -398,18 +381,15 @@ def test_registry_killed_mid_download_then_rerun(unpack_bin, tmp_path):
     finally:
         if proxy:
             proxy.close()
-        reg.kill()
-        reg.wait(timeout=10)
+        reg.stop()
 
 
 def test_pull_secret_as_kserve_mounts_it(unpack_bin, auth_registry, tmp_path):
     """KServe's oci+fetch hands the pod's imagePullSecret over as a docker config.json at
     KSERVE_OCI_DOCKER_CONFIG; DOCKER_CONFIG and REGISTRY_AUTH_FILE work too; without any,
     one clear line."""
-    import base64
-
     host, user, password = auth_registry
-    cfg = {"auths": {host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}}}
+    cfg = auth_config(host, user, password)
     (tmp_path / "secret").mkdir()
     (tmp_path / "secret" / "config.json").write_text(json.dumps(cfg))
     ref = f"{host}/{unique('private')}:v1"

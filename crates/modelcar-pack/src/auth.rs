@@ -4,8 +4,12 @@
 //! $DOCKER_CONFIG/config.json (else ~/.docker/config.json). KServe's storage initializer gets
 //! the pod's first imagePullSecret as a docker config.json at KSERVE_OCI_DOCKER_CONFIG
 //! (default /mnt/oci-fetch-auth/config.json): read first and last respectively.
-//! Credential helpers (credHelpers/credsStore) are not run.
+//! Within one file, as docker does: a `credHelpers` entry for the registry, else `credsStore`,
+//! names the credential helper that answers for it (see [`crate::credhelper`]), else `auths`.
+//! A helper that has nothing for the registry passes on to the next file, as podman does.
 
+use crate::credhelper;
+use crate::error::Result;
 use base64::Engine;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -44,9 +48,18 @@ pub fn auth_files() -> Vec<PathBuf> {
     v
 }
 
-/// Credentials for `host` and `repo`: the most specific key ("host/ns/repo", then
-/// "host/ns", then "host") of the first file that has one.
-pub fn lookup(host: &str, repo: &str) -> Option<Creds> {
+/// What [`lookup`] found, and the helpers it asked (named when none had credentials).
+#[derive(Default)]
+pub struct Found {
+    pub creds: Option<Creds>,
+    pub helpers_asked: Vec<String>,
+}
+
+/// Credentials for `host` and `repo` from the first file that has some: its credential helper
+/// for `host`, or its most specific `auths` key ("host/ns/repo", then "host/ns", then "host").
+/// A helper that is missing, fails, hangs or answers nonsense is an error.
+pub fn lookup(host: &str, repo: &str) -> Result<Found> {
+    let mut found = Found::default();
     for f in auth_files() {
         let Ok(bytes) = std::fs::read(&f) else {
             continue;
@@ -61,11 +74,38 @@ pub fn lookup(host: &str, repo: &str) -> Option<Creds> {
                 continue;
             }
         };
-        if let Some(c) = find(&doc, host, repo) {
-            return Some(c);
+        if let Some((name, key, field)) = helper_for(&doc, host) {
+            let origin = format!("{field} in {}", f.display());
+            found
+                .helpers_asked
+                .push(format!("docker-credential-{name}"));
+            found.creds = credhelper::get(name, &key, &origin, credhelper::TIMEOUT)?;
+        } else {
+            found.creds = find(&doc, host, repo);
+        }
+        if found.creds.is_some() {
+            return Ok(found);
         }
     }
-    None
+    Ok(found)
+}
+
+/// The helper answering for `host` in this file and the server URL to ask it for: the
+/// `credHelpers` key as written (what `docker login` and `podman login` stored under), else
+/// `credsStore` with the key `docker login` uses (`https://index.docker.io/v1/` for Docker Hub).
+fn helper_for<'a>(doc: &'a AuthFile, host: &str) -> Option<(&'a str, String, &'static str)> {
+    for (k, v) in &doc.cred_helpers {
+        if normalise(k) == host {
+            return Some((v.as_str(), k.clone(), "credHelpers"));
+        }
+    }
+    let store = doc.creds_store.as_deref().filter(|s| !s.is_empty())?;
+    let key = if host == "docker.io" {
+        "https://index.docker.io/v1/".to_string()
+    } else {
+        host.to_string()
+    };
+    Some((store, key, "credsStore"))
 }
 
 fn normalise(key: &str) -> String {
@@ -84,11 +124,15 @@ fn normalise(key: &str) -> String {
     }
 }
 
-/// containers-auth.json(5); other keys (credHelpers, ...) are not used here.
+/// containers-auth.json(5) and docker's config.json; other keys are not used here.
 #[derive(Deserialize)]
 pub struct AuthFile {
     #[serde(default)]
     auths: BTreeMap<String, AuthEntry>,
+    #[serde(default, rename = "credHelpers")]
+    cred_helpers: BTreeMap<String, String>,
+    #[serde(default, rename = "credsStore")]
+    creds_store: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -154,5 +198,46 @@ mod tests {
         let d = find(&doc, "docker.io", "library/x").unwrap();
         assert_eq!((d.user.as_str(), d.password.as_str()), ("d", "p:x"));
         assert!(find(&doc, "ghcr.io", "x").is_none());
+    }
+
+    #[test]
+    fn cred_helpers_then_creds_store_then_auths() {
+        let doc: AuthFile = serde_json::from_value(json!({
+            "auths": {"quay.io": {"auth": "dTE6cDE="}},
+            "credHelpers": {"https://index.docker.io/v1/": "desktop", "127.0.0.1:5000": "pass"},
+            "credsStore": "secretservice",
+        }))
+        .unwrap();
+        assert_eq!(
+            helper_for(&doc, "docker.io"),
+            Some((
+                "desktop",
+                "https://index.docker.io/v1/".into(),
+                "credHelpers"
+            ))
+        );
+        assert_eq!(
+            helper_for(&doc, "127.0.0.1:5000"),
+            Some(("pass", "127.0.0.1:5000".into(), "credHelpers"))
+        );
+        assert_eq!(
+            helper_for(&doc, "quay.io"),
+            Some(("secretservice", "quay.io".into(), "credsStore"))
+        );
+        let store_only: AuthFile = serde_json::from_value(
+            json!({"credsStore": "pass", "credHelpers": {"docker.io": "gcr"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            helper_for(&store_only, "docker.io"),
+            Some(("gcr", "docker.io".into(), "credHelpers"))
+        );
+        assert_eq!(
+            helper_for(&store_only, "ghcr.io"),
+            Some(("pass", "ghcr.io".into(), "credsStore"))
+        );
+        let plain: AuthFile =
+            serde_json::from_value(json!({"auths": {}, "credsStore": ""})).unwrap();
+        assert_eq!(helper_for(&plain, "docker.io"), None);
     }
 }

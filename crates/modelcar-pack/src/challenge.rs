@@ -30,19 +30,21 @@ impl Login<'_> {
             Err(e) => return Err(fail(self.host, unreachable, e)),
         };
         let challenge = resp.header("www-authenticate").unwrap_or("").to_string();
-        let creds = auth::lookup(self.host, self.repo);
+        let found = auth::lookup(self.host, self.repo)?;
+        let creds = found.creds;
+        let none = || no_creds(self.host, &found.helpers_asked);
         let scheme = challenge
             .split_whitespace()
             .next()
             .unwrap_or("")
             .to_ascii_lowercase();
         if scheme == "basic" {
-            let c = creds.ok_or_else(|| no_creds(self.host))?;
+            let c = creds.ok_or_else(none)?;
             Ok(Some(basic(&c)))
         } else if scheme == "bearer" {
             Ok(Some(format!(
                 "Bearer {}",
-                self.token(&challenge, creds.as_ref())?
+                self.token(&challenge, creds.as_ref(), &none)?
             )))
         } else {
             Err(Error::msg(format!(
@@ -52,7 +54,12 @@ impl Login<'_> {
         }
     }
 
-    fn token(&self, challenge: &str, creds: Option<&Creds>) -> Result<String> {
+    fn token(
+        &self,
+        challenge: &str,
+        creds: Option<&Creds>,
+        none: &dyn Fn() -> Error,
+    ) -> Result<String> {
         let params = parse_challenge(challenge);
         let realm = params
             .iter()
@@ -73,7 +80,7 @@ impl Login<'_> {
             req = req.set("Authorization", &basic(c));
         }
         let resp = req.call().map_err(|e| match e {
-            ureq::Error::Status(401 | 403, _) if creds.is_none() => no_creds(self.host),
+            ureq::Error::Status(401 | 403, _) if creds.is_none() => none(),
             e => fail(self.host, "token service", e),
         })?;
         let text = resp
@@ -113,13 +120,19 @@ pub(crate) fn fail(host: &str, what: &str, e: ureq::Error) -> Error {
     }
 }
 
-pub(crate) fn no_creds(host: &str) -> Error {
+/// `helpers`: the credential helpers that were asked and had nothing for `host`.
+pub(crate) fn no_creds(host: &str, helpers: &[String]) -> Error {
     let files: Vec<String> = auth::auth_files()
         .iter()
         .map(|p| p.display().to_string())
         .collect();
+    let asked = if helpers.is_empty() {
+        String::new()
+    } else {
+        format!(" (nor in {})", helpers.join(", "))
+    };
     Error::msg(format!(
-        "registry {host} wants credentials, and none were found for it in {}",
+        "registry {host} wants credentials, and none were found for it in {}{asked}",
         files.join(", ")
     ))
 }

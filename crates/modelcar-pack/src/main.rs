@@ -9,6 +9,7 @@ mod cleanup;
 mod cli;
 mod cmd;
 mod convert;
+mod credhelper;
 mod error;
 mod fetch;
 mod formats;

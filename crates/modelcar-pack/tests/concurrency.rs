@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_modelcar-pack");
+mod support;
+
 const RUNS: usize = 3;
 
 struct Rng(u64);
@@ -46,9 +47,7 @@ impl Rng {
 }
 
 fn spawn(args: &[&str]) -> Child {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("SOURCE_DATE_EPOCH")
+    support::command(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -3,67 +3,16 @@
 //! conversion refuses (escaping entries, devices, links out, a wrong digest).
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_modelcar-pack");
+mod support;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "modelcar-pack {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap().trim().to_string()
-}
-
-/// The one stderr line of a failed run (exit status 1).
-fn fails(args: &[&str]) -> String {
-    let o = run(args);
-    assert_eq!(o.status.code(), Some(1), "{args:?} should fail");
-    let e = String::from_utf8(o.stderr).unwrap();
-    assert_eq!(e.lines().count(), 1, "one line: {e}");
-    assert!(!e.contains("panicked"), "{e}");
-    e
-}
-
-fn sha(b: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(b))
-}
-
-fn blob(dir: &Path, digest: &str) -> Vec<u8> {
-    let b = fs::read(dir.join("blobs/sha256").join(&digest[7..])).unwrap();
-    assert_eq!(sha(&b), digest);
-    b
-}
-
-fn json_blob(dir: &Path, digest: &str) -> Value {
-    serde_json::from_slice(&blob(dir, digest)).unwrap()
-}
-
-fn tagged(dir: &Path, tag: &str) -> Value {
-    let idx: Value = serde_json::from_slice(&fs::read(dir.join("index.json")).unwrap()).unwrap();
-    idx["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
-        .cloned()
-        .unwrap_or_else(|| panic!("no tag {tag}"))
-}
+use support::{
+    blob, fails, json_blob, kit_context, kit_files, ok, raw_tar, sha256, tagged, Kind, KITFILE,
+};
 
 /// The amd64 manifest of a modelcar tag.
 fn modelcar_manifest(dir: &Path, tag: &str) -> Value {
@@ -110,53 +59,11 @@ impl Ctx {
     }
 }
 
-const KITFILE: &str = r#"manifestVersion: 1.0.0
-package:
-  name: tiny
-  version: 1.2.3
-  description: A tiny model
-  authors: [Ann, Bob]
-  license: Apache-2.0
-model:
-  name: tiny-model
-  path: ./weights
-  format: safetensors
-  parts:
-    - name: lora
-      path: lora.bin
-datasets:
-  - name: train
-    path: data/
-code:
-  - path: src
-docs:
-  - path: README.md
-  - path: docs
-"#;
-
-fn files() -> Vec<(&'static str, Vec<u8>)> {
-    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    vec![
-        ("weights/model.safetensors", big),
-        ("weights/sub/config.json", b"{}\n".to_vec()),
-        ("lora.bin", b"lora".to_vec()),
-        ("data/train.csv", b"a,b\n".to_vec()),
-        ("src/train.py", b"print(1)\n".to_vec()),
-        ("README.md", b"# tiny\n".to_vec()),
-        ("docs/LICENSE", b"Apache\n".to_vec()),
-    ]
-}
-
 fn context() -> Ctx {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().to_path_buf();
     let dir = root.join("ctx");
-    for (p, b) in files() {
-        let f = dir.join(p);
-        fs::create_dir_all(f.parent().unwrap()).unwrap();
-        fs::write(f, b).unwrap();
-    }
-    fs::write(dir.join("Kitfile"), KITFILE).unwrap();
+    kit_context(&dir);
     Ctx {
         _tmp: tmp,
         root,
@@ -165,7 +72,7 @@ fn context() -> Ctx {
 }
 
 fn expect(paths: &[&str]) -> BTreeMap<String, Vec<u8>> {
-    files()
+    kit_files()
         .into_iter()
         .filter(|(p, _)| paths.contains(p))
         .map(|(p, b)| (format!("models/{p}"), b))
@@ -576,82 +483,42 @@ fn modelkits_and_modelpacks_convert_to_the_same_modelcar_files() {
     );
 }
 
-/// A one-layer ModelKit layout made by hand (tag "t").
+/// A one-layer ModelKit layout made by hand (tag "t"); the layer's digest.
 fn handmade(dir: &Path, layer: &[u8], media: &str) -> String {
-    let blobs = dir.join("blobs/sha256");
-    fs::create_dir_all(&blobs).unwrap();
-    let put = |b: &[u8]| {
-        let d = sha(b);
-        fs::write(blobs.join(&d[7..]), b).unwrap();
-        json!({"digest": d, "size": b.len()})
-    };
-    let l = put(layer);
     let cfg =
         serde_json::to_vec(&json!({"manifestVersion": "1.0.0", "model": {"path": "m"}})).unwrap();
-    let cd = put(&cfg);
-    let m = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.kitops.modelkit.config.v1+json", "digest": cd["digest"], "size": cd["size"]},
-        "layers": [{"mediaType": media, "digest": l["digest"], "size": l["size"]}],
-    });
-    let mb = serde_json::to_vec(&m).unwrap();
-    let md = put(&mb);
-    fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    let idx = json!({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md["digest"], "size": md["size"],
-        "annotations": {"org.opencontainers.image.ref.name": "t"}}]});
-    fs::write(dir.join("index.json"), serde_json::to_vec(&idx).unwrap()).unwrap();
-    l["digest"].as_str().unwrap().to_string()
-}
-
-fn raw_tar(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (p, t, link) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(*t);
-        h.set_mode(0o644);
-        let data: &[u8] = if t.is_file() { b"data" } else { b"" };
-        h.set_size(data.len() as u64);
-        // set_path refuses "..": write the name bytes directly, as a hostile tool would.
-        let name = &mut h.as_old_mut().name;
-        name[..p.len()].copy_from_slice(p.as_bytes());
-        if !link.is_empty() {
-            h.set_link_name(link).unwrap();
-        }
-        h.set_cksum();
-        b.append(&h, data).unwrap();
-    }
-    b.into_inner().unwrap()
+    support::manifest(
+        dir,
+        "t",
+        ("application/vnd.kitops.modelkit.config.v1+json", &cfg),
+        &[(media, layer.to_vec())],
+    );
+    sha256(layer)
 }
 
 #[test]
 fn conversion_refuses_what_could_escape() {
-    let file = tar::EntryType::Regular;
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (
-            raw_tar(&[("m/../../evil", file, "")]),
+            raw_tar(&[("m/../../evil", Kind::File(b"data"))]),
             "leaves the layer's tree",
         ),
         (
-            raw_tar(&[("/etc/evil", file, "")]),
+            raw_tar(&[("/etc/evil", Kind::File(b"data"))]),
             "leaves the layer's tree",
         ),
+        (raw_tar(&[("m/dev", Kind::Char)]), "m/dev: a device"),
+        (raw_tar(&[("m/fifo", Kind::Fifo)]), "a fifo"),
         (
-            raw_tar(&[("m/dev", tar::EntryType::Char, "")]),
-            "m/dev: a device",
-        ),
-        (raw_tar(&[("m/fifo", tar::EntryType::Fifo, "")]), "a fifo"),
-        (
-            raw_tar(&[("m/l", tar::EntryType::Symlink, "../../etc/passwd")]),
+            raw_tar(&[("m/l", Kind::Symlink("../../etc/passwd"))]),
             "points outside the model",
         ),
         (
-            raw_tar(&[("m/l", tar::EntryType::Symlink, "/etc/passwd")]),
+            raw_tar(&[("m/l", Kind::Symlink("/etc/passwd"))]),
             "points outside the model",
         ),
         (
-            raw_tar(&[("m/h", tar::EntryType::Link, "etc/passwd")]),
+            raw_tar(&[("m/h", Kind::Hardlink("etc/passwd"))]),
             "not a file earlier in the layer",
         ),
     ];
@@ -674,7 +541,7 @@ fn conversion_refuses_what_could_escape() {
 fn conversion_checks_the_source_digest_and_reads_gzip() {
     let t = tempfile::tempdir().unwrap();
     let src = t.path().join("src");
-    let layer = raw_tar(&[("m/a", tar::EntryType::Regular, "")]);
+    let layer = raw_tar(&[("m/a", Kind::File(b"data"))]);
     let d = handmade(&src, &layer, "application/vnd.kitops.modelkit.model.v1.tar");
     let mut bad = layer.clone();
     bad[600] ^= 1;

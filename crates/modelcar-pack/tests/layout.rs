@@ -7,77 +7,24 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_modelcar-pack");
+mod support;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn pack(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap()
-}
-
-fn pack_ok(args: &[&str]) -> String {
-    let o = pack(args);
-    assert!(
-        o.status.success(),
-        "modelcar-pack {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap().trim().to_string()
-}
-
-fn blob(dir: &Path, digest: &str) -> Vec<u8> {
-    let b = fs::read(
-        dir.join("blobs/sha256")
-            .join(digest.trim_start_matches("sha256:")),
-    )
-    .unwrap();
-    assert_eq!(
-        format!("sha256:{:x}", Sha256::digest(&b)),
-        digest,
-        "blob content matches its name"
-    );
-    b
-}
-
-fn json(dir: &Path, digest: &str) -> Value {
-    serde_json::from_slice(&blob(dir, digest)).unwrap()
-}
-
-fn tagged(dir: &Path, tag: &str) -> Value {
-    let idx: Value = serde_json::from_slice(&fs::read(dir.join("index.json")).unwrap()).unwrap();
-    let found: Vec<&Value> = idx["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
-        .collect();
-    assert_eq!(found.len(), 1, "one entry tagged {tag} in {idx}");
-    found[0].clone()
-}
+use support::{blob, json_blob, ok, repo, run, tagged, BIN};
 
 /// (platform manifest descriptor, manifest, config) per platform of the tagged index.
 fn images(dir: &Path, tag: &str) -> Vec<(Value, Value, Value)> {
     let top = tagged(dir, tag);
     assert_eq!(top["mediaType"], "application/vnd.oci.image.index.v1+json");
-    let index = json(dir, top["digest"].as_str().unwrap());
+    let index = json_blob(dir, top["digest"].as_str().unwrap());
     index["manifests"]
         .as_array()
         .unwrap()
         .iter()
         .map(|d| {
-            let m = json(dir, d["digest"].as_str().unwrap());
-            let c = json(dir, m["config"]["digest"].as_str().unwrap());
+            let m = json_blob(dir, d["digest"].as_str().unwrap());
+            let c = json_blob(dir, m["config"]["digest"].as_str().unwrap());
             (d.clone(), m, c)
         })
         .collect()
@@ -180,7 +127,7 @@ fn sample_model_layout() {
     let tmp = tempfile::tempdir().unwrap();
     let m = model(tmp.path());
     let out = tmp.path().join("out");
-    let digest = pack_ok(&[
+    let digest = ok(&[
         m.to_str().unwrap(),
         "-o",
         &format!("oci:{}:v1", out.display()),
@@ -342,13 +289,13 @@ fn same_input_same_digest_and_changes_stay_local() {
     let m = model(tmp.path());
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
-    let da = pack_ok(&[
+    let da = ok(&[
         m.to_str().unwrap(),
         "-o",
         &format!("oci:{}", a.display()),
         "-q",
     ]);
-    let db = pack_ok(&[
+    let db = ok(&[
         m.to_str().unwrap(),
         "-o",
         &format!("oci:{}", b.display()),
@@ -362,7 +309,7 @@ fn same_input_same_digest_and_changes_stay_local() {
 
     fs::write(m.join("config.json"), b"{\"changed\": true}\n").unwrap();
     let c = tmp.path().join("c");
-    let dc = pack_ok(&[
+    let dc = ok(&[
         m.to_str().unwrap(),
         "-o",
         &format!("oci:{}", c.display()),
@@ -386,7 +333,7 @@ fn gzip_layers_have_uncompressed_diff_ids() {
     let tmp = tempfile::tempdir().unwrap();
     let m = model(tmp.path());
     let out = tmp.path().join("gz");
-    pack_ok(&[
+    ok(&[
         m.to_str().unwrap(),
         "-o",
         &format!("oci:{}", out.display()),
@@ -416,7 +363,7 @@ fn tags_accumulate_in_one_layout_and_base_appends_to_every_platform() {
     let tmp = tempfile::tempdir().unwrap();
     let m = model(tmp.path());
     let out = tmp.path().join("out");
-    let d1 = pack_ok(&[
+    let d1 = ok(&[
         m.to_str().unwrap(),
         "-o",
         &format!("oci:{}:one", out.display()),
@@ -424,7 +371,7 @@ fn tags_accumulate_in_one_layout_and_base_appends_to_every_platform() {
     ]);
     let extra = tmp.path().join("extra.txt");
     fs::write(&extra, b"more").unwrap();
-    let d2 = pack_ok(&[
+    let d2 = ok(&[
         extra.to_str().unwrap(),
         "-o",
         &format!("oci:{}:two", out.display()),
@@ -435,7 +382,7 @@ fn tags_accumulate_in_one_layout_and_base_appends_to_every_platform() {
 
     // --base: the first image as base, the extra file on top, into another layout.
     let on = tmp.path().join("on");
-    pack_ok(&[
+    ok(&[
         extra.to_str().unwrap(),
         "--base",
         &format!("oci:{}:one", out.display()),
@@ -481,7 +428,7 @@ fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 fn fails_cleanly(args: &[&str], needle: &str, out: &Path) {
     let before = out.exists().then(|| listing(out));
-    let o = pack(args);
+    let o = run(args);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
     assert!(
@@ -560,17 +507,17 @@ fn bad_input_is_refused_and_leaves_nothing() {
 
     // A symlink that stays inside is kept as a link; the good model packs.
     std::os::unix::fs::symlink("ok.txt", esc.join("alias")).unwrap();
-    pack_ok(&[esc.to_str().unwrap(), "-o", &o, "-q"]);
+    ok(&[esc.to_str().unwrap(), "-o", &o, "-q"]);
     let (_, man, _) = &images(&out, "latest")[0];
     let es = entries(&blob(&out, man["layers"][1]["digest"].as_str().unwrap()));
     let alias = es.iter().find(|e| e.path == "models/alias").unwrap();
     assert_eq!((alias.kind, alias.link.as_str()), (b'2', "ok.txt"));
 
     // Usage errors: nothing to do; a bad --output.
-    let o2 = pack(&[esc.to_str().unwrap()]);
+    let o2 = run(&[esc.to_str().unwrap()]);
     assert_eq!(o2.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o2.stderr).contains("nothing to do"));
-    let o3 = pack(&[esc.to_str().unwrap(), "-o", "/tmp/x"]);
+    let o3 = run(&[esc.to_str().unwrap(), "-o", "/tmp/x"]);
     assert!(String::from_utf8_lossy(&o3.stderr).contains("oci:DIR"));
 }
 
@@ -581,7 +528,7 @@ fn interrupt_leaves_the_layout_as_it_was() {
     let out = t.join("out");
     let small = t.join("small.txt");
     fs::write(&small, b"first").unwrap();
-    pack_ok(&[
+    ok(&[
         small.to_str().unwrap(),
         "-o",
         &format!("oci:{}:keep", out.display()),
@@ -636,7 +583,7 @@ fn interrupt_leaves_the_layout_as_it_was() {
 
 #[test]
 fn help_mentions_zstd_and_kserve() {
-    let o = pack(&["--help"]);
+    let o = run(&["--help"]);
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success());
     assert!(s.contains("zstd") && s.contains("fetch mode"), "{s}");
@@ -663,8 +610,8 @@ fn output_tags_are_checked_and_pack_is_also_a_subcommand() {
         assert!(!out.exists(), "{o}: nothing written");
     }
     let tag = "v".repeat(128);
-    let a = pack_ok(&[m, "-q", "-o", &format!("oci:{}:{tag}", out.display())]);
-    let b = pack_ok(&["pack", m, "-q", "-o", &format!("oci:{}:t2", out.display())]);
+    let a = ok(&[m, "-q", "-o", &format!("oci:{}:{tag}", out.display())]);
+    let b = ok(&["pack", m, "-q", "-o", &format!("oci:{}:t2", out.display())]);
     assert_eq!(
         a, b,
         "same input, same index, with or without the subcommand"

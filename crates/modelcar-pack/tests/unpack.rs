@@ -4,84 +4,23 @@
 //! message, its exit status and for what it left on disk.
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_modelcar-pack");
+mod support;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(BIN);
-    c.args(args);
-    for k in [
-        "MODELKIT_REF",
-        "UNPACK_PATH",
-        "UNPACK_FILTER",
-        "COSIGN_KEY",
-        "COSIGN_CERT_IDENTITY",
-        "COSIGN_CERT_OIDC_ISSUER",
-    ] {
-        c.env_remove(k);
-    }
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = run(args, &[]);
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
+// `ok` keeps the whole stdout: `info` output is compared with a file, newline and all.
+use support::{kit_context, put, raw_tar, repo, run_with, stdout_ok as ok, tag, tree, Kind, BIN};
 
 fn fails(args: &[&str], envs: &[(&str, &str)], want: &str) -> String {
-    let o = run(args, envs);
+    let o = run_with(args, envs);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
     assert!(err.contains(want), "{args:?}: want {want:?} in: {err}");
     assert!(!err.contains("panicked"), "{err}");
     err
-}
-
-fn digest(b: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(b))
-}
-
-/// path -> file bytes ("->target" for symlinks, "/" for folders) of a tree.
-fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            let m = fs::symlink_metadata(&p).unwrap();
-            if m.file_type().is_symlink() {
-                let t = fs::read_link(&p).unwrap();
-                out.insert(rel, format!("->{}", t.display()).into_bytes());
-            } else if m.is_dir() {
-                out.insert(rel, b"/".to_vec());
-                walk(root, &p, out);
-            } else {
-                out.insert(rel, fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
 }
 
 fn names(dir: &Path) -> Vec<String> {
@@ -95,96 +34,16 @@ fn names(dir: &Path) -> Vec<String> {
 
 // ---------- hand-made layouts ----------
 
-enum Kind {
-    File(&'static [u8]),
-    Dir,
-    Symlink(&'static str),
-    Hardlink(&'static str),
-    Char,
-    Fifo,
-}
-
-/// A tar written header by header, names copied as given (no sanitising).
-fn raw_tar(entries: &[(&str, Kind)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (name, kind) in entries {
-        let mut h = tar::Header::new_gnu();
-        {
-            let g = h.as_gnu_mut().unwrap();
-            g.name = [0; 100];
-            g.name[..name.len()].copy_from_slice(name.as_bytes());
-        }
-        h.set_mode(0o644);
-        h.set_mtime(0);
-        let (ty, data, link): (tar::EntryType, &[u8], &str) = match kind {
-            Kind::File(d) => (tar::EntryType::Regular, d, ""),
-            Kind::Dir => (tar::EntryType::Directory, b"", ""),
-            Kind::Symlink(t) => (tar::EntryType::Symlink, b"", t),
-            Kind::Hardlink(t) => (tar::EntryType::Link, b"", t),
-            Kind::Char => (tar::EntryType::Char, b"", ""),
-            Kind::Fifo => (tar::EntryType::Fifo, b"", ""),
-        };
-        h.set_entry_type(ty);
-        h.set_size(data.len() as u64);
-        if !link.is_empty() {
-            let g = h.as_gnu_mut().unwrap();
-            g.linkname = [0; 100];
-            g.linkname[..link.len()].copy_from_slice(link.as_bytes());
-        }
-        h.set_cksum();
-        out.extend_from_slice(h.as_bytes());
-        out.extend_from_slice(data);
-        out.resize(out.len().div_ceil(512) * 512, 0);
-    }
-    out.extend_from_slice(&[0u8; 1024]);
-    out
-}
-
-fn put(dir: &Path, bytes: &[u8]) -> String {
-    let d = digest(bytes);
-    let p = dir.join("blobs/sha256");
-    fs::create_dir_all(&p).unwrap();
-    fs::write(p.join(d.trim_start_matches("sha256:")), bytes).unwrap();
-    d
-}
-
-fn tag(dir: &Path, tag: &str, media_type: &str, d: &str, size: usize) {
-    let p = dir.join("index.json");
-    let mut idx: Value = fs::read(&p)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(json!({"schemaVersion": 2, "manifests": []}));
-    idx["manifests"].as_array_mut().unwrap().push(json!({
-        "mediaType": media_type, "digest": d, "size": size,
-        "annotations": {"org.opencontainers.image.ref.name": tag}}));
-    fs::write(&p, serde_json::to_vec(&idx).unwrap()).unwrap();
-    fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-}
-
 /// A one-platform image of `layers` (media type, bytes), tagged `t`.
 fn image(dir: &Path, t: &str, layers: &[(&str, Vec<u8>)]) -> String {
     let config =
         br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-    let cd = put(dir, config);
-    let ls: Vec<Value> = layers
-        .iter()
-        .map(|(mt, b)| json!({"mediaType": mt, "digest": put(dir, b), "size": b.len()}))
-        .collect();
-    let m = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": config.len()},
-        "layers": ls}))
-    .unwrap();
-    let md = put(dir, &m);
-    tag(
+    support::manifest(
         dir,
         t,
-        "application/vnd.oci.image.manifest.v1+json",
-        &md,
-        m.len(),
-    );
-    md
+        ("application/vnd.oci.image.config.v1+json", config),
+        layers,
+    )
 }
 
 const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
@@ -206,7 +65,7 @@ fn unpacks_a_modelcar_byte_for_byte_and_replaces_dest_on_rerun() {
     let tmp = tempfile::tempdir().unwrap();
     let src = sample_layout(tmp.path());
     let dest = tmp.path().join("out");
-    let o = run(&["unpack", &src, dest.to_str().unwrap()], &[]);
+    let o = run_with(&["unpack", &src, dest.to_str().unwrap()], &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(log.contains("platform linux/amd64"), "{log}");
@@ -256,7 +115,7 @@ fn kit_init_environment_contract() {
     let tmp = tempfile::tempdir().unwrap();
     let src = sample_layout(tmp.path());
     let dest = tmp.path().join("kit");
-    let o = run(
+    let o = run_with(
         &["unpack"],
         &[
             ("MODELKIT_REF", &src),
@@ -430,7 +289,7 @@ fn digest_mismatch_and_unknown_media_type_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let lay = tmp.path().join("lay");
     let layer = raw_tar(&[("models/w", Kind::File(b"weights!"))]);
-    let d = digest(&layer);
+    let d = support::sha256(&layer);
     image(&lay, "v1", &[(TAR, layer.clone())]);
     // Same size, one byte changed.
     let mut bad = layer.clone();
@@ -450,7 +309,7 @@ fn digest_mismatch_and_unknown_media_type_are_refused() {
             dest.to_str().unwrap(),
         ],
         &[],
-        &format!("layer {d}: digest mismatch: got {}", digest(&bad)),
+        &format!("layer {d}: digest mismatch: got {}", support::sha256(&bad)),
     );
     assert_eq!(names(tmp.path()), ["lay"]);
 
@@ -527,7 +386,7 @@ fn sign_verify_and_unpack_checks_the_signature_first() {
     let pem = fs::read_to_string(&pubk).unwrap();
     for k in [pubk.to_str().unwrap(), pem.as_str()] {
         let _ = fs::remove_dir_all(&dest);
-        let o = run(&["unpack", &src, d], &[("COSIGN_KEY", k)]);
+        let o = run_with(&["unpack", &src, d], &[("COSIGN_KEY", k)]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(String::from_utf8_lossy(&o.stderr).contains("signature of sha256:"));
         assert_eq!(tree(&dest), tree(&repo().join("sample-model")));
@@ -721,7 +580,7 @@ fn verifies_signatures_made_by_cosign() {
         layer_of("signature-2"),
     ]);
     retag(&both, n);
-    let o = run(&["verify", "--key", k1.to_str().unwrap(), &src], &[]);
+    let o = run_with(&["verify", "--key", k1.to_str().unwrap(), &src], &[]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("signature layer 1 of"));
     fails(
@@ -763,41 +622,6 @@ fn inspect_and_info_read_no_model_layer() {
     assert!(info.contains("title: sample-model"), "{info}");
     let card = fs::read_to_string(repo().join("sample-model/README.md")).unwrap();
     assert!(info.contains(&card), "{info}");
-}
-
-const KITFILE: &str = "manifestVersion: \"1.0.0\"
-package:
-  name: tiny
-model:
-  name: tiny-model
-  path: ./weights
-  parts:
-    - name: lora
-      path: lora.bin
-datasets:
-  - name: train
-    path: data/
-code:
-  - path: src
-docs:
-  - path: README.md
-";
-
-fn kit_context(dir: &Path) {
-    let big: Vec<u8> = (0..2_000_000u32).map(|i| (i * 13 % 251) as u8).collect();
-    for (p, b) in [
-        ("weights/model.safetensors", big),
-        ("weights/sub/config.json", b"{}\n".to_vec()),
-        ("lora.bin", b"lora".to_vec()),
-        ("data/train.csv", b"a,b\n".to_vec()),
-        ("src/train.py", b"print(1)\n".to_vec()),
-        ("README.md", b"# tiny\n".to_vec()),
-    ] {
-        let f = dir.join(p);
-        fs::create_dir_all(f.parent().unwrap()).unwrap();
-        fs::write(f, b).unwrap();
-    }
-    fs::write(dir.join("Kitfile"), KITFILE).unwrap();
 }
 
 /// ModelKits and ModelPacks (written by modelcar-pack --format): the files at their Kitfile
@@ -868,7 +692,7 @@ fn modelkits_and_modelpacks_unpack_to_their_kitfile_paths() {
         assert_eq!(keys, ["Kitfile", "data/train.csv"], "{format}");
         // kit-init: no SRC, UNPACK_FILTER unset: the model only.
         let kit = tmp.path().join(format!("{format}-kit"));
-        let o = run(
+        let o = run_with(
             &["unpack", "-q"],
             &[
                 ("MODELKIT_REF", &src),
