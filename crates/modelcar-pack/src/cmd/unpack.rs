@@ -1,8 +1,8 @@
 //! The reading side's subcommands: `unpack`, `sign`, `verify`, `inspect`, `info`, and the
 //! two environment contracts of an init container: kit-init's (MODELKIT_REF, UNPACK_PATH,
-//! UNPACK_FILTER, COSIGN_KEY, KIT_UNPACK_FLAGS) and KServe's storage initializer's
-//! (args `SRC_URI DEST_PATH`, KSERVE_OCI_INSECURE_REGISTRY; the pull secret comes through
-//! KSERVE_OCI_DOCKER_CONFIG, see `auth.rs`).
+//! UNPACK_FILTER, COSIGN_KEY, EXTRA_FLAGS) and KServe's storage initializer's (args
+//! `SRC_URI DEST_PATH`, KSERVE_OCI_INSECURE_REGISTRY, and KitOps' KIT_UNPACK_FLAGS; the pull
+//! secret comes through KSERVE_OCI_DOCKER_CONFIG, see `auth.rs`).
 
 use crate::error::{Error, Result};
 use clap::{Args, Subcommand};
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 #[derive(Args, Debug, Clone)]
 pub struct Net {
     /// Plain HTTP to the registry (also: KSERVE_OCI_INSECURE_REGISTRY=true, or --plain-http
-    /// or --tls-verify=false in KIT_UNPACK_FLAGS).
+    /// or --tls-verify=false in KIT_UNPACK_FLAGS or, for kit-init, EXTRA_FLAGS).
     #[arg(long, alias = "plain-http")]
     pub insecure: bool,
 }
@@ -23,7 +23,8 @@ pub enum ReadCmd {
     /// parallel and checked against their digests, DEST replaced only on success.
     #[command(
         after_help = "SRC: REGISTRY/REPO[:TAG][@sha256:...], optionally behind oci://, oci+fetch://, kit:// or docker://, or oci:DIR[:TAG].\n\
-Without SRC: $MODELKIT_REF; without DEST: $UNPACK_PATH, else /home/user/modelkit (kit-init's contract).\n\
+Without SRC: $MODELKIT_REF; without DEST: --dir in $EXTRA_FLAGS, else $UNPACK_PATH, else /home/user/modelkit (kit-init's contract).\n\
+KIT_UNPACK_FLAGS (and, without SRC, EXTRA_FLAGS): kit unpack's --filter, --dir, --plain-http and --tls-verify=false apply.\n\
 COSIGN_KEY=PATH-or-PEM verifies the signature first, as --key does; COSIGN_CERT_IDENTITY,\n\
 COSIGN_CERT_OIDC_ISSUER and SIGSTORE_TRUSTED_ROOT verify a keyless one, as the --certificate-* flags do.\n\
 Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,\n\
@@ -36,7 +37,8 @@ Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/cont
         dest: Option<PathBuf>,
         /// kit's filter syntax, repeatable: TYPE[,TYPE...][:NAME_OR_PATH,...], TYPE one of
         /// kitfile, model, datasets, code, docs (ModelKits and ModelPacks; default: all; a
-        /// modelcar is always unpacked whole). $UNPACK_FILTER when no SRC is given.
+        /// modelcar is always unpacked whole). Also --filter in KIT_UNPACK_FLAGS; when no SRC
+        /// is given, $UNPACK_FILTER (default: model) and --filter in EXTRA_FLAGS.
         #[arg(long)]
         filter: Vec<String>,
         /// Verify the cosign signature with this public key (file or PEM) before unpacking.
@@ -101,15 +103,35 @@ fn env(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// `kit unpack` flags from the environment: KIT_UNPACK_FLAGS always, EXTRA_FLAGS in
+/// kit-init's mode (no SRC). Flags that do nothing here are named in the log.
+fn kit_flags(kit_init: bool, quiet: bool) -> Result<super::kitflags::KitFlags> {
+    let mut all = super::kitflags::KitFlags::default();
+    for var in ["KIT_UNPACK_FLAGS", "EXTRA_FLAGS"] {
+        if var == "EXTRA_FLAGS" && !kit_init {
+            continue;
+        }
+        let Some(v) = env(var) else { continue };
+        let f = super::kitflags::parse(var, &v)?;
+        if !f.ignored.is_empty() && !quiet {
+            eprintln!(
+                "modelcar-pack: {var}: not used here: {}",
+                f.ignored.join(" ")
+            );
+        }
+        all.insecure |= f.insecure;
+        all.filters.extend(f.filters);
+        all.deprecated = all.deprecated.or(f.deprecated);
+        all.dir = all.dir.or(f.dir);
+    }
+    Ok(all)
+}
+
 /// Insecure from the flag or from the two init-container contracts.
-fn insecure(net: &Net) -> bool {
+fn insecure(net: &Net) -> Result<bool> {
     let kserve = env("KSERVE_OCI_INSECURE_REGISTRY")
         .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
-    let kit = env("KIT_UNPACK_FLAGS").is_some_and(|f| {
-        f.split_whitespace()
-            .any(|w| w == "--plain-http" || w == "--tls-verify=false")
-    });
-    net.insecure || kserve || kit
+    Ok(net.insecure || kserve || kit_flags(false, true)?.insecure)
 }
 
 pub fn run(cmd: ReadCmd) -> Result<()> {
@@ -126,15 +148,23 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             net,
         } => {
             let keyless = keyless.policy()?;
-            // kit-init's contract (no SRC): UNPACK_FILTER, defaulting to the model only.
+            let kit_init = src.is_none();
+            let flags = kit_flags(kit_init, quiet)?;
+            // kit-init's contract (no SRC): UNPACK_FILTER, defaulting to the model only, and
+            // EXTRA_FLAGS' filters, as its entrypoint hands both to `kit unpack`.
             let mut filters = filter;
-            if src.is_none() && filters.is_empty() {
+            if kit_init && filters.is_empty() {
                 filters.push(env("UNPACK_FILTER").unwrap_or_else(|| "model".to_string()));
+            }
+            filters.extend(flags.filters);
+            if let Some(d) = flags.deprecated {
+                filters = vec![d];
             }
             let src = src
                 .or_else(|| env("MODELKIT_REF"))
                 .ok_or_else(|| Error::msg("nothing to unpack: give SRC, or set MODELKIT_REF"))?;
             let dest = dest
+                .or(flags.dir)
                 .or_else(|| env("UNPACK_PATH").map(PathBuf::from))
                 .unwrap_or_else(|| PathBuf::from("/home/user/modelkit"));
             let arch = match platform {
@@ -147,7 +177,7 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             crate::unpack::run(&crate::unpack::Opts {
                 src,
                 dest,
-                insecure: insecure(&net),
+                insecure: insecure(&net)? || flags.insecure,
                 arch,
                 jobs,
                 key: key.or_else(|| env("COSIGN_KEY")),
@@ -157,7 +187,7 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             })
         }
         ReadCmd::Sign { key, src, net } => {
-            let d = crate::sign::sign(&src, &key, insecure(&net))?;
+            let d = crate::sign::sign(&src, &key, insecure(&net)?)?;
             eprintln!(
                 "modelcar-pack: signed {d} (tag {})",
                 crate::sign::sig_tag(&d)
@@ -172,8 +202,8 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             net,
         } => {
             let (root, who) = match (key, keyless.policy()?) {
-                (Some(key), None) => crate::sign::verify_cmd(&src, &key, insecure(&net))?,
-                (None, Some(p)) => crate::keyless::verify_cmd(&src, &p, insecure(&net))?,
+                (Some(key), None) => crate::sign::verify_cmd(&src, &key, insecure(&net)?)?,
+                (None, Some(p)) => crate::keyless::verify_cmd(&src, &p, insecure(&net)?)?,
                 _ => {
                     return Err(Error::msg(
                         "verify: give either --key, or --certificate-identity with --certificate-oidc-issuer and --trusted-root",
@@ -184,7 +214,7 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             println!("{}", root.digest);
             Ok(())
         }
-        ReadCmd::Inspect { src, json, net } => crate::inspect::inspect(&src, json, insecure(&net)),
-        ReadCmd::Info { src, net } => crate::inspect::info(&src, insecure(&net)),
+        ReadCmd::Inspect { src, json, net } => crate::inspect::inspect(&src, json, insecure(&net)?),
+        ReadCmd::Info { src, net } => crate::inspect::info(&src, insecure(&net)?),
     }
 }
