@@ -265,3 +265,47 @@ fn kit_unpack_flags_from_the_environment() {
         "KIT_UNPACK_FLAGS: --filter needs a value",
     );
 }
+
+/// DESTs that are not a plain folder path: each refused with one line before anything is
+/// written, except `d/.`, which names d (it used to fail at the very end, rename(2) refusing
+/// a path that ends in `.`, after every layer was fetched).
+#[test]
+fn odd_destinations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = modelkit(tmp.path());
+    let file = tmp.path().join("file");
+    fs::write(&file, b"mine").unwrap();
+    fs::create_dir(tmp.path().join("real")).unwrap();
+    std::os::unix::fs::symlink("real", tmp.path().join("link")).unwrap();
+    for (d, want) in [
+        (file.clone(), "file: exists and is not a directory"),
+        (tmp.path().join("link"), "link: is a symbolic link"),
+        (tmp.path().join("real/.."), "not a usable destination"),
+    ] {
+        fails(&["unpack", "-q", &src, d.to_str().unwrap()], &[], want);
+    }
+    // In the temp folder: were "." taken, it would be the one replaced.
+    let o = cmd(&["unpack", "-q", &src, "."], &[])
+        .current_dir(tmp.path().join("real"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(".: not a usable destination"), "{err}");
+    assert_eq!(fs::read(&file).unwrap(), b"mine");
+    assert!(names(&tmp.path().join("real")).is_empty());
+    let dot = tmp.path().join("real/.");
+    ok(
+        &[
+            "unpack",
+            "-q",
+            &src,
+            dot.to_str().unwrap(),
+            "--filter",
+            "model",
+        ],
+        &[],
+    );
+    assert_eq!(names(&tmp.path().join("real")), ["weights.bin"]);
+    assert_eq!(names(tmp.path()), ["ctx", "file", "link", "mk", "real"]);
+}

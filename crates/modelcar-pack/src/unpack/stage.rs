@@ -89,9 +89,16 @@ fn remove_any(p: &Path) -> std::io::Result<()> {
 
 impl Stage {
     pub fn new(dest: &Path) -> Result<Stage> {
+        // `m/.` names m, but rename(2) refuses a path that ends in `.`.
+        let dest: &Path = &dest.components().collect::<PathBuf>();
         let name = dest
             .file_name()
-            .ok_or_else(|| Error::msg(format!("{}: not a usable destination", dest.display())))?
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "{}: not a usable destination: give a folder by its name (it is replaced whole)",
+                    dest.display()
+                ))
+            })?
             .to_string_lossy()
             .into_owned();
         let parent = match dest.parent() {
@@ -99,6 +106,12 @@ impl Stage {
             _ => PathBuf::from("."),
         };
         match fs::symlink_metadata(dest) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(Error::msg(format!(
+                    "{}: is a symbolic link; give the folder it points to (DEST is replaced whole, the link would be)",
+                    dest.display()
+                )))
+            }
             Ok(m) if !m.is_dir() => {
                 return Err(Error::msg(format!(
                     "{}: exists and is not a directory",
