@@ -151,7 +151,11 @@ impl Stage {
                     Locked::Yes(l) => (l, inside.clone()),
                     Locked::Busy => return Err(busy(dest, &path)),
                     Locked::CannotCreate(e) => {
-                        return Err(Error::msg(format!("cannot create {}: {e}", path.display())))
+                        return Err(Error::msg(format!(
+                            "{}: cannot write into it ({}: {e})",
+                            dest.display(),
+                            path.display()
+                        )))
                     }
                 }
             }
