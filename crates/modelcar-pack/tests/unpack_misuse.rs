@@ -309,3 +309,19 @@ fn odd_destinations() {
     assert_eq!(names(&tmp.path().join("real")), ["weights.bin"]);
     assert_eq!(names(tmp.path()), ["ctx", "file", "link", "mk", "real"]);
 }
+
+/// `unpack SRC` without DEST: kit-init's default folder (/home/user/modelkit) is for kit-init's
+/// mode only (no SRC); it used to be created and replaced on a workstation too.
+#[test]
+fn src_without_dest_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = modelkit(tmp.path());
+    fails(&["unpack", "-q", &src], &[], "unpack: give DEST");
+    // UNPACK_PATH, when set, still names it.
+    let d = tmp.path().join("p");
+    ok(
+        &["unpack", "-q", &src],
+        &[("UNPACK_PATH", d.to_str().unwrap())],
+    );
+    assert!(d.join("Kitfile").is_file());
+}

@@ -23,7 +23,7 @@ pub enum ReadCmd {
     /// parallel and checked against their digests, DEST replaced only on success.
     #[command(
         after_help = "SRC: REGISTRY/REPO[:TAG][@sha256:...], optionally behind oci://, oci+fetch://, kit:// or docker://, or oci:DIR[:TAG].\n\
-Without SRC: $MODELKIT_REF; without DEST: --dir in $EXTRA_FLAGS, else $UNPACK_PATH, else /home/user/modelkit (kit-init's contract).\n\
+Without SRC: $MODELKIT_REF; without DEST: --dir in $EXTRA_FLAGS, else $UNPACK_PATH, else (no SRC) /home/user/modelkit (kit-init's contract).\n\
 KIT_UNPACK_FLAGS (and, without SRC, EXTRA_FLAGS): kit unpack's --filter, --dir, --plain-http and --tls-verify=false apply.\n\
 COSIGN_KEY=PATH-or-PEM verifies the signature first, as --key does; COSIGN_CERT_IDENTITY,\n\
 COSIGN_CERT_OIDC_ISSUER and SIGSTORE_TRUSTED_ROOT verify a keyless one, as the --certificate-* flags do.\n\
@@ -163,10 +163,17 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             let src = src
                 .or_else(|| env("MODELKIT_REF"))
                 .ok_or_else(|| Error::msg("nothing to unpack: give SRC, or set MODELKIT_REF"))?;
+            // kit-init's default folder only in kit-init's mode: on a workstation
+            // `unpack SRC` would otherwise create (and replace) /home/user/modelkit.
             let dest = dest
                 .or(flags.dir)
                 .or_else(|| env("UNPACK_PATH").map(PathBuf::from))
-                .unwrap_or_else(|| PathBuf::from("/home/user/modelkit"));
+                .or_else(|| kit_init.then(|| PathBuf::from("/home/user/modelkit")))
+                .ok_or_else(|| {
+                    Error::msg(
+                        "unpack: give DEST, the folder to unpack into (it is replaced whole)",
+                    )
+                })?;
             let arch = match platform {
                 Some(p) => p
                     .strip_prefix("linux/")
