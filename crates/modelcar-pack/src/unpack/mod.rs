@@ -231,7 +231,14 @@ fn kit_tasks(
     let want_kitfile = kitfile_json.is_some() && filters.iter().any(|f| f.kitfile);
     // `--filter kitfile` alone is kit's way to get just the Kitfile.
     if jobs.is_empty() && !want_kitfile {
-        return Err(Error::msg(format!("{src}: the filter selects no layer")));
+        let why = if kitfile_json.is_none() && filters.iter().any(|f| f.kitfile) {
+            " (and it has no Kitfile: a ModelPack without kit's annotation)"
+        } else {
+            ""
+        };
+        return Err(Error::msg(format!(
+            "{src}: the filter selects no layer{why}"
+        )));
     }
     let tasks = jobs
         .into_iter()
