@@ -325,3 +325,54 @@ fn src_without_dest_is_refused() {
     );
     assert!(d.join("Kitfile").is_file());
 }
+
+/// `sign` adds a `sha256-<hex>.sig` tag to a layout; `oci:DIR` without a tag still names
+/// the one image (it used to say "holds several images" once the layout was signed).
+#[test]
+fn a_signed_layout_is_still_named_without_a_tag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = modelkit(tmp.path());
+    let key = tmp.path().join("k.pem");
+    let public = tmp.path().join("k.pub");
+    for args in [
+        vec![
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ],
+        vec!["pkey", "-pubout"],
+    ] {
+        let (input, output) = if args[0] == "genpkey" {
+            (None, &key)
+        } else {
+            (Some(&key), &public)
+        };
+        let mut c = Command::new("openssl");
+        c.args(&args).arg("-out").arg(output);
+        if let Some(i) = input {
+            c.arg("-in").arg(i);
+        }
+        assert!(c.status().unwrap().success());
+    }
+    ok(&["sign", "--key", key.to_str().unwrap(), &src], &[]);
+    let untagged = src.trim_end_matches(":v1");
+    let d = tmp.path().join("d");
+    ok(
+        &[
+            "unpack",
+            "-q",
+            untagged,
+            d.to_str().unwrap(),
+            "--key",
+            public.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(d.join("Kitfile").is_file());
+    ok(
+        &["verify", "--key", public.to_str().unwrap(), untagged],
+        &[],
+    );
+}
