@@ -46,7 +46,8 @@ Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/cont
         key: Option<String>,
         #[command(flatten)]
         keyless: crate::keyless::Args,
-        /// Platform to pick from an index (default: this machine's, linux/GOARCH).
+        /// Platform to pick from an index (default: this machine's, linux/GOARCH); a variant
+        /// (linux/arm64/v8) is accepted and not compared.
         #[arg(long, value_name = "linux/ARCH")]
         platform: Option<String>,
         /// Layers fetched at once.
@@ -134,6 +135,23 @@ fn insecure(net: &Net) -> Result<bool> {
     Ok(net.insecure || kserve || kit_flags(false, true)?.insecure)
 }
 
+/// `--platform`: `linux/ARCH` as well as `linux/arm64/v8`, the form `inspect` and podman
+/// print (the index is searched by architecture), and uname's names for the two common arches.
+fn platform_arch(p: &str) -> Result<String> {
+    let bad = || Error::msg(format!("--platform wants linux/ARCH[/VARIANT], got {p:?}"));
+    let rest = p.strip_prefix("linux/").ok_or_else(bad)?;
+    let arch = rest.split('/').next().unwrap_or("");
+    if arch.is_empty() || rest.split('/').count() > 2 {
+        return Err(bad());
+    }
+    Ok(match arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a => a,
+    }
+    .to_string())
+}
+
 pub fn run(cmd: ReadCmd) -> Result<()> {
     match cmd {
         ReadCmd::Unpack {
@@ -175,10 +193,7 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
                     )
                 })?;
             let arch = match platform {
-                Some(p) => p
-                    .strip_prefix("linux/")
-                    .map(str::to_string)
-                    .ok_or_else(|| Error::msg(format!("--platform wants linux/ARCH, got {p:?}")))?,
+                Some(p) => platform_arch(&p)?,
                 None => crate::fetch::host_arch().to_string(),
             };
             crate::unpack::run(&crate::unpack::Opts {
@@ -223,5 +238,20 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
         }
         ReadCmd::Inspect { src, json, net } => crate::inspect::inspect(&src, json, insecure(&net)?),
         ReadCmd::Info { src, net } => crate::inspect::info(&src, insecure(&net)?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn platforms() {
+        let a = |p| super::platform_arch(p).map_err(|e| e.to_string());
+        assert_eq!(a("linux/arm64/v8").unwrap(), "arm64");
+        assert_eq!(a("linux/aarch64").unwrap(), "arm64");
+        assert_eq!(a("linux/x86_64").unwrap(), "amd64");
+        assert_eq!(a("linux/s390x").unwrap(), "s390x");
+        for bad in ["amd64", "linux/", "linux/arm64/v8/x", "windows/amd64"] {
+            assert!(a(bad).unwrap_err().contains("wants linux/ARCH"), "{bad}");
+        }
     }
 }
