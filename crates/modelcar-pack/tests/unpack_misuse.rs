@@ -376,3 +376,31 @@ fn a_signed_layout_is_still_named_without_a_tag() {
         &[],
     );
 }
+
+/// A URL instead of a reference: one line that says what to give (it used to say
+/// "repository names are lower-case"). Checked before any network access.
+#[test]
+fn a_url_instead_of_a_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    let d = d.to_str().unwrap();
+    fails(
+        &["unpack", "https://127.0.0.1:1/me/m:v1", d],
+        &[],
+        "an image reference has no https://: give 127.0.0.1:1/me/m:v1",
+    );
+    fails(
+        &["inspect", "http://127.0.0.1:1/me/m:v1"],
+        &[],
+        "give 127.0.0.1:1/me/m:v1; plain HTTP is --insecure",
+    );
+    fails(
+        &["unpack"],
+        &[
+            ("MODELKIT_REF", "https://127.0.0.1:1/me/m:v1"),
+            ("UNPACK_PATH", d),
+        ],
+        "an image reference has no https://",
+    );
+    assert!(!Path::new(d).exists());
+}

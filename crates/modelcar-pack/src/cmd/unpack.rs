@@ -152,7 +152,32 @@ fn platform_arch(p: &str) -> Result<String> {
     .to_string())
 }
 
+/// A URL where a reference belongs (`https://registry/repo:tag`, as browsers and
+/// `curl` spell it) gets its own message, not the reference grammar's.
+fn no_url_scheme(src: &str) -> Result<()> {
+    for scheme in ["http://", "https://"] {
+        if let Some(rest) = src.strip_prefix(scheme) {
+            let plain = if scheme == "http://" {
+                "; plain HTTP is --insecure"
+            } else {
+                ""
+            };
+            return Err(Error::msg(format!(
+                "{src:?}: an image reference has no {scheme}: give {rest}{plain}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn run(cmd: ReadCmd) -> Result<()> {
+    match &cmd {
+        ReadCmd::Unpack { src, .. } => src.as_deref().map_or(Ok(()), no_url_scheme)?,
+        ReadCmd::Sign { src, .. }
+        | ReadCmd::Verify { src, .. }
+        | ReadCmd::Inspect { src, .. }
+        | ReadCmd::Info { src, .. } => no_url_scheme(src)?,
+    }
     match cmd {
         ReadCmd::Unpack {
             src,
@@ -181,6 +206,7 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             let src = src
                 .or_else(|| env("MODELKIT_REF"))
                 .ok_or_else(|| Error::msg("nothing to unpack: give SRC, or set MODELKIT_REF"))?;
+            no_url_scheme(&src)?;
             // kit-init's default folder only in kit-init's mode: on a workstation
             // `unpack SRC` would otherwise create (and replace) /home/user/modelkit.
             let dest = dest
