@@ -39,12 +39,14 @@ enum Locked {
 impl DestLock {
     fn take(path: PathBuf) -> Result<Locked> {
         loop {
+            // Read-only is enough for flock: another user's lock file still counts.
             let file = match fs::OpenOptions::new()
                 .read(true)
                 .write(true)
                 .create(true)
                 .truncate(false)
                 .open(&path)
+                .or_else(|e| fs::File::open(&path).map_err(|_| e))
             {
                 Ok(f) => f,
                 Err(e) => return Ok(Locked::CannotCreate(e)),
