@@ -90,7 +90,7 @@ Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/cont
         #[command(flatten)]
         net: Net,
     },
-    /// What an image says of itself: a ModelKit's Kitfile, or a modelcar's title, source
+    /// What an image says of itself: a ModelKit's Kitfile (YAML, as kit info prints it), or a modelcar's title, source
     /// and model card; no layer is fetched except a model card of at most 1 MiB.
     Info {
         #[arg(value_name = "REF")]
