@@ -169,20 +169,14 @@ pub fn info(src_s: &str, insecure: bool) -> Result<()> {
             None => serde_json::from_slice(&source.small_blob(&cd)?)
                 .map_err(|e| Error::msg(format!("{src}: ModelPack config: {e}")))?,
         };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| Error::msg(e.to_string()))?
-        );
+        print!("{}", yaml(&doc)?);
         return Ok(());
     }
     if cd.media_type == MT_KITOPS_CONFIG {
         // A ModelKit's config is its Kitfile, as JSON.
         let cfg: Value = serde_json::from_slice(&source.small_blob(&cd)?)
             .map_err(|e| Error::msg(format!("{src}: Kitfile config: {e}")))?;
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&cfg).map_err(|e| Error::msg(e.to_string()))?
-        );
+        print!("{}", yaml(&cfg)?);
         return Ok(());
     }
     let ann = |k: &str| {
@@ -224,6 +218,11 @@ pub fn info(src_s: &str, insecure: bool) -> Result<()> {
         None => println!("model card: none marked"),
     }
     Ok(())
+}
+
+/// YAML, as `kit info` prints a Kitfile (and as `unpack` writes it).
+fn yaml(v: &Value) -> Result<String> {
+    serde_yaml::to_string(v).map_err(|e| Error::msg(format!("Kitfile: {e}")))
 }
 
 /// The one regular file of a model card layer, checked against the layer digest.

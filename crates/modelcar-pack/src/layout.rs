@@ -242,13 +242,19 @@ impl Layout {
         Ok(seen)
     }
 
-    /// Finds the descriptor for `tag` (or the only one when `tag` is None) in index.json.
+    /// Finds the descriptor for `tag` (or the only image when `tag` is None) in index.json.
+    /// Without a tag, signatures and attestations (cosign's `sha256-<hex>.sig`, `.att`,
+    /// `.sbom`, and the referrers tag `sha256-<hex>`) are not images to choose from, so
+    /// `sign` does not make `oci:DIR` ambiguous.
     pub fn resolve(&self, tag: Option<&str>) -> Result<Descriptor> {
         let index = self.read_index()?;
         let found: Vec<&Descriptor> = index
             .manifests
             .iter()
-            .filter(|m| tag.is_none() || m.ref_name() == tag)
+            .filter(|m| match tag {
+                Some(_) => m.ref_name() == tag,
+                None => !m.ref_name().is_some_and(is_attachment_tag),
+            })
             .collect();
         match found.as_slice() {
             [one] => Ok((*one).clone()),
@@ -265,9 +271,34 @@ impl Layout {
     }
 }
 
+/// cosign's tags for what it attaches to `sha256:<hex>`.
+fn is_attachment_tag(t: &str) -> bool {
+    let Some(rest) = t.strip_prefix("sha256-") else {
+        return false;
+    };
+    let hex = rest.split_once('.').map_or(rest, |(h, _)| h);
+    let suffix_ok = matches!(&rest[hex.len()..], "" | ".sig" | ".att" | ".sbom");
+    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) && suffix_ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::LayoutRef;
+
+    #[test]
+    fn attachment_tags() {
+        let h = "a".repeat(64);
+        for t in [
+            format!("sha256-{h}.sig"),
+            format!("sha256-{h}.att"),
+            format!("sha256-{h}"),
+        ] {
+            assert!(super::is_attachment_tag(&t), "{t}");
+        }
+        for t in ["v1", "sha256-abc.sig", &format!("sha256-{h}.tar")] {
+            assert!(!super::is_attachment_tag(t), "{t}");
+        }
+    }
 
     fn parse(s: &str) -> Option<(String, Option<String>)> {
         LayoutRef::parse(s, "-o")

@@ -26,6 +26,15 @@ pub fn sig_tag(digest: &str) -> String {
 
 /// A public key from a file, or given inline as PEM (kit-init's COSIGN_KEY may be either).
 pub fn public_key(spec: &str) -> Result<VerifyingKey> {
+    // cosign (and so kit-init) also takes a URL or a KMS/k8s URI; that needs a network or
+    // a cloud API here, so say so rather than "No such file".
+    if let Some((scheme, _)) = spec.split_once("://") {
+        if !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(Error::msg(format!(
+                "public key {spec}: {scheme}:// keys are not supported; give a PEM file or the PEM itself"
+            )));
+        }
+    }
     let (pem, what) = if spec.trim_start().starts_with("-----BEGIN") {
         (spec.to_string(), "the inline key".to_string())
     } else {
@@ -250,6 +259,18 @@ pub fn verify_cmd(src_s: &str, key_spec: &str, insecure: bool) -> Result<(Fetche
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_uris_are_named() {
+        for k in [
+            "https://example.com/cosign.pub",
+            "awskms:///alias/k",
+            "k8s://ns/s",
+        ] {
+            let e = public_key(k).unwrap_err().to_string();
+            assert!(e.contains(":// keys are not supported"), "{e}");
+        }
+    }
 
     #[test]
     fn sign_then_check() {

@@ -192,8 +192,9 @@ fn filters_in_kits_syntax() {
     let mut want = expect(&["README.md"]);
     want.insert("models/Kitfile".into(), KITFILE.as_bytes().to_vec());
     assert_eq!(model_files(Path::new(&out), &m), want);
-    let e = fails(&[d, "--filter", "dataset", "-o", &format!("oci:{out}:c")]);
-    assert!(e.contains("invalid filter type \"dataset\""), "{e}");
+    // kit takes "dataset" (its media type's name) as "datasets", but not "models".
+    let e = fails(&[d, "--filter", "models", "-o", &format!("oci:{out}:c")]);
+    assert!(e.contains("invalid filter type \"models\""), "{e}");
 }
 
 #[test]

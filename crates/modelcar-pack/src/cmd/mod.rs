@@ -2,6 +2,7 @@
 //! error found before anything is written), then carries the plan out.
 
 pub mod gc;
+mod kitflags;
 pub mod pack;
 pub mod unpack;
 

@@ -1,8 +1,8 @@
 //! The reading side's subcommands: `unpack`, `sign`, `verify`, `inspect`, `info`, and the
 //! two environment contracts of an init container: kit-init's (MODELKIT_REF, UNPACK_PATH,
-//! UNPACK_FILTER, COSIGN_KEY, KIT_UNPACK_FLAGS) and KServe's storage initializer's
-//! (args `SRC_URI DEST_PATH`, KSERVE_OCI_INSECURE_REGISTRY; the pull secret comes through
-//! KSERVE_OCI_DOCKER_CONFIG, see `auth.rs`).
+//! UNPACK_FILTER, COSIGN_KEY, EXTRA_FLAGS) and KServe's storage initializer's (args
+//! `SRC_URI DEST_PATH`, KSERVE_OCI_INSECURE_REGISTRY, and KitOps' KIT_UNPACK_FLAGS; the pull
+//! secret comes through KSERVE_OCI_DOCKER_CONFIG, see `auth.rs`).
 
 use crate::error::{Error, Result};
 use clap::{Args, Subcommand};
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 #[derive(Args, Debug, Clone)]
 pub struct Net {
     /// Plain HTTP to the registry (also: KSERVE_OCI_INSECURE_REGISTRY=true, or --plain-http
-    /// or --tls-verify=false in KIT_UNPACK_FLAGS).
+    /// or --tls-verify=false in KIT_UNPACK_FLAGS or, for kit-init, EXTRA_FLAGS).
     #[arg(long, alias = "plain-http")]
     pub insecure: bool,
 }
@@ -23,7 +23,8 @@ pub enum ReadCmd {
     /// parallel and checked against their digests, DEST replaced only on success.
     #[command(
         after_help = "SRC: REGISTRY/REPO[:TAG][@sha256:...], optionally behind oci://, oci+fetch://, kit:// or docker://, or oci:DIR[:TAG].\n\
-Without SRC: $MODELKIT_REF; without DEST: $UNPACK_PATH, else /home/user/modelkit (kit-init's contract).\n\
+Without SRC: $MODELKIT_REF; without DEST: --dir in $EXTRA_FLAGS, else $UNPACK_PATH, else (no SRC) /home/user/modelkit (kit-init's contract).\n\
+KIT_UNPACK_FLAGS (and, without SRC, EXTRA_FLAGS): kit unpack's --filter, --dir, --plain-http and --tls-verify=false apply.\n\
 COSIGN_KEY=PATH-or-PEM verifies the signature first, as --key does; COSIGN_CERT_IDENTITY,\n\
 COSIGN_CERT_OIDC_ISSUER and SIGSTORE_TRUSTED_ROOT verify a keyless one, as the --certificate-* flags do\n\
 (COSIGN_INSECURE_IGNORE_SCT=true as --insecure-ignore-sct).\n\
@@ -37,7 +38,8 @@ Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/cont
         dest: Option<PathBuf>,
         /// kit's filter syntax, repeatable: TYPE[,TYPE...][:NAME_OR_PATH,...], TYPE one of
         /// kitfile, model, datasets, code, docs (ModelKits and ModelPacks; default: all; a
-        /// modelcar is always unpacked whole). $UNPACK_FILTER when no SRC is given.
+        /// modelcar is always unpacked whole). Also --filter in KIT_UNPACK_FLAGS; when no SRC
+        /// is given, $UNPACK_FILTER (default: model) and --filter in EXTRA_FLAGS.
         #[arg(long)]
         filter: Vec<String>,
         /// Verify the cosign signature with this public key (file or PEM) before unpacking.
@@ -45,7 +47,8 @@ Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/cont
         key: Option<String>,
         #[command(flatten)]
         keyless: crate::keyless::Args,
-        /// Platform to pick from an index (default: this machine's, linux/GOARCH).
+        /// Platform to pick from an index (default: this machine's, linux/GOARCH); a variant
+        /// (linux/arm64/v8) is accepted and not compared.
         #[arg(long, value_name = "linux/ARCH")]
         platform: Option<String>,
         /// Layers fetched at once.
@@ -88,7 +91,7 @@ Credentials: KSERVE_OCI_DOCKER_CONFIG, REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/cont
         #[command(flatten)]
         net: Net,
     },
-    /// What an image says of itself: a ModelKit's Kitfile, or a modelcar's title, source
+    /// What an image says of itself: a ModelKit's Kitfile (YAML, as kit info prints it), or a modelcar's title, source
     /// and model card; no layer is fetched except a model card of at most 1 MiB.
     Info {
         #[arg(value_name = "REF")]
@@ -102,18 +105,80 @@ fn env(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// `kit unpack` flags from the environment: KIT_UNPACK_FLAGS always, EXTRA_FLAGS in
+/// kit-init's mode (no SRC). Flags that do nothing here are named in the log.
+fn kit_flags(kit_init: bool, quiet: bool) -> Result<super::kitflags::KitFlags> {
+    let mut all = super::kitflags::KitFlags::default();
+    for var in ["KIT_UNPACK_FLAGS", "EXTRA_FLAGS"] {
+        if var == "EXTRA_FLAGS" && !kit_init {
+            continue;
+        }
+        let Some(v) = env(var) else { continue };
+        let f = super::kitflags::parse(var, &v)?;
+        if !f.ignored.is_empty() && !quiet {
+            eprintln!(
+                "modelcar-pack: {var}: not used here: {}",
+                f.ignored.join(" ")
+            );
+        }
+        all.insecure |= f.insecure;
+        all.filters.extend(f.filters);
+        all.deprecated = all.deprecated.or(f.deprecated);
+        all.dir = all.dir.or(f.dir);
+    }
+    Ok(all)
+}
+
 /// Insecure from the flag or from the two init-container contracts.
-fn insecure(net: &Net) -> bool {
+fn insecure(net: &Net) -> Result<bool> {
     let kserve = env("KSERVE_OCI_INSECURE_REGISTRY")
         .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
-    let kit = env("KIT_UNPACK_FLAGS").is_some_and(|f| {
-        f.split_whitespace()
-            .any(|w| w == "--plain-http" || w == "--tls-verify=false")
-    });
-    net.insecure || kserve || kit
+    Ok(net.insecure || kserve || kit_flags(false, true)?.insecure)
+}
+
+/// `--platform`: `linux/ARCH` as well as `linux/arm64/v8`, the form `inspect` and podman
+/// print (the index is searched by architecture), and uname's names for the two common arches.
+fn platform_arch(p: &str) -> Result<String> {
+    let bad = || Error::msg(format!("--platform wants linux/ARCH[/VARIANT], got {p:?}"));
+    let rest = p.strip_prefix("linux/").ok_or_else(bad)?;
+    let arch = rest.split('/').next().unwrap_or("");
+    if arch.is_empty() || rest.split('/').count() > 2 {
+        return Err(bad());
+    }
+    Ok(match arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a => a,
+    }
+    .to_string())
+}
+
+/// A URL where a reference belongs (`https://registry/repo:tag`, as browsers and
+/// `curl` spell it) gets its own message, not the reference grammar's.
+fn no_url_scheme(src: &str) -> Result<()> {
+    for scheme in ["http://", "https://"] {
+        if let Some(rest) = src.strip_prefix(scheme) {
+            let plain = if scheme == "http://" {
+                "; plain HTTP is --insecure"
+            } else {
+                ""
+            };
+            return Err(Error::msg(format!(
+                "{src:?}: an image reference has no {scheme}: give {rest}{plain}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub fn run(cmd: ReadCmd) -> Result<()> {
+    match &cmd {
+        ReadCmd::Unpack { src, .. } => src.as_deref().map_or(Ok(()), no_url_scheme)?,
+        ReadCmd::Sign { src, .. }
+        | ReadCmd::Verify { src, .. }
+        | ReadCmd::Inspect { src, .. }
+        | ReadCmd::Info { src, .. } => no_url_scheme(src)?,
+    }
     match cmd {
         ReadCmd::Unpack {
             src,
@@ -127,28 +192,41 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             net,
         } => {
             let keyless = keyless.policy()?;
-            // kit-init's contract (no SRC): UNPACK_FILTER, defaulting to the model only.
+            let kit_init = src.is_none();
+            let flags = kit_flags(kit_init, quiet)?;
+            // kit-init's contract (no SRC): UNPACK_FILTER, defaulting to the model only, and
+            // EXTRA_FLAGS' filters, as its entrypoint hands both to `kit unpack`.
             let mut filters = filter;
-            if src.is_none() && filters.is_empty() {
+            if kit_init && filters.is_empty() {
                 filters.push(env("UNPACK_FILTER").unwrap_or_else(|| "model".to_string()));
+            }
+            filters.extend(flags.filters);
+            if let Some(d) = flags.deprecated {
+                filters = vec![d];
             }
             let src = src
                 .or_else(|| env("MODELKIT_REF"))
                 .ok_or_else(|| Error::msg("nothing to unpack: give SRC, or set MODELKIT_REF"))?;
+            no_url_scheme(&src)?;
+            // kit-init's default folder only in kit-init's mode: on a workstation
+            // `unpack SRC` would otherwise create (and replace) /home/user/modelkit.
             let dest = dest
+                .or(flags.dir)
                 .or_else(|| env("UNPACK_PATH").map(PathBuf::from))
-                .unwrap_or_else(|| PathBuf::from("/home/user/modelkit"));
+                .or_else(|| kit_init.then(|| PathBuf::from("/home/user/modelkit")))
+                .ok_or_else(|| {
+                    Error::msg(
+                        "unpack: give DEST, the folder to unpack into (it is replaced whole)",
+                    )
+                })?;
             let arch = match platform {
-                Some(p) => p
-                    .strip_prefix("linux/")
-                    .map(str::to_string)
-                    .ok_or_else(|| Error::msg(format!("--platform wants linux/ARCH, got {p:?}")))?,
+                Some(p) => platform_arch(&p)?,
                 None => crate::fetch::host_arch().to_string(),
             };
             crate::unpack::run(&crate::unpack::Opts {
                 src,
                 dest,
-                insecure: insecure(&net),
+                insecure: insecure(&net)? || flags.insecure,
                 arch,
                 jobs,
                 key: key.or_else(|| env("COSIGN_KEY")),
@@ -158,7 +236,7 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             })
         }
         ReadCmd::Sign { key, src, net } => {
-            let d = crate::sign::sign(&src, &key, insecure(&net))?;
+            let d = crate::sign::sign(&src, &key, insecure(&net)?)?;
             eprintln!(
                 "modelcar-pack: signed {d} (tag {})",
                 crate::sign::sig_tag(&d)
@@ -173,8 +251,8 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             net,
         } => {
             let (root, who) = match (key, keyless.policy()?) {
-                (Some(key), None) => crate::sign::verify_cmd(&src, &key, insecure(&net))?,
-                (None, Some(p)) => crate::keyless::verify_cmd(&src, &p, insecure(&net))?,
+                (Some(key), None) => crate::sign::verify_cmd(&src, &key, insecure(&net)?)?,
+                (None, Some(p)) => crate::keyless::verify_cmd(&src, &p, insecure(&net)?)?,
                 _ => {
                     return Err(Error::msg(
                         "verify: give either --key, or --certificate-identity with --certificate-oidc-issuer and --trusted-root",
@@ -185,7 +263,22 @@ pub fn run(cmd: ReadCmd) -> Result<()> {
             println!("{}", root.digest);
             Ok(())
         }
-        ReadCmd::Inspect { src, json, net } => crate::inspect::inspect(&src, json, insecure(&net)),
-        ReadCmd::Info { src, net } => crate::inspect::info(&src, insecure(&net)),
+        ReadCmd::Inspect { src, json, net } => crate::inspect::inspect(&src, json, insecure(&net)?),
+        ReadCmd::Info { src, net } => crate::inspect::info(&src, insecure(&net)?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn platforms() {
+        let a = |p| super::platform_arch(p).map_err(|e| e.to_string());
+        assert_eq!(a("linux/arm64/v8").unwrap(), "arm64");
+        assert_eq!(a("linux/aarch64").unwrap(), "arm64");
+        assert_eq!(a("linux/x86_64").unwrap(), "amd64");
+        assert_eq!(a("linux/s390x").unwrap(), "s390x");
+        for bad in ["amd64", "linux/", "linux/arm64/v8/x", "windows/amd64"] {
+            assert!(a(bad).unwrap_err().contains("wants linux/ARCH"), "{bad}");
+        }
     }
 }

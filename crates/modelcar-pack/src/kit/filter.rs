@@ -1,6 +1,7 @@
 //! kit's `--filter` syntax (kitops `pkg/cmd/unpack/filter.go`): `TYPE[,TYPE...][:ID[,ID...]]`
 //! with TYPE one of kitfile, model, datasets, code, docs, and IDs matched against an entry's
-//! name or path. Several `--filter`s add up. Model parts go with `model`.
+//! name or path. Several `--filter`s add up. Model parts go with `model`. kit also takes its
+//! media types' own names `config` (the Kitfile) and `dataset` (ParseKitBaseType), so do we.
 
 use super::{Entry, Kind};
 use crate::error::{Error, Result};
@@ -31,9 +32,15 @@ impl Filter {
         };
         for t in types.split(',') {
             match t {
-                "kitfile" => f.kitfile = true,
+                "kitfile" | "config" => f.kitfile = true,
                 "model" => f.kinds.push(Kind::Model),
-                "datasets" => f.kinds.push(Kind::Dataset),
+                "datasets" | "dataset" => f.kinds.push(Kind::Dataset),
+                // kit parses it but then matches nothing with it.
+                "modelpart" => {
+                    return Err(bad(
+                        "invalid filter type \"modelpart\" (model parts go with 'model')".into(),
+                    ))
+                }
                 "code" => f.kinds.push(Kind::Code),
                 "docs" => f.kinds.push(Kind::Docs),
                 _ => {
@@ -111,12 +118,21 @@ mod tests {
 
         let f = Filter::parse("kitfile").unwrap();
         assert!(f.kitfile && !f.matches(&entry(Kind::Model, "", "m"), "m"));
+
+        // kit's aliases (its media type names).
+        assert_eq!(Filter::parse("config").unwrap(), f);
+        assert_eq!(
+            Filter::parse("dataset:train").unwrap(),
+            Filter::parse("datasets:train").unwrap()
+        );
     }
 
     #[test]
     fn bad_filters() {
         let e = |s| Filter::parse(s).unwrap_err().to_string();
-        assert!(e("dataset").contains("invalid filter type \"dataset\""));
+        assert!(e("datasets,Model").contains("invalid filter type \"Model\""));
+        assert!(e("model, docs").contains("invalid filter type \" docs\""));
+        assert!(e("modelpart").contains("model parts go with 'model'"));
         assert!(e("model:a:b").contains("should be in format"));
         assert!(e("").contains("invalid filter type \"\""));
     }

@@ -23,8 +23,10 @@ pub enum Compression {
 /// Layer media types we can read; anything else is refused.
 pub fn compression(media_type: &str) -> Option<Compression> {
     match media_type {
+        // The Docker one is what `skopeo copy --format v2s2` writes for an uncompressed layer.
         "application/vnd.oci.image.layer.v1.tar"
-        | "application/vnd.oci.image.layer.nondistributable.v1.tar" => Some(Compression::None),
+        | "application/vnd.oci.image.layer.nondistributable.v1.tar"
+        | "application/vnd.docker.image.rootfs.diff.tar" => Some(Compression::None),
         "application/vnd.oci.image.layer.v1.tar+gzip"
         | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
         | "application/vnd.docker.image.rootfs.diff.tar.gzip"
@@ -403,6 +405,18 @@ fn entries<R: Read>(ar: &mut ::tar::Archive<R>, layer: &Layer) -> Result<Extract
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_uncompressed_layers() {
+        assert_eq!(
+            compression("application/vnd.docker.image.rootfs.diff.tar"),
+            Some(Compression::None)
+        );
+        assert_eq!(
+            compression("application/vnd.docker.image.rootfs.diff.tar+x"),
+            None
+        );
+    }
 
     #[test]
     fn paths() {

@@ -59,6 +59,12 @@ const MT_IMAGE_CONFIGS: [&str; 2] = [
 pub fn run(o: &Opts) -> Result<()> {
     let start = Instant::now();
     let src = Src::parse(&o.src)?;
+    // A misspelt filter is refused before anything is fetched, whatever the image turns out to be.
+    let filters = o
+        .filters
+        .iter()
+        .map(|f| Filter::parse(f))
+        .collect::<Result<Vec<_>>>()?;
     log(o.quiet, &format!("unpack {src} to {}", o.dest.display()));
     let source = Source::open(&src, o.insecure)?;
     let root = source.root(&src)?;
@@ -97,7 +103,7 @@ pub fn run(o: &Opts) -> Result<()> {
         }
         (modelcar_tasks(&layers)?, None)
     } else if config_mt == formats::KIT_CONFIG || config_mt == formats::MP_CONFIG {
-        kit_tasks(o, &source, &src, &m, &layers)?
+        kit_tasks(filters, &source, &src, &m, &layers)?
     } else {
         return Err(Error::msg(format!(
             "{src}: config media type {config_mt:?} is not a container image's, a ModelKit's or a ModelPack's; refusing to unpack"
@@ -177,7 +183,7 @@ fn modelcar_tasks(layers: &[Descriptor]) -> Result<Vec<Task>> {
 /// with their Kitfile entries as `kit unpack` pairs them; and the Kitfile to write (YAML),
 /// when there is one and the filters include it.
 fn kit_tasks(
-    o: &Opts,
+    filters: Vec<Filter>,
     source: &Source,
     src: &Src,
     m: &serde_json::Value,
@@ -191,15 +197,11 @@ fn kit_tasks(
             )));
         }
     }
-    let spec = if o.filters.is_empty() {
-        vec!["kitfile,model,datasets,code,docs".to_string()]
+    let filters = if filters.is_empty() {
+        vec![Filter::parse("kitfile,model,datasets,code,docs")?]
     } else {
-        o.filters.clone()
+        filters
     };
-    let filters = spec
-        .iter()
-        .map(|f| Filter::parse(f))
-        .collect::<Result<Vec<_>>>()?;
     let cdesc: Descriptor = serde_json::from_value(m["config"].clone())
         .map_err(|e| Error::msg(format!("{src}: manifest config: {e}")))?;
     let kitfile_json: Option<serde_json::Value> = if cdesc.media_type == formats::KIT_CONFIG {
@@ -226,8 +228,17 @@ fn kit_tasks(
         })
         .transpose()?;
     let jobs = crate::convert::select(&src.to_string(), kitfile.as_ref(), layers, &filters)?;
-    if jobs.is_empty() {
-        return Err(Error::msg(format!("{src}: the filter selects no layer")));
+    let want_kitfile = kitfile_json.is_some() && filters.iter().any(|f| f.kitfile);
+    // `--filter kitfile` alone is kit's way to get just the Kitfile.
+    if jobs.is_empty() && !want_kitfile {
+        let why = if kitfile_json.is_none() && filters.iter().any(|f| f.kitfile) {
+            " (and it has no Kitfile: a ModelPack without kit's annotation)"
+        } else {
+            ""
+        };
+        return Err(Error::msg(format!(
+            "{src}: the filter selects no layer{why}"
+        )));
     }
     let tasks = jobs
         .into_iter()
@@ -241,7 +252,7 @@ fn kit_tasks(
             desc: j.desc,
         })
         .collect();
-    let text = match (&kitfile_json, filters.iter().any(|f| f.kitfile)) {
+    let text = match (&kitfile_json, want_kitfile) {
         (Some(v), true) => {
             Some(serde_yaml::to_string(v).map_err(|e| Error::msg(format!("{src}: Kitfile: {e}")))?)
         }

@@ -3,7 +3,9 @@
 //! renamed to DEST. When DEST is a mount point (KServe's `/mnt/models` emptyDir) or its
 //! parent is read-only, a rename onto it is impossible: the staging folder then goes inside
 //! DEST (`.unpack-staging`) and the finished entries are renamed into DEST one by one.
-//! Fixed names, so a rerun removes what an interrupted run left.
+//! Fixed names, so a rerun removes what an interrupted run left. A lock file
+//! (`.NAME.unpack-lock` beside, or `.unpack-lock` inside) keeps a second unpack into the same
+//! DEST from taking those names over while the first one runs: it is refused instead.
 
 use super::extract::Whiteouts;
 use crate::error::{Context, Error, Result};
@@ -12,11 +14,70 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 const INSIDE: &str = ".unpack-staging";
+const LOCK_INSIDE: &str = ".unpack-lock";
 
 pub struct Stage {
     pub dir: PathBuf,
     dest: PathBuf,
     inside: bool,
+    _lock: DestLock,
+}
+
+/// An exclusive flock on a lock file of DEST, removed when dropped (still holding the lock,
+/// so nobody can take over a file that is about to go).
+struct DestLock {
+    file: fs::File,
+    path: PathBuf,
+}
+
+enum Locked {
+    Yes(DestLock),
+    Busy,
+    CannotCreate(std::io::Error),
+}
+
+impl DestLock {
+    fn take(path: PathBuf) -> Result<Locked> {
+        loop {
+            // Read-only is enough for flock: another user's lock file still counts.
+            let file = match fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .or_else(|e| fs::File::open(&path).map_err(|_| e))
+            {
+                Ok(f) => f,
+                Err(e) => return Ok(Locked::CannotCreate(e)),
+            };
+            if !crate::lock::try_lock(&file, crate::lock::Kind::Exclusive)
+                .ctx(|| format!("cannot lock {}", path.display()))?
+            {
+                return Ok(Locked::Busy);
+            }
+            // Removed by the run that held it just before: take the new one.
+            if crate::lock::same_file(&file, &path) {
+                return Ok(Locked::Yes(DestLock { file, path }));
+            }
+        }
+    }
+}
+
+impl Drop for DestLock {
+    fn drop(&mut self) {
+        if crate::lock::same_file(&self.file, &self.path) {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn busy(dest: &Path, lock: &Path) -> Error {
+    Error::msg(format!(
+        "{}: another unpack into it is running (it holds {}); wait for it to end, or choose another DEST",
+        dest.display(),
+        lock.display()
+    ))
 }
 
 fn remove_any(p: &Path) -> std::io::Result<()> {
@@ -30,9 +91,16 @@ fn remove_any(p: &Path) -> std::io::Result<()> {
 
 impl Stage {
     pub fn new(dest: &Path) -> Result<Stage> {
+        // `m/.` names m, but rename(2) refuses a path that ends in `.`.
+        let dest: &Path = &dest.components().collect::<PathBuf>();
         let name = dest
             .file_name()
-            .ok_or_else(|| Error::msg(format!("{}: not a usable destination", dest.display())))?
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "{}: not a usable destination: give a folder by its name (it is replaced whole)",
+                    dest.display()
+                ))
+            })?
             .to_string_lossy()
             .into_owned();
         let parent = match dest.parent() {
@@ -40,6 +108,12 @@ impl Stage {
             _ => PathBuf::from("."),
         };
         match fs::symlink_metadata(dest) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(Error::msg(format!(
+                    "{}: is a symbolic link; give the folder it points to (DEST is replaced whole, the link would be)",
+                    dest.display()
+                )))
+            }
             Ok(m) if !m.is_dir() => {
                 return Err(Error::msg(format!(
                     "{}: exists and is not a directory",
@@ -50,14 +124,12 @@ impl Stage {
         }
         let beside = parent.join(format!(".{name}.unpack-staging"));
         let inside = dest.join(INSIDE);
-        // Leftovers of an interrupted run.
-        let _ = remove_any(&beside);
-        let _ = remove_any(&inside);
-        let _ = remove_any(&parent.join(format!(".{name}.unpack-old")));
         let mount_point = match (fs::metadata(dest), fs::metadata(&parent)) {
             (Ok(d), Ok(p)) => d.dev() != p.dev() || d.ino() == p.ino(),
             _ => false,
         };
+        // Beside DEST when the parent takes a lock file (and DEST can be renamed), else inside.
+        let mut lock = None;
         if !mount_point {
             if let Err(e) = fs::create_dir_all(&parent) {
                 return Err(Error::msg(format!(
@@ -65,20 +137,41 @@ impl Stage {
                     parent.display()
                 )));
             }
-            if fs::create_dir(&beside).is_ok() {
-                return Ok(Stage {
-                    dir: beside,
-                    dest: dest.to_path_buf(),
-                    inside: false,
-                });
+            let path = parent.join(format!(".{name}.unpack-lock"));
+            match DestLock::take(path.clone())? {
+                Locked::Yes(l) => lock = Some(l),
+                Locked::Busy => return Err(busy(dest, &path)),
+                Locked::CannotCreate(_) => {}
             }
         }
-        fs::create_dir_all(dest).ctx(|| format!("cannot create {}", dest.display()))?;
-        fs::create_dir(&inside).ctx(|| format!("cannot create {}", inside.display()))?;
+        let (lock, dir) = match lock {
+            Some(l) => (l, beside.clone()),
+            None => {
+                fs::create_dir_all(dest).ctx(|| format!("cannot create {}", dest.display()))?;
+                let path = dest.join(LOCK_INSIDE);
+                match DestLock::take(path.clone())? {
+                    Locked::Yes(l) => (l, inside.clone()),
+                    Locked::Busy => return Err(busy(dest, &path)),
+                    Locked::CannotCreate(e) => {
+                        return Err(Error::msg(format!(
+                            "{}: cannot write into it ({}: {e})",
+                            dest.display(),
+                            path.display()
+                        )))
+                    }
+                }
+            }
+        };
+        // Leftovers of an interrupted run (no other run is writing: the lock says so).
+        let _ = remove_any(&beside);
+        let _ = remove_any(&inside);
+        let _ = remove_any(&parent.join(format!(".{name}.unpack-old")));
+        fs::create_dir(&dir).ctx(|| format!("cannot create {}", dir.display()))?;
         Ok(Stage {
-            dir: inside,
+            inside: dir == inside,
+            dir,
             dest: dest.to_path_buf(),
-            inside: true,
+            _lock: lock,
         })
     }
 
@@ -134,7 +227,7 @@ impl Stage {
                 .ctx(|| self.dest.display().to_string())?
                 .flatten()
             {
-                if e.file_name() != INSIDE {
+                if e.file_name() != INSIDE && e.file_name() != LOCK_INSIDE {
                     fs::rename(e.path(), old.join(e.file_name()))
                         .ctx(|| format!("cannot move {} aside", e.path().display()))?;
                 }
