@@ -156,7 +156,7 @@ pub fn raw_file(body: Box<dyn Read + Send>, layer: &Layer, rel: &str) -> Result<
         .mode(0o644)
         .open(&dst)
         .ctx(|| format!("cannot create {}", dst.display()))?;
-    let n = std::io::copy(&mut hr, &mut f).map_err(|e| match cleanup::check() {
+    let n = copy(&mut hr, &mut f).map_err(|e| match cleanup::check() {
         Err(i) => i,
         Ok(()) => Error::msg(format!("layer {}: {e}", layer.digest)),
     })?;
@@ -173,6 +173,35 @@ pub fn raw_file(body: Box<dyn Read + Send>, layer: &Layer, rel: &str) -> Result<
         any_model: true,
         ..Default::default()
     })
+}
+
+/// Reads until `buf` is full or `r` ends: one write per buffer rather than one per read,
+/// which is as small as what one recv brought in.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Copies `r` to `w` a full buffer at a time (see [`fill`]).
+fn copy(r: &mut impl Read, w: &mut impl Write) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0;
+    loop {
+        let k = fill(r, &mut buf)?;
+        if k == 0 {
+            return Ok(n);
+        }
+        w.write_all(&buf[..k])?;
+        n += k as u64;
+    }
 }
 
 /// The entry's path relative to the prefix, or None when it lies outside. Refuses absolute
@@ -323,7 +352,7 @@ fn entries<R: Read>(ar: &mut ::tar::Archive<R>, layer: &Layer) -> Result<Extract
                     .open(&dst)
                     .ctx(|| format!("cannot create {}", dst.display()))?;
                 loop {
-                    let k = e.read(&mut buf).map_err(tar_err)?;
+                    let k = fill(&mut e, &mut buf).map_err(tar_err)?;
                     if k == 0 {
                         break;
                     }
