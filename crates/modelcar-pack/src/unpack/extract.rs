@@ -433,6 +433,43 @@ fn entries<R: Read>(ar: &mut ::tar::Archive<R>, layer: &Layer) -> Result<Extract
 mod tests {
     use super::*;
 
+    /// A network body: a few bytes per read.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let k = self.0.len().min(buf.len()).min(7);
+            buf[..k].copy_from_slice(&self.0[..k]);
+            self.0 = &self.0[k..];
+            Ok(k)
+        }
+    }
+
+    /// Counts the writes it gets.
+    #[derive(Default)]
+    struct Writes(Vec<usize>, Vec<u8>);
+
+    impl Write for Writes {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.push(b.len());
+            self.1.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn writes_are_whole_buffers() {
+        let data: Vec<u8> = (0..(5u32 << 19)).map(|i| (i % 251) as u8).collect();
+        let mut w = Writes::default();
+        let n = copy(&mut Trickle(&data), &mut w).unwrap();
+        assert_eq!(n, data.len() as u64);
+        assert_eq!(w.1, data);
+        assert_eq!(w.0, [1 << 20, 1 << 20, 1 << 19]);
+    }
+
     #[test]
     fn paths() {
         let d = "sha256:x";
