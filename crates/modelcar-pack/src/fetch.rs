@@ -308,7 +308,7 @@ impl Registry {
         };
         let scheme = if insecure { "http" } else { "https" };
         let mut r = Registry {
-            agent: http::agent(Duration::from_secs(120), http::Sends::Headers)?,
+            agent: http::agent(Duration::from_secs(120))?,
             base: format!("{scheme}://{api_host}"),
             host: host.to_string(),
             repo: repo.to_string(),

@@ -8,28 +8,17 @@ use ureq::config::RedirectAuthHeaders;
 
 pub type Response = ureq::http::Response<ureq::Body>;
 
-/// Each connection's receive buffer. A blob's bytes come off the socket into it, so it sets
-/// the size of each recv: at ureq's 128 KiB default a 2 GiB pull takes about 18k recvs, at
-/// 1 MiB under 5k (ureq 2 made 264k, 8 KiB each, and that system time kept `unpack` from
-/// disk speed: README).
-const RECV_BUFFER: usize = 1 << 20;
-
-/// Each connection's send buffer when it uploads blobs: an upload's body goes out through it,
-/// so it sets the size of each send.
-const SEND_BUFFER: usize = 1 << 20;
-
-/// What a client's connections carry, which sets their send buffer: an upload's body goes
-/// out through it, a pull sends only request headers (ureq's default, 128 KiB, is plenty).
-#[derive(Clone, Copy)]
-pub enum Sends {
-    Headers,
-    Blobs,
-}
+/// Each connection's receive and send buffer. A blob's bytes come off the socket into it, so
+/// it sets the size of each recv (and of each send of an upload). ureq 2 read through an 8 KiB
+/// buffer: 264k recvs for a 2 GiB pull, and that system time kept `unpack` from disk speed.
+/// Larger is not better: at 1 MiB the bytes leave the CPU cache between the recv, the SHA-256
+/// and the write to disk, and the kernel's copies cost as much again (README).
+const BUFFER: usize = 128 << 10;
 
 /// An agent for one registry; `idle` bounds each socket read and write (a stalled registry
 /// fails instead of hanging), not the whole transfer.
-pub fn agent(idle: Duration, sends: Sends) -> Result<ureq::Agent> {
-    let builder = ureq::Agent::config_builder()
+pub fn agent(idle: Duration) -> Result<ureq::Agent> {
+    let config = ureq::Agent::config_builder()
         .tls_config(crate::tls::config()?)
         // Statuses are ours to report, with the registry's own words from the body.
         .http_status_as_error(false)
@@ -41,12 +30,10 @@ pub fn agent(idle: Duration, sends: Sends) -> Result<ureq::Agent> {
         .timeout_connect(Some(Duration::from_secs(15)))
         .timeout_per_read(Some(idle))
         .timeout_per_write(Some(idle))
-        .input_buffer_size(RECV_BUFFER);
-    let builder = match sends {
-        Sends::Headers => builder,
-        Sends::Blobs => builder.output_buffer_size(SEND_BUFFER),
-    };
-    Ok(builder.build().new_agent())
+        .input_buffer_size(BUFFER)
+        .output_buffer_size(BUFFER)
+        .build();
+    Ok(config.new_agent())
 }
 
 /// A failed request: the registry answered with an error status, or it could not be reached.

@@ -103,7 +103,7 @@ fn connect_with(r: &Reference, insecure: bool, pull_only: bool) -> Result<Client
         .filter(|&c: &u64| c > 0)
         .unwrap_or(CHUNK);
     let mut c = Client {
-        agent: http::agent(Duration::from_secs(300), http::Sends::Blobs)?,
+        agent: http::agent(Duration::from_secs(300))?,
         base: format!("{scheme}://{api_host}"),
         r: r.clone(),
         authz: None,

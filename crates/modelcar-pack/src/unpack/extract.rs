@@ -175,8 +175,13 @@ pub fn raw_file(body: Box<dyn Read + Send>, layer: &Layer, rel: &str) -> Result<
     })
 }
 
+/// What a file's bytes are written in (the registry client's receive buffer's size: README).
+/// Larger writes save few system calls and leave the CPU cache: at 1 MiB the kernel's copy
+/// of the bytes into the page cache takes twice the system time.
+const WRITE_BUFFER: usize = 128 << 10;
+
 /// Reads until `buf` is full or `r` ends: one write per buffer rather than one per read,
-/// which is as small as what one recv brought in.
+/// which can be as small as what one recv brought in.
 fn fill(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -192,7 +197,7 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// Copies `r` to `w` a full buffer at a time (see [`fill`]).
 fn copy(r: &mut impl Read, w: &mut impl Write) -> std::io::Result<u64> {
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; WRITE_BUFFER];
     let mut n = 0;
     loop {
         let k = fill(r, &mut buf)?;
@@ -299,7 +304,7 @@ fn entries<R: Read>(ar: &mut ::tar::Archive<R>, layer: &Layer) -> Result<Extract
         Error::msg(format!("layer {digest}: not a readable tar: {e}"))
     };
     let mut out = Extracted::default();
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; WRITE_BUFFER];
     for entry in ar.entries().map_err(tar_err)? {
         let mut e = entry.map_err(tar_err)?;
         let name = e.path_bytes().into_owned();
@@ -462,12 +467,13 @@ mod tests {
 
     #[test]
     fn writes_are_whole_buffers() {
-        let data: Vec<u8> = (0..(5u32 << 19)).map(|i| (i % 251) as u8).collect();
+        let size = 2 * WRITE_BUFFER + WRITE_BUFFER / 2;
+        let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
         let mut w = Writes::default();
         let n = copy(&mut Trickle(&data), &mut w).unwrap();
         assert_eq!(n, data.len() as u64);
         assert_eq!(w.1, data);
-        assert_eq!(w.0, [1 << 20, 1 << 20, 1 << 19]);
+        assert_eq!(w.0, [WRITE_BUFFER, WRITE_BUFFER, WRITE_BUFFER / 2]);
     }
 
     #[test]
