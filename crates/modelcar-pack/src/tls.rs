@@ -1,8 +1,8 @@
-//! TLS trust for the reading side: the compiled-in Mozilla roots, plus the system bundle
-//! (`SSL_CERT_FILE`, else /etc/ssl/certs/ca-certificates.crt, which the unpack image ships),
-//! plus KServe's custom CA bundle (`CA_BUNDLE_VOLUME_MOUNT_POINT/cabundle.crt`, mounted by
-//! its webhook for private registries).
-
+//! TLS for both registry clients (pull and push), rustls with ring. Trusted: the compiled-in
+//! Mozilla roots, plus the system bundle (`SSL_CERT_FILE`, else
+//! /etc/ssl/certs/ca-certificates.crt, which the unpack image ships), plus KServe's custom CA
+//! bundle (`CA_BUNDLE_VOLUME_MOUNT_POINT/cabundle.crt`, mounted by its webhook for private
+//! registries).
 use crate::error::{Error, Result};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
