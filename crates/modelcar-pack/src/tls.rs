@@ -3,6 +3,7 @@
 //! /etc/ssl/certs/ca-certificates.crt, which the unpack image ships), plus KServe's custom CA
 //! bundle (`CA_BUNDLE_VOLUME_MOUNT_POINT/cabundle.crt`, mounted by its webhook for private
 //! registries).
+
 use crate::error::{Error, Result};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
