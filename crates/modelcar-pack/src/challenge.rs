@@ -4,6 +4,7 @@
 
 use crate::auth::{self, Creds};
 use crate::error::{Context, Error, Result};
+use crate::http::{self, Checked, Failed};
 use base64::Engine;
 use serde::Deserialize;
 
@@ -24,12 +25,14 @@ impl Login<'_> {
     /// `unreachable` names the step in the error when /v2/ fails otherwise.
     pub fn authorize(&self, unreachable: &str) -> Result<Option<String>> {
         let url = format!("{}/v2/", self.base);
-        let resp = match self.agent.get(&url).call() {
+        let resp = match self.agent.get(&url).call().checked() {
             Ok(_) => return Ok(None),
-            Err(ureq::Error::Status(401, resp)) => resp,
+            Err(Failed::Status(401, resp)) => resp,
             Err(e) => return Err(fail(self.host, unreachable, e)),
         };
-        let challenge = resp.header("www-authenticate").unwrap_or("").to_string();
+        let challenge = http::header(&resp, "www-authenticate")
+            .unwrap_or("")
+            .to_string();
         let found = auth::lookup(self.host, self.repo)?;
         let creds = found.creds;
         let none = || no_creds(self.host, &found.helpers_asked);
@@ -75,16 +78,17 @@ impl Login<'_> {
         if let Some((_, s)) = params.iter().find(|(k, _)| k == "service") {
             req = req.query("service", s);
         }
-        req = req.query("scope", &format!("repository:{}:{}", self.repo, self.scope));
+        req = req.query("scope", format!("repository:{}:{}", self.repo, self.scope));
         if let Some(c) = creds {
-            req = req.set("Authorization", &basic(c));
+            req = req.header("Authorization", &basic(c));
         }
-        let resp = req.call().map_err(|e| match e {
-            ureq::Error::Status(401 | 403, _) if creds.is_none() => none(),
+        let resp = req.call().checked().map_err(|e| match e {
+            Failed::Status(401 | 403, _) if creds.is_none() => none(),
             e => fail(self.host, "token service", e),
         })?;
         let text = resp
-            .into_string()
+            .into_body()
+            .read_to_string()
             .ctx(|| format!("registry {}: token response", self.host))?;
         let v: TokenResponse = serde_json::from_str(&text)
             .ctx(|| format!("registry {}: token response", self.host))?;
@@ -106,17 +110,13 @@ struct TokenResponse {
 
 /// A failed request as one line: the registry, the step, and the status with the start of
 /// the body, or the transport error.
-pub(crate) fn fail(host: &str, what: &str, e: ureq::Error) -> Error {
+pub(crate) fn fail(host: &str, what: &str, e: Failed) -> Error {
     match e {
-        ureq::Error::Status(code, resp) => {
-            let body = resp.into_string().unwrap_or_default();
-            let body: String = body.chars().take(300).collect();
-            Error::msg(format!(
-                "registry {host}: {what}: HTTP {code} {}",
-                body.trim()
-            ))
-        }
-        ureq::Error::Transport(t) => Error::msg(format!("registry {host}: {what}: {t}")),
+        Failed::Status(code, resp) => Error::msg(format!(
+            "registry {host}: {what}: HTTP {code} {}",
+            http::body_start(*resp).trim()
+        )),
+        Failed::Transport(t) => Error::msg(format!("registry {host}: {what}: {t}")),
     }
 }
 

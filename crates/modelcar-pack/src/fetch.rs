@@ -5,6 +5,7 @@
 use crate::challenge::{self, Login};
 use crate::error::{Context, Error, Result};
 use crate::hash;
+use crate::http::{self, Checked, Failed};
 use crate::oci::Descriptor;
 use serde_json::Value;
 use std::io::Read;
@@ -328,12 +329,7 @@ impl Registry {
         };
         let scheme = if insecure { "http" } else { "https" };
         let mut r = Registry {
-            agent: ureq::AgentBuilder::new()
-                .timeout_connect(Duration::from_secs(15))
-                .timeout_read(Duration::from_secs(120))
-                .redirects(5)
-                .tls_config(crate::tls::config()?)
-                .build(),
+            agent: http::agent(Duration::from_secs(120))?,
             base: format!("{scheme}://{api_host}"),
             host: host.to_string(),
             repo: repo.to_string(),
@@ -348,15 +344,19 @@ impl Registry {
         format!("{}/v2/{}/{path}", self.base, self.repo)
     }
 
-    fn get(&self, url: &str) -> ureq::Request {
-        let r = self.agent.get(url);
+    /// `r` with the login's Authorization header.
+    fn auth<B>(&self, r: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         match &self.authz {
-            Some(a) => r.set("Authorization", a),
+            Some(a) => r.header("Authorization", a),
             None => r,
         }
     }
 
-    fn fail(&self, what: &str, e: ureq::Error) -> Error {
+    fn get(&self, url: &str) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+        self.auth(self.agent.get(url))
+    }
+
+    fn fail(&self, what: &str, e: Failed) -> Error {
         challenge::fail(&self.host, what, e)
     }
 
@@ -377,12 +377,13 @@ impl Registry {
         let what = format!("manifest {}:{reference}", self.repo);
         let resp = match self
             .get(&self.url(&format!("manifests/{reference}")))
-            .set("Accept", ACCEPT)
+            .header("Accept", ACCEPT)
             .call()
+            .checked()
         {
             Ok(r) => r,
-            Err(ureq::Error::Status(404, _)) => return Ok(None),
-            Err(ureq::Error::Status(401 | 403, _)) => {
+            Err(Failed::Status(404, _)) => return Ok(None),
+            Err(Failed::Status(401 | 403, _)) => {
                 return Err(Error::msg(format!(
                     "registry {}: access to {} denied (401/403); check the pull credentials",
                     self.host, self.repo
@@ -390,8 +391,7 @@ impl Registry {
             }
             Err(e) => return Err(self.fail(&what, e)),
         };
-        let header_mt = resp
-            .header("content-type")
+        let header_mt = http::header(&resp, "content-type")
             .unwrap_or("")
             .split(';')
             .next()
@@ -399,7 +399,7 @@ impl Registry {
             .trim()
             .to_string();
         let mut bytes = Vec::new();
-        resp.into_reader()
+        http::reader(resp)
             .take(16 << 20)
             .read_to_end(&mut bytes)
             .ctx(|| format!("registry {}: {what}", self.host))?;
@@ -436,18 +436,17 @@ impl Registry {
         for _ in 0..100 {
             let resp = match self
                 .get(&url)
-                .set("Accept", "application/vnd.oci.image.index.v1+json")
+                .header("Accept", "application/vnd.oci.image.index.v1+json")
                 .call()
+                .checked()
             {
                 Ok(r) => r,
-                Err(ureq::Error::Status(400 | 404 | 405 | 501, _)) if out.is_empty() => {
-                    return Ok(None)
-                }
+                Err(Failed::Status(400 | 404 | 405 | 501, _)) if out.is_empty() => return Ok(None),
                 Err(e) => return Err(self.fail(&what, e)),
             };
-            let next = resp.header("link").and_then(next_link);
+            let next = http::header(&resp, "link").and_then(next_link);
             let mut bytes = Vec::new();
-            resp.into_reader()
+            http::reader(resp)
                 .take(16 << 20)
                 .read_to_end(&mut bytes)
                 .ctx(|| format!("registry {}: {what}", self.host))?;
@@ -461,8 +460,15 @@ impl Registry {
             };
             out.extend(page.iter().cloned());
             match next {
-                Some(n) if n.starts_with("http://") || n.starts_with("https://") => url = n,
-                Some(n) => url = format!("{}{n}", self.base),
+                // Our token goes with every page: only follow pages on the registry itself.
+                Some(n) if n.starts_with('/') => url = format!("{}{n}", self.base),
+                Some(n) if n.starts_with(&format!("{}/", self.base)) => url = n,
+                Some(n) => {
+                    return Err(Error::msg(format!(
+                        "registry {}: {what}: the next page is on another host ({n}); not followed",
+                        self.host
+                    )))
+                }
                 None => return Ok(Some(out)),
             }
         }
@@ -477,8 +483,9 @@ impl Registry {
         let resp = self
             .get(&self.url(&format!("blobs/{digest}")))
             .call()
+            .checked()
             .map_err(|e| self.fail(&format!("GET blob {digest}"), e))?;
-        Ok(Box::new(resp.into_reader()))
+        Ok(Box::new(http::reader(resp)))
     }
 }
 
@@ -487,22 +494,16 @@ impl Registry {
     pub fn put_blob(&self, bytes: &[u8]) -> Result<String> {
         let digest = hash::digest(bytes);
         let what = format!("upload {digest}");
-        let head = self.agent.head(&self.url(&format!("blobs/{digest}")));
-        let head = match &self.authz {
-            Some(a) => head.set("Authorization", a),
-            None => head,
-        };
-        if head.call().is_ok() {
+        let head = self.auth(self.agent.head(&self.url(&format!("blobs/{digest}"))));
+        if head.call().checked().is_ok() {
             return Ok(digest);
         }
-        let post = self.agent.post(&self.url("blobs/uploads/"));
-        let post = match &self.authz {
-            Some(a) => post.set("Authorization", a),
-            None => post,
-        };
-        let resp = post.send_bytes(&[]).map_err(|e| self.fail(&what, e))?;
-        let loc = resp
-            .header("location")
+        let post = self.auth(self.agent.post(&self.url("blobs/uploads/")));
+        let resp = post
+            .send_empty()
+            .checked()
+            .map_err(|e| self.fail(&what, e))?;
+        let loc = http::header(&resp, "location")
             .ok_or_else(|| Error::msg(format!("registry {}: {what}: no Location", self.host)))?;
         let loc = if loc.starts_with("http") {
             loc.to_string()
@@ -510,25 +511,19 @@ impl Registry {
             format!("{}{loc}", self.base)
         };
         let sep = if loc.contains('?') { '&' } else { '?' };
-        let put = self.agent.put(&format!("{loc}{sep}digest={digest}"));
-        let put = match &self.authz {
-            Some(a) => put.set("Authorization", a),
-            None => put,
-        };
-        put.set("Content-Type", "application/octet-stream")
-            .send_bytes(bytes)
+        let put = self.auth(self.agent.put(&format!("{loc}{sep}digest={digest}")));
+        put.header("Content-Type", "application/octet-stream")
+            .send(bytes)
+            .checked()
             .map_err(|e| self.fail(&what, e))?;
         Ok(digest)
     }
 
     pub fn put_manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
-        let put = self.agent.put(&self.url(&format!("manifests/{reference}")));
-        let put = match &self.authz {
-            Some(a) => put.set("Authorization", a),
-            None => put,
-        };
-        put.set("Content-Type", media_type)
-            .send_bytes(bytes)
+        let put = self.auth(self.agent.put(&self.url(&format!("manifests/{reference}"))));
+        put.header("Content-Type", media_type)
+            .send(bytes)
+            .checked()
             .map_err(|e| self.fail(&format!("PUT manifest {reference}"), e))?;
         Ok(())
     }

@@ -14,6 +14,7 @@ mod error;
 mod fetch;
 mod formats;
 mod hash;
+mod http;
 mod inputs;
 mod inspect;
 mod keyless;

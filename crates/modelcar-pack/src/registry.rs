@@ -1,4 +1,4 @@
-//! A small blocking client for the OCI distribution API, over `ureq`. Chosen over
+//! A small blocking client for the OCI distribution API, over `ureq` (see `http.rs`). Chosen over
 //! `oci-client` because that one is async (tokio + reqwest) and takes blob uploads as
 //! in-memory `Vec<u8>`; here every blob streams from its file on disk, so memory stays flat
 //! for multi-GB layers. Blobs the registry has are skipped (HEAD); the others go up several
@@ -10,12 +10,14 @@
 use crate::challenge::{self, Login};
 use crate::cleanup;
 use crate::error::{Context, Error, Result};
+use crate::http::{self, Checked, Failed};
 use crate::layout::Layout;
 use crate::oci::{from_json, Descriptor, Index, Manifest};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, SeekFrom};
 use std::time::Duration;
+use ureq::SendBody;
 
 /// Blobs above this go up in chunks of this size (env MODELCAR_PACK_CHUNK overrides it,
 /// for tests and for registries with request size limits).
@@ -101,12 +103,7 @@ fn connect_with(r: &Reference, insecure: bool, pull_only: bool) -> Result<Client
         .filter(|&c: &u64| c > 0)
         .unwrap_or(CHUNK);
     let mut c = Client {
-        agent: ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(15))
-            .timeout_read(Duration::from_secs(300))
-            .timeout_write(Duration::from_secs(300))
-            .redirects(5)
-            .build(),
+        agent: http::agent(Duration::from_secs(300))?,
         base: format!("{scheme}://{api_host}"),
         r: r.clone(),
         authz: None,
@@ -217,11 +214,12 @@ fn upload_all(
 impl Client {
     /// GET `manifests/REF` or `blobs/DIGEST` of the repository (conversion reads its source
     /// through this); the body streams.
-    pub fn get(&self, path: &str, accept: &str) -> Result<ureq::Response> {
+    pub fn get(&self, path: &str, accept: &str) -> Result<http::Response> {
         cleanup::check()?;
-        self.req("GET", &self.url(path))
-            .set("Accept", accept)
+        self.auth(self.agent.get(&self.url(path)))
+            .header("Accept", accept)
             .call()
+            .checked()
             .map_err(|e| self.fail(&format!("GET {path}"), e))
     }
 
@@ -233,15 +231,15 @@ impl Client {
         format!("{}/v2/{}/{path}", self.base, self.r.repo)
     }
 
-    fn req(&self, method: &str, url: &str) -> ureq::Request {
-        let r = self.agent.request(method, url);
+    /// `r` with the login's Authorization header.
+    fn auth<B>(&self, r: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         match &self.authz {
-            Some(a) => r.set("Authorization", a),
+            Some(a) => r.header("Authorization", a),
             None => r,
         }
     }
 
-    fn fail(&self, what: &str, e: ureq::Error) -> Error {
+    fn fail(&self, what: &str, e: Failed) -> Error {
         challenge::fail(&self.r.host, what, e)
     }
 
@@ -260,9 +258,9 @@ impl Client {
             return Ok(());
         }
         // Check the credentials now, before any upload.
-        match self.req("GET", &url).call() {
+        match self.auth(self.agent.get(&url)).call().checked() {
             Ok(_) => Ok(()),
-            Err(ureq::Error::Status(401, _)) => Err(Error::msg(format!(
+            Err(Failed::Status(401, _)) => Err(Error::msg(format!(
                 "registry {}: credentials refused (401) for {}",
                 self.r.host, self.r.repo
             ))),
@@ -272,11 +270,12 @@ impl Client {
 
     fn blob_exists(&self, digest: &str) -> Result<bool> {
         match self
-            .req("HEAD", &self.url(&format!("blobs/{digest}")))
+            .auth(self.agent.head(&self.url(&format!("blobs/{digest}"))))
             .call()
+            .checked()
         {
             Ok(_) => Ok(true),
-            Err(ureq::Error::Status(404, _)) => Ok(false),
+            Err(Failed::Status(404, _)) => Ok(false),
             Err(e) => Err(self.fail(&format!("HEAD blob {digest}"), e)),
         }
     }
@@ -289,8 +288,8 @@ impl Client {
         }
     }
 
-    fn location(&self, resp: &ureq::Response, what: &str) -> Result<String> {
-        resp.header("location")
+    fn location(&self, resp: &http::Response, what: &str) -> Result<String> {
+        http::header(resp, "location")
             .map(|l| self.absolute(l))
             .ok_or_else(|| {
                 Error::msg(format!(
@@ -303,8 +302,9 @@ impl Client {
     fn upload(&self, layout: &Layout, b: &Descriptor, bar: &ProgressBar) -> Result<()> {
         let what = format!("upload {}", b.digest);
         let start = self
-            .req("POST", &self.url("blobs/uploads/"))
-            .send_bytes(&[])
+            .auth(self.agent.post(&self.url("blobs/uploads/")))
+            .send_empty()
+            .checked()
             .map_err(|e| self.fail(&what, e))?;
         let mut loc = self.location(&start, &what)?;
         let path = layout.blob_path(&b.digest);
@@ -315,11 +315,12 @@ impl Client {
         };
         if b.size <= self.chunk {
             // Monolithic: one PUT with the whole blob, streamed from the file.
-            let body = Progress { inner: f, bar };
-            self.req("PUT", &put_url(&loc))
-                .set("Content-Type", "application/octet-stream")
-                .set("Content-Length", &b.size.to_string())
-                .send(body)
+            let mut body = Progress { inner: f, bar };
+            self.auth(self.agent.put(&put_url(&loc)))
+                .header("Content-Type", "application/octet-stream")
+                .header("Content-Length", &b.size.to_string())
+                .send(SendBody::from_reader(&mut body))
+                .checked()
                 .map_err(|e| self.interrupted_or(e, &what))?;
             return Ok(());
         }
@@ -329,28 +330,29 @@ impl Client {
             let n = self.chunk.min(b.size - off);
             f.seek(SeekFrom::Start(off))
                 .ctx(|| path.display().to_string())?;
-            let body = Progress {
+            let mut body = Progress {
                 inner: (&mut f).take(n),
                 bar,
             };
             let resp = self
-                .req("PATCH", &loc)
-                .set("Content-Type", "application/octet-stream")
-                .set("Content-Length", &n.to_string())
-                .set("Content-Range", &format!("{off}-{}", off + n - 1))
-                .send(body)
+                .auth(self.agent.patch(&loc))
+                .header("Content-Type", "application/octet-stream")
+                .header("Content-Length", &n.to_string())
+                .header("Content-Range", &format!("{off}-{}", off + n - 1))
+                .send(SendBody::from_reader(&mut body))
+                .checked()
                 .map_err(|e| self.interrupted_or(e, &what))?;
             loc = self.location(&resp, &what)?;
             off += n;
         }
-        self.req("PUT", &put_url(&loc))
-            .set("Content-Length", "0")
-            .send_bytes(&[])
+        self.auth(self.agent.put(&put_url(&loc)))
+            .send_empty()
+            .checked()
             .map_err(|e| self.fail(&what, e))?;
         Ok(())
     }
 
-    fn interrupted_or(&self, e: ureq::Error, what: &str) -> Error {
+    fn interrupted_or(&self, e: Failed, what: &str) -> Error {
         match cleanup::check() {
             Err(i) => i,
             Ok(()) => self.fail(what, e),
@@ -359,9 +361,10 @@ impl Client {
 
     fn put_manifest(&self, reference: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
         cleanup::check()?;
-        self.req("PUT", &self.url(&format!("manifests/{reference}")))
-            .set("Content-Type", media_type)
-            .send_bytes(bytes)
+        self.auth(self.agent.put(&self.url(&format!("manifests/{reference}"))))
+            .header("Content-Type", media_type)
+            .send(bytes)
+            .checked()
             .map_err(|e| self.fail(&format!("PUT manifest {reference}"), e))?;
         Ok(())
     }

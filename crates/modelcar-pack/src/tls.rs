@@ -1,13 +1,15 @@
-//! TLS trust for the reading side: the compiled-in Mozilla roots, plus the system bundle
-//! (`SSL_CERT_FILE`, else /etc/ssl/certs/ca-certificates.crt, which the unpack image ships),
-//! plus KServe's custom CA bundle (`CA_BUNDLE_VOLUME_MOUNT_POINT/cabundle.crt`, mounted by
-//! its webhook for private registries).
+//! TLS for both registry clients (pull and push), rustls with ring. Trusted: the compiled-in
+//! Mozilla roots, plus the system bundle (`SSL_CERT_FILE`, else
+//! /etc/ssl/certs/ca-certificates.crt, which the unpack image ships), plus KServe's custom CA
+//! bundle (`CA_BUNDLE_VOLUME_MOUNT_POINT/cabundle.crt`, mounted by its webhook for private
+//! registries).
 
 use crate::error::{Error, Result};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use std::path::PathBuf;
 use std::sync::Arc;
+use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
 fn bundles() -> Vec<PathBuf> {
     let mut v = Vec::new();
@@ -21,23 +23,28 @@ fn bundles() -> Vec<PathBuf> {
     v
 }
 
-pub fn config() -> Result<Arc<rustls::ClientConfig>> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+/// rustls with ring, trusting the roots above (both registry clients use it).
+pub fn config() -> Result<TlsConfig> {
+    let mut roots: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|c| Certificate::from_der(c.as_ref()))
+        .collect();
     for f in bundles() {
         if !f.is_file() {
             continue;
         }
         let certs = CertificateDer::pem_file_iter(&f)
             .map_err(|e| Error::msg(format!("CA bundle {}: {e}", f.display())))?;
-        // A bundle may hold certificates rustls cannot use; the others still count.
-        let (_ok, _bad) = roots.add_parsable_certificates(certs.flatten());
+        // A bundle may hold certificates rustls cannot use: ureq skips those, the others count.
+        roots.extend(
+            certs
+                .flatten()
+                .map(|c| Certificate::from_der(&c).to_owned()),
+        );
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::msg(format!("TLS setup: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(cfg))
+    Ok(TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .root_certs(RootCerts::from(roots))
+        .build())
 }

@@ -33,8 +33,7 @@ impl Source {
             Source::Layout { layout, .. } => layout.read_blob(&d.digest)?,
             Source::Registry(c) => {
                 let mut v = Vec::new();
-                c.get(&format!("blobs/{}", d.digest), "*/*")?
-                    .into_reader()
+                crate::http::reader(c.get(&format!("blobs/{}", d.digest), "*/*")?)
                     .take(64 << 20)
                     .read_to_end(&mut v)
                     .ctx(|| format!("{}: blob {}", self.name(), d.digest))?;
@@ -63,7 +62,7 @@ impl Source {
                 let accept = format!("{MT_MANIFEST}, {MT_INDEX}");
                 let resp = c.get(&format!("manifests/{}", c.reference().tag), &accept)?;
                 let mut v = Vec::new();
-                resp.into_reader()
+                crate::http::reader(resp)
                     .take(16 << 20)
                     .read_to_end(&mut v)
                     .ctx(|| format!("{}: manifest", self.name()))?;
@@ -87,8 +86,7 @@ impl Source {
                 Source::Layout { layout, .. } => layout.read_blob(&d.digest)?,
                 Source::Registry(c) => {
                     let mut v = Vec::new();
-                    c.get(&format!("manifests/{}", d.digest), MT_MANIFEST)?
-                        .into_reader()
+                    crate::http::reader(c.get(&format!("manifests/{}", d.digest), MT_MANIFEST)?)
                         .take(16 << 20)
                         .read_to_end(&mut v)
                         .ctx(|| self.name())?;
@@ -117,7 +115,9 @@ impl Source {
                 Ok((Box::new(f), Some(g)))
             }
             Source::Registry(c) => Ok((
-                Box::new(c.get(&format!("blobs/{}", d.digest), "*/*")?.into_reader()),
+                Box::new(crate::http::reader(
+                    c.get(&format!("blobs/{}", d.digest), "*/*")?,
+                )),
                 None,
             )),
         }

@@ -158,7 +158,7 @@ pub fn raw_file(body: Box<dyn Read + Send>, layer: &Layer, rel: &str) -> Result<
         .mode(0o644)
         .open(&dst)
         .ctx(|| format!("cannot create {}", dst.display()))?;
-    let n = std::io::copy(&mut hr, &mut f).map_err(|e| match cleanup::check() {
+    let n = copy(&mut hr, &mut f).map_err(|e| match cleanup::check() {
         Err(i) => i,
         Ok(()) => Error::msg(format!("layer {}: {e}", layer.digest)),
     })?;
@@ -175,6 +175,40 @@ pub fn raw_file(body: Box<dyn Read + Send>, layer: &Layer, rel: &str) -> Result<
         any_model: true,
         ..Default::default()
     })
+}
+
+/// What a file's bytes are written in (the registry client's receive buffer's size: README).
+/// Larger writes save few system calls and their bytes leave the CPU cache: with 1 MiB
+/// (and 1 MiB recvs) unpack took twice the system time.
+const WRITE_BUFFER: usize = 128 << 10;
+
+/// Reads until `buf` is full or `r` ends: one write per buffer rather than one per read,
+/// which can be as small as what one recv brought in.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Copies `r` to `w` a full buffer at a time (see [`fill`]).
+fn copy(r: &mut impl Read, w: &mut impl Write) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; WRITE_BUFFER];
+    let mut n = 0;
+    loop {
+        let k = fill(r, &mut buf)?;
+        if k == 0 {
+            return Ok(n);
+        }
+        w.write_all(&buf[..k])?;
+        n += k as u64;
+    }
 }
 
 /// The entry's path relative to the prefix, or None when it lies outside. Refuses absolute
@@ -272,7 +306,7 @@ fn entries<R: Read>(ar: &mut ::tar::Archive<R>, layer: &Layer) -> Result<Extract
         Error::msg(format!("layer {digest}: not a readable tar: {e}"))
     };
     let mut out = Extracted::default();
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; WRITE_BUFFER];
     for entry in ar.entries().map_err(tar_err)? {
         let mut e = entry.map_err(tar_err)?;
         let name = e.path_bytes().into_owned();
@@ -325,7 +359,7 @@ fn entries<R: Read>(ar: &mut ::tar::Archive<R>, layer: &Layer) -> Result<Extract
                     .open(&dst)
                     .ctx(|| format!("cannot create {}", dst.display()))?;
                 loop {
-                    let k = e.read(&mut buf).map_err(tar_err)?;
+                    let k = fill(&mut e, &mut buf).map_err(tar_err)?;
                     if k == 0 {
                         break;
                     }
@@ -405,6 +439,44 @@ fn entries<R: Read>(ar: &mut ::tar::Archive<R>, layer: &Layer) -> Result<Extract
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A network body: a few bytes per read.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let k = self.0.len().min(buf.len()).min(7);
+            buf[..k].copy_from_slice(&self.0[..k]);
+            self.0 = &self.0[k..];
+            Ok(k)
+        }
+    }
+
+    /// Counts the writes it gets.
+    #[derive(Default)]
+    struct Writes(Vec<usize>, Vec<u8>);
+
+    impl Write for Writes {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.push(b.len());
+            self.1.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn writes_are_whole_buffers() {
+        let size = 2 * WRITE_BUFFER + WRITE_BUFFER / 2;
+        let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let mut w = Writes::default();
+        let n = copy(&mut Trickle(&data), &mut w).unwrap();
+        assert_eq!(n, data.len() as u64);
+        assert_eq!(w.1, data);
+        assert_eq!(w.0, [WRITE_BUFFER, WRITE_BUFFER, WRITE_BUFFER / 2]);
+    }
 
     #[test]
     fn docker_uncompressed_layers() {
