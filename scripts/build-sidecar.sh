@@ -62,6 +62,17 @@ strip_section_headers() {
   printf '\0\0\0\0' | dd of="$bin" bs=1 seek=$((0x3c)) conv=notrunc status=none
 }
 
+# Whether two trees hold the same names, types, modes, symlink targets and file contents.
+same_tree() {
+  [ -d "$2" ] || return 1
+  [ "$(cd "$1" && find . -printf '%p %y %m %l\n' | sort)" = "$(cd "$2" && find . -printf '%p %y %m %l\n' | sort)" ] \
+    && diff -r --no-dereference "$1" "$2" >/dev/null
+}
+
+mkdir -p "$root/target/sidecar"
+stage=$(mktemp -d "$root/target/sidecar/layout.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+
 for arch in "${archs[@]}"; do
   target=$(arch_field "$arch" rust_target)
   echo "[build-sidecar] $arch ($target)" >&2
@@ -72,15 +83,23 @@ for arch in "${archs[@]}"; do
     --package modelcar-base --target "$target")
   bin="$root/target/sidecar/$target/release/modelcar-base"
   dest="$out/$arch"
-  rm -rf "$dest.tmp"
-  mkdir -p "$dest.tmp/rootfs/bin" "$dest.tmp/rootfs/models"
-  install -m 0755 "$bin" "$dest.tmp/modelcar-base"
-  strip_section_headers "$dest.tmp/modelcar-base"
-  cp -p "$dest.tmp/modelcar-base" "$dest.tmp/rootfs/bin/sh"
+  # Laid out outside OUT, and moved there only if it differs from what is there: cargo
+  # rebuilds modelcar-pack (which embeds OUT) in every profile when anything in OUT, the
+  # folders included, has a newer timestamp, though not a byte changed.
+  new="$stage/$arch"
+  mkdir -p "$new/rootfs/bin" "$new/rootfs/models"
+  install -m 0755 "$bin" "$new/modelcar-base"
+  strip_section_headers "$new/modelcar-base"
+  cp -p "$new/modelcar-base" "$new/rootfs/bin/sh"
   for applet in modelcar-base "${applets[@]}"; do
-    ln -s sh "$dest.tmp/rootfs/bin/$applet"
+    ln -s sh "$new/rootfs/bin/$applet"
   done
-  rm -rf "$dest"
-  mv "$dest.tmp" "$dest"
+  if same_tree "$new" "$dest"; then
+    rm -rf "$new"
+  else
+    rm -rf "$dest"
+    mkdir -p "$out"
+    mv "$new" "$dest"
+  fi
   printf '[build-sidecar] %s: %s bytes\n' "$arch" "$(stat -c %s "$dest/modelcar-base")" >&2
 done

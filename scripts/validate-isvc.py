@@ -49,7 +49,10 @@ def strict(schema):
 
 
 def load_schema(crd_path):
-    crd = yaml.safe_load(Path(crd_path).read_text())
+    # The CRD is 2 MB: libyaml's safe loader reads it five times faster than the pure-Python one
+    # (the same result), when PyYAML has it.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    crd = yaml.load(Path(crd_path).read_text(), Loader=loader)
     for version in crd["spec"]["versions"]:
         if f"{crd['spec']['group']}/{version['name']}" == API_VERSION:
             return strict(version["schema"]["openAPIV3Schema"])

@@ -57,6 +57,8 @@ impl<'s> Shell<'s> {
                     let Some(close) = rest.iter().position(|&c| c == b'\'') else {
                         return self.fail(b"'", &UNTERMINATED);
                     };
+                    #[cfg(test)]
+                    crate::testutil::tally(close + 1);
                     self.pos += close + 1;
                     &rest[..close]
                 }

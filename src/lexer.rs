@@ -44,6 +44,8 @@ macro_rules! in_set {
 
 impl<'s> Shell<'s> {
     pub fn byte_at(&self, i: usize) -> Option<u8> {
+        #[cfg(test)]
+        crate::testutil::tally(1);
         self.src.get(i).copied()
     }
 
@@ -125,6 +127,8 @@ impl<'s> Shell<'s> {
             }
             end += 1;
         }
+        #[cfg(test)]
+        crate::testutil::tally(end + 1);
         &rest[..end]
     }
 
@@ -192,6 +196,8 @@ pub(crate) fn join_lines<'a>(script: &[u8], out: &'a mut Stack) -> &'a [u8] {
         }
         prev = b;
     }
+    #[cfg(test)]
+    crate::testutil::tally(i);
     out.push(script.get(start..).unwrap_or_default());
     out.as_slice()
 }

@@ -6,12 +6,38 @@ use crate::interpreter::Shell;
 use crate::lexer::join_lines;
 use crate::output::Output;
 use crate::sys::Stack;
+use std::cell::Cell;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::string::String;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::vec::Vec;
+
+std::thread_local! {
+    /// The work done on this thread, and how much `work` allows.
+    static WORK: Cell<(usize, usize)> = const { Cell::new((0, usize::MAX)) };
+}
+
+/// Adds `n` to the work done on this thread: called (in test builds only) wherever the shell
+/// reads a byte of the script or copies one onto a stack, so a test can check how the work
+/// grows with a script's size without timing anything. Panics past the limit `work` set, so
+/// a runaway walk fails at once instead of running for hours.
+pub fn tally(n: usize) {
+    let (done, limit) = WORK.get();
+    let done = done.saturating_add(n);
+    assert!(done <= limit, "more than {limit} units of work");
+    WORK.set((done, limit));
+}
+
+/// `f`'s result and the work (`tally`) it did, which may not exceed `limit`. Per thread:
+/// tests running in parallel do not add to each other's.
+pub fn work<R>(limit: usize, f: impl FnOnce() -> R) -> (R, usize) {
+    WORK.set((0, limit));
+    let r = f();
+    let (done, _) = WORK.replace((0, usize::MAX));
+    (r, done)
+}
 
 /// A fresh directory under the system temp dir, removed when dropped.
 ///

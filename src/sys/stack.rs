@@ -40,6 +40,8 @@ impl Stack {
     }
 
     pub(crate) fn push(&mut self, bytes: &[u8]) {
+        #[cfg(test)]
+        crate::testutil::tally(bytes.len());
         if self.base == UNMAPPED {
             self.base = map(CAPACITY);
         }

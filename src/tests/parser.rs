@@ -2,9 +2,8 @@
 //! walks a script without running anything.
 
 use super::*;
-use crate::testutil::{check, sh, sh_bytes};
+use crate::testutil::{check, sh, sh_bytes, work};
 use std::string::String;
-use std::time::{Duration, Instant};
 
 /// Runs `src`: (status, stdout). Panics on a syntax error.
 fn run(src: &str) -> (i32, String) {
@@ -516,32 +515,72 @@ fn nesting_limit() {
     assert_eq!(run(&wide), (0, "end\n".into()));
 }
 
+/// What `check` and a run say of a script: (`check`'s result, `sh`'s result).
+type Outcome = (Result<bool, String>, Result<(i32, String), String>);
+
+/// The most work (`tally`: bytes read and copied) checking and running a script may take, per
+/// byte of script: a few readings of each byte and copies of its words, with room to spare.
+const WORK_PER_BYTE: usize = 32;
+
+/// Checks and runs the script `make(n)` gives, and the one `make(2 * n)` gives, comparing the
+/// results with what `make` says they are, and returns the work each took (at most
+/// `WORK_PER_BYTE` for each byte of the script).
+fn work_for(n: usize, make: impl Fn(usize) -> (String, Outcome)) -> [usize; 2] {
+    [n, 2 * n].map(|n| {
+        let (src, want) = make(n);
+        let limit = WORK_PER_BYTE * src.len();
+        let (got, work) = work(limit, || (check(src.as_bytes()), sh(&src)));
+        assert_eq!(got, want, "{n} repetitions");
+        work
+    })
+}
+
+/// The work for a script twice as long is about twice as much: linear, where a walk that goes
+/// back over the text for each command or byte would make it four times as much.
+fn assert_linear(what: &str, [w1, w2]: [usize; 2]) {
+    assert!(w1 > 0, "{what}: no work counted");
+    assert!(
+        w2 * 10 >= w1 * 19 && w2 * 10 <= w1 * 21,
+        "{what}: {w1} units of work, then {w2} for twice the script"
+    );
+}
+
+/// Scripts of megabytes work, and the shell's work on them grows linearly with their size.
+/// Counted, not timed: a time bound fails under load and passes a slow regression on a fast
+/// machine.
 #[test]
 fn one_megabyte_script() {
-    let start = Instant::now();
-    let mut src = "true && ".repeat(1 << 17);
-    src.push_str("echo end");
-    assert!(src.len() >= 1 << 20);
-    assert_eq!(check(src.as_bytes()), Ok(true));
-    assert_eq!(run(&src), (0, "end\n".into()));
+    // 512 KiB, then 1 MiB of `true && `.
+    let and_list = work_for(1 << 16, |n| {
+        let src = "true && ".repeat(n) + "echo end";
+        (src, (Ok(true), Ok((0, "end\n".into()))))
+    });
+    assert_linear("true && ...", and_list);
 
-    let line = "echo 'a b' \"$$\" $(true) || false;\n";
-    let mut src = line.repeat(1 << 15);
-    src.push_str("(false)\n");
-    assert!(src.len() >= 1 << 20);
-    assert_eq!(check(src.as_bytes()), Ok(true));
-    assert_eq!(run(&src), (1, "a b 42\n".repeat(1 << 15)));
+    // 512 KiB, then 1 MiB of lines with quotes, `$$` and `$(...)`.
+    let lines = work_for(1 << 14, |n| {
+        let line = "echo 'a b' \"$$\" $(true) || false;\n";
+        let src = line.repeat(n) + "(false)\n";
+        (src, (Ok(true), Ok((1, "a b 42\n".repeat(n)))))
+    });
+    assert_linear("lines", lines);
 
-    // Two megabytes of one word, and of a comment.
-    let word = "x".repeat(2 << 20);
-    assert_eq!(check(word.as_bytes()), Ok(true));
-    assert_eq!(run(&format!("echo {word}")), (0, format!("{word}\n")));
-    let comment = format!("#{word}");
-    assert_eq!(check(comment.as_bytes()), Ok(false));
-    assert_eq!(sh(&comment), Err("empty".into()));
-    assert!(
-        start.elapsed() < Duration::from_secs(20),
-        "took {:?}",
-        start.elapsed()
-    );
+    // One word of 1 MiB, then 2 MiB.
+    let word = work_for(1 << 20, |n| {
+        let word = "x".repeat(n);
+        (
+            format!("echo {word}"),
+            (Ok(true), Ok((0, format!("{word}\n")))),
+        )
+    });
+    assert_linear("one word", word);
+
+    // A comment of 1 MiB, then 2 MiB.
+    let comment = work_for(1 << 20, |n| {
+        (
+            format!("#{}", "x".repeat(n)),
+            (Ok(false), Err("empty".into())),
+        )
+    });
+    assert_linear("a comment", comment);
 }

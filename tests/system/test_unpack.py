@@ -148,7 +148,10 @@ def play(podman_env, pod: dict, timeout=120):
             if st.returncode != 0:
                 break  # never created: the init container failed
             state = json.loads(st.stdout)[0]["State"]
-            if not state["Running"] and state["Status"] in ("exited", "stopped"):
+            # A failed play (an init container failed) leaves the server created, never to
+            # start: its log, empty unless it ran, is read at once instead of at the deadline.
+            if (not state["Running"] and state["Status"] in ("exited", "stopped")) or (
+                    p.returncode != 0 and state["Status"] == "created"):
                 log = podman(podman_env, "logs", server, timeout=30).stdout
                 break
             time.sleep(0.3)
