@@ -41,9 +41,8 @@ def assert_clean_exit(run, case: str):
         f"sidecar did not exit 0 on SIGTERM (status {stop.sidecar_exit_code}: 143 = died of "
         "the signal, 137 = SIGKILLed after the grace period)"
     )
-    assert stop.sidecar_seconds < 1.0
-    # A container that ignores SIGTERM holds kube down for the whole 10 s grace period.
-    assert run.down_seconds < 10
+    # How fast is reported above, not asserted (no clocks in tests): exit code 0 already
+    # proves the sidecar ended on SIGTERM itself, not by SIGKILL at the grace period's end.
 
 
 def test_default_path(podman_env, sample_modelcar, serving_image):
@@ -54,8 +53,7 @@ def test_default_path(podman_env, sample_modelcar, serving_image):
         res = pod.wait_serving()
         assert_served(res)
         stop = pod.stop_sidecar()
-    assert stop.sidecar_exit_code == 0
-    assert stop.sidecar_seconds < 1.0
+    assert stop.sidecar_exit_code == 0  # 137 would be a SIGKILL after the grace period
     REPORT.append(
         f"pod default: sidecar SIGTERM->exit {stop.sidecar_seconds * 1000:.0f} ms, exit 0"
     )
