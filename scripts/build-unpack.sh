@@ -57,7 +57,7 @@ for arch in "${archs[@]}"; do
   # crt-static: a static binary for the gnu targets too (musl's default already).
   env "CC_$low=$cc" "CARGO_TARGET_${up}_LINKER=$linker" \
     "CARGO_TARGET_${up}_RUSTFLAGS=-C target-feature=+crt-static" \
-    cargo "${profile_cfg[@]}" build --profile unpack --locked -q -p modelcar-pack --target "$target" \
+    cargo "${profile_cfg[@]}" build --profile unpack --locked -q -p modelcar-pack --no-default-features --target "$target" \
     --manifest-path "$MCB_ROOT/Cargo.toml"
   # The unpack profile (Cargo.toml): release, with modelcar-pack itself built for size too.
   bin="${CARGO_TARGET_DIR:-$MCB_ROOT/target}/$target/unpack/modelcar-pack"

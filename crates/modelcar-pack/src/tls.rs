@@ -1,5 +1,5 @@
 //! TLS for both registry clients (pull and push), rustls with ring. Trusted: the compiled-in
-//! Mozilla roots, plus the system bundle (`SSL_CERT_FILE`, else
+//! Mozilla roots (feature `bundled-roots`, on by default; the unpack image leaves it out), plus the system bundle (`SSL_CERT_FILE`, else
 //! /etc/ssl/certs/ca-certificates.crt, which the unpack image ships), plus KServe's custom CA
 //! bundle (`CA_BUNDLE_VOLUME_MOUNT_POINT/cabundle.crt`, mounted by its webhook for private
 //! registries).
@@ -25,10 +25,13 @@ fn bundles() -> Vec<PathBuf> {
 
 /// rustls with ring, trusting the roots above (both registry clients use it).
 pub fn config() -> Result<TlsConfig> {
-    let mut roots: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .map(|c| Certificate::from_der(c.as_ref()))
-        .collect();
+    let mut roots: Vec<Certificate<'static>> = Vec::new();
+    #[cfg(feature = "bundled-roots")]
+    roots.extend(
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|c| Certificate::from_der(c.as_ref())),
+    );
     for f in bundles() {
         if !f.is_file() {
             continue;
