@@ -187,9 +187,12 @@ impl Source {
     /// The manifest the source reference names (tag or digest), checked against its digest.
     pub fn root(&self, src: &Src) -> Result<Fetched> {
         match (self, src) {
-            (Source::Registry(r), Src::Registry { reference, .. }) => r
-                .manifest(reference)?
-                .ok_or_else(|| Error::msg(format!("{src}: not found in the registry"))),
+            (Source::Registry(r), Src::Registry { reference, .. }) => {
+                match r.manifest(reference)? {
+                    Some(f) => Ok(f),
+                    None => Err(Error::msg(format!("{src}: {}", r.why_missing(reference)))),
+                }
+            }
             (Source::Layout { dir, tag }, _) => {
                 let d = crate::layout::Layout::open_any(dir).resolve(tag.as_deref())?;
                 self.by_descriptor(&d)
@@ -422,6 +425,42 @@ impl Registry {
             digest,
             bytes,
         }))
+    }
+
+    /// Why `reference` got a 404, from one GET of the tag list: the repository is unknown,
+    /// or the tag is not among its tags (the first few named).
+    fn why_missing(&self, reference: &str) -> String {
+        let unknown = "not found in the registry";
+        let resp = match self.get(&self.url("tags/list")).call().checked() {
+            Ok(r) => r,
+            Err(Failed::Status(404, _)) => {
+                return format!("{unknown}: the registry has no repository {}", self.repo)
+            }
+            Err(_) => return unknown.to_string(),
+        };
+        let mut bytes = Vec::new();
+        let _ = http::reader(resp).take(4 << 20).read_to_end(&mut bytes);
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let tags: Vec<&str> = v["tags"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if reference.starts_with("sha256:") {
+            return format!(
+                "{unknown}: repository {} has no manifest with this digest",
+                self.repo
+            );
+        }
+        if tags.is_empty() {
+            return format!("{unknown}: repository {} has no tags", self.repo);
+        }
+        let more = if tags.len() > 5 { ", ..." } else { "" };
+        format!(
+            "{unknown}: repository {} has no tag {reference:?}; its {} tag(s): {}{more}",
+            self.repo,
+            tags.len(),
+            tags[..tags.len().min(5)].join(", ")
+        )
     }
 
     /// The OCI 1.1 referrers API: the descriptors of the manifests whose `subject` is
