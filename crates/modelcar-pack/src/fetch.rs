@@ -97,8 +97,23 @@ impl Src {
         } else {
             repo
         };
+        if rest.chars().any(char::is_whitespace) {
+            return Err(bad("it contains a space"));
+        }
+        if rest.contains("//") {
+            return Err(bad(
+                "a scheme? known prefixes: oci://, oci+fetch://, kit://, docker://",
+            ));
+        }
+        if tag.as_deref() == Some("") {
+            return Err(bad("empty tag after ':'"));
+        }
         if !crate::oci::is_repo_name(&repo) {
-            return Err(bad("repository names are lower-case"));
+            return Err(bad(if repo.bytes().any(|b| b.is_ascii_uppercase()) {
+                "repository names are lower-case"
+            } else {
+                "repository names are lower-case letters, digits and . _ - separated by /"
+            }));
         }
         if let Some(t) = &tag {
             let ok = !t.is_empty()
@@ -652,6 +667,17 @@ mod tests {
             "oci:",
         ] {
             assert!(Src::parse(bad).is_err(), "{bad}");
+        }
+        for (bad, why) in [
+            ("quay.io/a/b:", "(empty tag after ':')"),
+            ("quay.io/a b:v1", "(it contains a space)"),
+            ("quay.io/A/b", "(repository names are lower-case)"),
+            ("oci//quay.io/a/b", "(a scheme? known prefixes: oci://"),
+            ("http://quay.io/a/b", "(a scheme? known prefixes: oci://"),
+            ("quay.io/a/b!c", "lower-case letters, digits and . _ -"),
+        ] {
+            let e = Src::parse(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
         }
     }
 
