@@ -170,8 +170,16 @@ pub(crate) fn no_creds(host: &str, helpers: &[String]) -> Error {
     } else {
         format!(" (nor in {})", helpers.join(", "))
     };
+    // An explicitly named file that is not there is most likely the mistake.
+    let missing = match std::env::var_os("REGISTRY_AUTH_FILE") {
+        Some(f) if !std::path::Path::new(&f).exists() => format!(
+            "; REGISTRY_AUTH_FILE names {}, which does not exist",
+            std::path::Path::new(&f).display()
+        ),
+        _ => String::new(),
+    };
     Error::msg(format!(
-        "registry {host} wants credentials, and none were found for it in {}{asked}",
+        "registry {host} wants credentials, and none were found for it in {}{asked}{missing}",
         files.join(", ")
     ))
 }

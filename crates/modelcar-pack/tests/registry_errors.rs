@@ -26,6 +26,7 @@ fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
         "EXTRA_FLAGS",
         "SSL_CERT_FILE",
         "CA_BUNDLE_VOLUME_MOUNT_POINT",
+        "KSERVE_OCI_DOCKER_CONFIG",
     ] {
         c.env_remove(k);
     }
@@ -62,6 +63,11 @@ struct Registry {
 
 impl Registry {
     fn start(tls: Option<(&Path, &Path)>) -> Registry {
+        Self::start_with(tls, "")
+    }
+
+    /// `extra`: more top-level configuration (auth).
+    fn start_with(tls: Option<(&Path, &Path)>, extra: &str) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let host = format!("127.0.0.1:{}", free_port());
         let mut cfg = format!(
@@ -75,6 +81,7 @@ impl Registry {
                 key.display()
             );
         }
+        cfg += extra;
         let conf = dir.path().join("config.yml");
         fs::write(&conf, cfg).unwrap();
         let child = Command::new("docker-registry")
@@ -331,4 +338,47 @@ fn missing_repository_and_missing_tag_differ() {
         "{e}"
     );
     assert!(!dest.exists());
+}
+
+/// An explicitly set REGISTRY_AUTH_FILE that does not exist is named when credentials are
+/// wanted and none are found.
+#[test]
+fn a_missing_registry_auth_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new("htpasswd")
+        .args(["-Bbn", "u", "p"])
+        .output()
+        .expect("htpasswd (apache2-utils)");
+    let htpasswd = tmp.path().join("htpasswd");
+    fs::write(&htpasswd, o.stdout).unwrap();
+    let reg = Registry::start_with(
+        None,
+        &format!(
+            "auth:\n  htpasswd:\n    realm: mcb-test\n    path: {}\n",
+            htpasswd.display()
+        ),
+    );
+    let gone = tmp.path().join("nope/auth.json");
+    let home = tmp.path().join("home");
+    let e = fails(
+        &[
+            "unpack",
+            "--insecure",
+            &format!("{}/m:v1", reg.host),
+            tmp.path().join("d").to_str().unwrap(),
+        ],
+        &[
+            ("REGISTRY_AUTH_FILE", gone.to_str().unwrap()),
+            ("HOME", home.to_str().unwrap()),
+            ("DOCKER_CONFIG", home.to_str().unwrap()),
+            ("XDG_RUNTIME_DIR", home.to_str().unwrap()),
+        ],
+    );
+    assert!(
+        e.contains(&format!(
+            "; REGISTRY_AUTH_FILE names {}, which does not exist",
+            gone.display()
+        )),
+        "{e}"
+    );
 }
