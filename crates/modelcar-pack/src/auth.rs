@@ -153,7 +153,7 @@ pub fn find(doc: &AuthFile, host: &str, repo: &str) -> Option<Creds> {
     for w in wanted {
         for (k, v) in auths {
             if normalise(k) == w {
-                if let Some(c) = entry(v) {
+                if let Some(c) = entry(k, v) {
                     return Some(c);
                 }
             }
@@ -162,17 +162,25 @@ pub fn find(doc: &AuthFile, host: &str, repo: &str) -> Option<Creds> {
     None
 }
 
-fn entry(v: &AuthEntry) -> Option<Creds> {
+/// The credentials of the `auths` entry `key`; an `auth` value that is not base64 of
+/// "user:password" is skipped with a warning, as an auth file that is not JSON is.
+fn entry(key: &str, v: &AuthEntry) -> Option<Creds> {
     if let Some(a) = v.auth.as_deref().filter(|a| !a.is_empty()) {
-        let raw = base64::engine::general_purpose::STANDARD
+        let pair = base64::engine::general_purpose::STANDARD
             .decode(a.trim())
-            .ok()?;
-        let s = String::from_utf8(raw).ok()?;
-        let (u, p) = s.split_once(':')?;
-        return Some(Creds {
-            user: u.to_string(),
-            password: p.to_string(),
-        });
+            .ok()
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .and_then(|s| {
+                s.split_once(':')
+                    .map(|(u, p)| (u.to_string(), p.to_string()))
+            });
+        let Some((user, password)) = pair else {
+            eprintln!(
+                "modelcar-pack: warning: auths entry {key:?}: \"auth\" is not base64 of user:password; ignoring it"
+            );
+            return None;
+        };
+        return Some(Creds { user, password });
     }
     Some(Creds {
         user: v.username.clone()?,
@@ -198,6 +206,19 @@ mod tests {
         let d = find(&doc, "docker.io", "library/x").unwrap();
         assert_eq!((d.user.as_str(), d.password.as_str()), ("d", "p:x"));
         assert!(find(&doc, "ghcr.io", "x").is_none());
+    }
+
+    #[test]
+    fn an_auth_that_is_not_base64_is_skipped() {
+        let doc: AuthFile = serde_json::from_value(json!({"auths": {
+            "quay.io": {"auth": "dTE6cDE="},
+            "quay.io/team": {"auth": "user:password"},
+            "quay.io/nocolon": {"auth": "dXNlcg=="},
+        }}))
+        .unwrap();
+        assert_eq!(find(&doc, "quay.io", "team/model").unwrap().user, "u1");
+        assert_eq!(find(&doc, "quay.io", "nocolon/model").unwrap().user, "u1");
+        assert!(entry("k", &doc.auths["quay.io/team"]).is_none());
     }
 
     #[test]

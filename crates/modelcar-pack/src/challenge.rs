@@ -7,6 +7,11 @@ use crate::error::{Context, Error, Result};
 use crate::http::{self, Checked, Failed};
 use base64::Engine;
 use serde::Deserialize;
+use std::time::Duration;
+
+/// How long GET /v2/ may wait for the response headers once sent.
+const FIRST_ANSWER: Duration = Duration::from_secs(15);
+use crate::http::CONNECT;
 
 /// One repository on one registry, as the login sees it.
 pub(crate) struct Login<'a> {
@@ -25,9 +30,27 @@ impl Login<'_> {
     /// `unreachable` names the step in the error when /v2/ fails otherwise.
     pub fn authorize(&self, unreachable: &str) -> Result<Option<String>> {
         let url = format!("{}/v2/", self.base);
-        let resp = match self.agent.get(&url).call().checked() {
+        // The first answer is short and quick; a registry that takes the connection and
+        // never answers would otherwise hold an init container for the long per-read timeout.
+        let first = self
+            .agent
+            .get(&url)
+            .config()
+            .timeout_recv_response(Some(FIRST_ANSWER))
+            .build();
+        let resp = match first.call().checked() {
             Ok(_) => return Ok(None),
             Err(Failed::Status(401, resp)) => resp,
+            Err(Failed::Transport(ureq::Error::Timeout(t))) => {
+                return Err(Error::msg(format!(
+                    "registry {}: {unreachable}: the registry did not answer within {} s ({t})",
+                    self.host,
+                    match t {
+                        ureq::Timeout::Connect => CONNECT.as_secs(),
+                        _ => FIRST_ANSWER.as_secs(),
+                    }
+                )))
+            }
             Err(e) => return Err(fail(self.host, unreachable, e)),
         };
         let challenge = http::header(&resp, "www-authenticate")
@@ -111,12 +134,28 @@ struct TokenResponse {
 /// A failed request as one line: the registry, the step, and the status with the start of
 /// the body, or the transport error.
 pub(crate) fn fail(host: &str, what: &str, e: Failed) -> Error {
-    match e {
-        Failed::Status(code, resp) => Error::msg(format!(
-            "registry {host}: {what}: HTTP {code} {}",
-            http::body_start(*resp).trim()
-        )),
-        Failed::Transport(t) => Error::msg(format!("registry {host}: {what}: {t}")),
+    let text = match e {
+        Failed::Status(code, resp) => format!("HTTP {code} {}", http::body_start(*resp).trim()),
+        Failed::Transport(t) => t.to_string(),
+    };
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    Error::msg(format!("registry {host}: {what}: {text}{}", hint(&text)))
+}
+
+/// What to do about the usual misconfigurations, read from the error's own words.
+fn hint(text: &str) -> &'static str {
+    if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        // rustls got a plain-HTTP answer to its ClientHello.
+        " (the registry speaks plain HTTP? use --insecure)"
+    } else if text.contains("HTTP request to an HTTPS server") {
+        " (the registry speaks HTTPS: drop --insecure)"
+    } else if text.contains("UnknownIssuer") {
+        " (the registry's certificate is signed by a CA this binary does not trust: add the CA \
+         to the bundle in SSL_CERT_FILE, or to cabundle.crt in CA_BUNDLE_VOLUME_MOUNT_POINT)"
+    } else if text.contains("CaUsedAsEndEntity") {
+        " (the registry serves a CA certificate as its own: serve a leaf certificate signed by that CA)"
+    } else {
+        ""
     }
 }
 
@@ -131,8 +170,16 @@ pub(crate) fn no_creds(host: &str, helpers: &[String]) -> Error {
     } else {
         format!(" (nor in {})", helpers.join(", "))
     };
+    // An explicitly named file that is not there is most likely the mistake.
+    let missing = match std::env::var_os("REGISTRY_AUTH_FILE") {
+        Some(f) if !std::path::Path::new(&f).exists() => format!(
+            "; REGISTRY_AUTH_FILE names {}, which does not exist",
+            std::path::Path::new(&f).display()
+        ),
+        _ => String::new(),
+    };
     Error::msg(format!(
-        "registry {host} wants credentials, and none were found for it in {}{asked}",
+        "registry {host} wants credentials, and none were found for it in {}{asked}{missing}",
         files.join(", ")
     ))
 }

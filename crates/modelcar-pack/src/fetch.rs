@@ -97,8 +97,23 @@ impl Src {
         } else {
             repo
         };
+        if rest.chars().any(char::is_whitespace) {
+            return Err(bad("it contains a space"));
+        }
+        if rest.contains("//") {
+            return Err(bad(
+                "a scheme? known prefixes: oci://, oci+fetch://, kit://, docker://",
+            ));
+        }
+        if tag.as_deref() == Some("") {
+            return Err(bad("empty tag after ':'"));
+        }
         if !crate::oci::is_repo_name(&repo) {
-            return Err(bad("repository names are lower-case"));
+            return Err(bad(if repo.bytes().any(|b| b.is_ascii_uppercase()) {
+                "repository names are lower-case"
+            } else {
+                "repository names are lower-case letters, digits and . _ - separated by /"
+            }));
         }
         if let Some(t) = &tag {
             let ok = !t.is_empty()
@@ -187,9 +202,12 @@ impl Source {
     /// The manifest the source reference names (tag or digest), checked against its digest.
     pub fn root(&self, src: &Src) -> Result<Fetched> {
         match (self, src) {
-            (Source::Registry(r), Src::Registry { reference, .. }) => r
-                .manifest(reference)?
-                .ok_or_else(|| Error::msg(format!("{src}: not found in the registry"))),
+            (Source::Registry(r), Src::Registry { reference, .. }) => {
+                match r.manifest(reference)? {
+                    Some(f) => Ok(f),
+                    None => Err(Error::msg(format!("{src}: {}", r.why_missing(reference)))),
+                }
+            }
             (Source::Layout { dir, tag }, _) => {
                 let d = crate::layout::Layout::open_any(dir).resolve(tag.as_deref())?;
                 self.by_descriptor(&d)
@@ -424,6 +442,42 @@ impl Registry {
         }))
     }
 
+    /// Why `reference` got a 404, from one GET of the tag list: the repository is unknown,
+    /// or the tag is not among its tags (the first few named).
+    fn why_missing(&self, reference: &str) -> String {
+        let unknown = "not found in the registry";
+        let resp = match self.get(&self.url("tags/list")).call().checked() {
+            Ok(r) => r,
+            Err(Failed::Status(404, _)) => {
+                return format!("{unknown}: the registry has no repository {}", self.repo)
+            }
+            Err(_) => return unknown.to_string(),
+        };
+        let mut bytes = Vec::new();
+        let _ = http::reader(resp).take(4 << 20).read_to_end(&mut bytes);
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let tags: Vec<&str> = v["tags"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if reference.starts_with("sha256:") {
+            return format!(
+                "{unknown}: repository {} has no manifest with this digest",
+                self.repo
+            );
+        }
+        if tags.is_empty() {
+            return format!("{unknown}: repository {} has no tags", self.repo);
+        }
+        let more = if tags.len() > 5 { ", ..." } else { "" };
+        format!(
+            "{unknown}: repository {} has no tag {reference:?}; its {} tag(s): {}{more}",
+            self.repo,
+            tags.len(),
+            tags[..tags.len().min(5)].join(", ")
+        )
+    }
+
     /// The OCI 1.1 referrers API: the descriptors of the manifests whose `subject` is
     /// `digest`, every page of them. None when the registry has no such API: the spec has
     /// it answer 404 (Distribution 2.x, Debian's docker-registry, says "404 page not found");
@@ -613,6 +667,17 @@ mod tests {
             "oci:",
         ] {
             assert!(Src::parse(bad).is_err(), "{bad}");
+        }
+        for (bad, why) in [
+            ("quay.io/a/b:", "(empty tag after ':')"),
+            ("quay.io/a b:v1", "(it contains a space)"),
+            ("quay.io/A/b", "(repository names are lower-case)"),
+            ("oci//quay.io/a/b", "(a scheme? known prefixes: oci://"),
+            ("http://quay.io/a/b", "(a scheme? known prefixes: oci://"),
+            ("quay.io/a/b!c", "lower-case letters, digits and . _ -"),
+        ] {
+            let e = Src::parse(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
         }
     }
 

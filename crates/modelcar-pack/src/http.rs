@@ -16,6 +16,9 @@ pub type Response = ureq::http::Response<ureq::Body>;
 /// 128 KiB is also ureq 3's default; it is set here so that it stays a choice.
 const BUFFER: usize = 128 << 10;
 
+/// How long a connection (TCP and TLS handshake) may take.
+pub const CONNECT: Duration = Duration::from_secs(15);
+
 /// An agent for one registry; `idle` bounds each socket read and write (a stalled registry
 /// fails instead of hanging), not the whole transfer.
 pub fn agent(idle: Duration) -> Result<ureq::Agent> {
@@ -28,7 +31,7 @@ pub fn agent(idle: Duration) -> Result<ureq::Agent> {
         .max_redirects(5)
         // Blob GETs are redirected to object storage: the registry's token stays behind.
         .redirect_auth_headers(RedirectAuthHeaders::Never)
-        .timeout_connect(Some(Duration::from_secs(15)))
+        .timeout_connect(Some(CONNECT))
         .timeout_per_read(Some(idle))
         .timeout_per_write(Some(idle))
         .input_buffer_size(BUFFER)
