@@ -152,20 +152,21 @@ fn check(sct: &Sct, data: &[u8], root: &TrustedRoot) -> Result<()> {
     Ok(())
 }
 
+/// The value of `leaf`'s embedded SCT list extension, if it has one.
+fn embedded_list(leaf: &Cert) -> Option<&[u8]> {
+    let exts = leaf.c.tbs_certificate.extensions.as_ref()?;
+    let ext = exts.iter().find(|e| e.extn_id == SCT_LIST)?;
+    Some(ext.extn_value.as_bytes())
+}
+
 /// Requires an SCT of `leaf`, issued by `issuer`, that a CT log of the trusted root signed.
 pub fn verify(leaf: &Cert, issuer: &Cert, root: &TrustedRoot) -> Result<()> {
-    let ext = leaf
-        .c
-        .tbs_certificate
-        .extensions
-        .as_ref()
-        .and_then(|x| x.iter().find(|e| e.extn_id == SCT_LIST));
-    let Some(ext) = ext else {
+    let Some(list) = embedded_list(leaf) else {
         return Err(Error::msg(
             "the signing certificate has no embedded SCT (signed certificate timestamp), so nothing shows it was logged for certificate transparency; --insecure-ignore-sct (COSIGN_INSECURE_IGNORE_SCT=true) accepts it without",
         ));
     };
-    let scts = parse(ext.extn_value.as_bytes())?;
+    let scts = parse(list)?;
     if scts.is_empty() {
         return Err(Error::msg(
             "the signing certificate's embedded SCT list is empty",
@@ -233,15 +234,7 @@ mod tests {
     #[test]
     fn production_sct_verifies() {
         let (leaf, issuer, root) = setup(&root_json());
-        let ext = leaf.c.tbs_certificate.extensions.as_ref().unwrap();
-        let scts = parse(
-            ext.iter()
-                .find(|e| e.extn_id == SCT_LIST)
-                .unwrap()
-                .extn_value
-                .as_bytes(),
-        )
-        .unwrap();
+        let scts = parse(embedded_list(&leaf).unwrap()).unwrap();
         assert_eq!(scts.len(), 1);
         // ctfe.sigstore.dev/2022's log ID, as the trusted root names it.
         assert_eq!(
@@ -288,15 +281,7 @@ mod tests {
     #[test]
     fn refused_when_the_sct_or_certificate_is_altered() {
         let (leaf, issuer, root) = setup(&root_json());
-        let ext = leaf.c.tbs_certificate.extensions.as_ref().unwrap();
-        let scts = parse(
-            ext.iter()
-                .find(|e| e.extn_id == SCT_LIST)
-                .unwrap()
-                .extn_value
-                .as_bytes(),
-        )
-        .unwrap();
+        let scts = parse(embedded_list(&leaf).unwrap()).unwrap();
         let tbs = precert_tbs(&leaf).unwrap();
         let spki = issuer
             .c
