@@ -22,7 +22,7 @@ const READ_BUF: usize = 4 << 20;
 
 /// Writes every layer, `jobs` at a time (each layer is its own blob, so they are
 /// independent; with reflinks packing is bound by SHA-256, which then uses every core).
-/// Results come back in plan order; the first error (in plan order) wins.
+/// Results come back in plan order (`pool::map_ordered`).
 pub fn write_all(
     layout: &Layout,
     plans: &[LayerPlan],
@@ -31,47 +31,12 @@ pub fn write_all(
     progress: &ProgressBar,
     jobs: usize,
 ) -> Result<Vec<Written>> {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::sync::Mutex;
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let results: Vec<Mutex<Option<Result<Written>>>> =
-        plans.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, plans.len().max(1)) {
-            s.spawn(|| {
-                let mut w = Writer::new(layout, compress, mtime, progress);
-                while !failed.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(p) = plans.get(i) else { break };
-                    let r = w.write(p);
-                    if r.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-                }
-            });
-        }
-    });
-    let mut out = Vec::new();
-    let mut first_err = None;
-    for r in results {
-        match r.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            Some(Ok(w)) => out.push(w),
-            // An interrupt reported by one worker is the reason the others stopped.
-            Some(Err(e))
-                if first_err.is_none() || matches!(e, crate::error::Error::Interrupted(_)) =>
-            {
-                first_err = Some(e);
-            }
-            Some(Err(_)) => {}
-            None => {}
-        }
-    }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
+    crate::pool::map_ordered(
+        plans,
+        jobs,
+        || Writer::new(layout, compress, mtime, progress),
+        |w, p| w.write(p),
+    )
 }
 
 pub struct LayerPlan {

@@ -24,6 +24,7 @@ mod layout;
 mod lock;
 mod oci;
 mod pack;
+mod pool;
 mod reflink;
 mod registry;
 mod run;

@@ -20,8 +20,7 @@ use crate::tar;
 use indicatif::ProgressBar;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 
 use layer::{convert_layer, hdr};
 pub use source::Source;
@@ -123,41 +122,13 @@ fn convert_all(
     opts: &Options,
     bar: &ProgressBar,
 ) -> Result<Vec<Written>> {
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
     let try_reflink = AtomicBool::new(true);
-    let results: Vec<Mutex<Option<Result<Written>>>> =
-        jobs.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..opts.jobs.clamp(1, jobs.len().max(1)) {
-            s.spawn(|| {
-                while !failed.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(j) = jobs.get(i) else { break };
-                    let r = convert_layer(src, layout, j, opts, bar, &try_reflink);
-                    if r.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-                }
-            });
-        }
-    });
-    let mut out = Vec::new();
-    let mut first_err = None;
-    for r in results {
-        match r.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            Some(Ok(w)) => out.push(w),
-            Some(Err(e)) if first_err.is_none() || matches!(e, Error::Interrupted(_)) => {
-                first_err = Some(e)
-            }
-            _ => {}
-        }
-    }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
+    crate::pool::map_ordered(
+        jobs,
+        opts.jobs,
+        || (),
+        |_, j| convert_layer(src, layout, j, opts, bar, &try_reflink),
+    )
 }
 
 /// `--filter kitfile`: the Kitfile as YAML at /models/Kitfile, as `kit unpack` writes it
