@@ -9,41 +9,22 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_modelcar-pack");
+mod support;
+
+/// Quiet: without the progress line, a failure is the one line on stderr.
+fn quiet<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.push("-q");
+    v
+}
 
 fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(BIN);
-    // Quiet: without the progress line, a failure is the one line on stderr.
-    c.args(args).arg("-q");
-    for k in [
-        "MODELKIT_REF",
-        "UNPACK_PATH",
-        "UNPACK_FILTER",
-        "COSIGN_KEY",
-        "COSIGN_CERT_IDENTITY",
-        "COSIGN_CERT_OIDC_ISSUER",
-        "KIT_UNPACK_FLAGS",
-        "EXTRA_FLAGS",
-        "SSL_CERT_FILE",
-        "CA_BUNDLE_VOLUME_MOUNT_POINT",
-        "KSERVE_OCI_DOCKER_CONFIG",
-    ] {
-        c.env_remove(k);
-    }
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    c.output().unwrap()
+    support::run_with(&quiet(args), envs)
 }
 
 /// The one stderr line of a run that must fail with exit status 1.
 fn fails(args: &[&str], envs: &[(&str, &str)]) -> String {
-    let o = run(args, envs);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
+    support::fails_with(&quiet(args), envs)
 }
 
 fn free_port() -> u16 {

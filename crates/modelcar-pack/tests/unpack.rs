@@ -12,7 +12,9 @@ use std::process::Command;
 mod support;
 
 // `ok` keeps the whole stdout: `info` output is compared with a file, newline and all.
-use support::{kit_context, put, raw_tar, repo, run_with, stdout_ok as ok, tag, tree, Kind, BIN};
+use support::{
+    kit_context, names, put, raw_tar, repo, run_with, stdout_ok as ok, tag, tree, Kind, BIN,
+};
 
 fn fails(args: &[&str], envs: &[(&str, &str)], want: &str) -> String {
     let o = run_with(args, envs);
@@ -21,15 +23,6 @@ fn fails(args: &[&str], envs: &[(&str, &str)], want: &str) -> String {
     assert!(err.contains(want), "{args:?}: want {want:?} in: {err}");
     assert!(!err.contains("panicked"), "{err}");
     err
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 // ---------- hand-made layouts ----------

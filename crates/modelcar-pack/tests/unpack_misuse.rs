@@ -6,36 +6,14 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_modelcar-pack");
+mod support;
 
-fn cmd(args: &[&str], envs: &[(&str, &str)]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args);
-    for k in [
-        "MODELKIT_REF",
-        "UNPACK_PATH",
-        "UNPACK_FILTER",
-        "COSIGN_KEY",
-        "COSIGN_CERT_IDENTITY",
-        "COSIGN_CERT_OIDC_ISSUER",
-        "KIT_UNPACK_FLAGS",
-        "EXTRA_FLAGS",
-    ] {
-        c.env_remove(k);
-    }
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    c
-}
+use support::{command_with as cmd, fails_with, names, run_with as run};
 
-fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    cmd(args, envs).output().unwrap()
-}
-
+/// The stderr of a run that must succeed.
 fn ok(args: &[&str], envs: &[(&str, &str)]) -> String {
     let o = run(args, envs);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
@@ -44,10 +22,7 @@ fn ok(args: &[&str], envs: &[(&str, &str)]) -> String {
 }
 
 fn fails(args: &[&str], envs: &[(&str, &str)], want: &str) {
-    let o = run(args, envs);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    let err = fails_with(args, envs);
     assert!(err.contains(want), "{args:?}: want {want:?} in: {err}");
 }
 
@@ -69,15 +44,6 @@ fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
         walk(root, root, &mut out);
     }
     out
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 const KITFILE: &str = "manifestVersion: \"1.0\"

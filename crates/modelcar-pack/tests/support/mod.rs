@@ -22,7 +22,8 @@ pub fn repo() -> PathBuf {
 // ---------- running the binary ----------
 
 /// The binary with `args`, without the environment variables that change what it does
-/// (SOURCE_DATE_EPOCH; kit-init's, which `unpack` reads).
+/// (SOURCE_DATE_EPOCH; kit-init's and KitOps' KServe image's, which `unpack` reads; the CA
+/// files and KServe's pull secret).
 pub fn command(args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
     c.args(args);
@@ -34,8 +35,22 @@ pub fn command(args: &[&str]) -> Command {
         "COSIGN_KEY",
         "COSIGN_CERT_IDENTITY",
         "COSIGN_CERT_OIDC_ISSUER",
+        "KIT_UNPACK_FLAGS",
+        "EXTRA_FLAGS",
+        "SSL_CERT_FILE",
+        "CA_BUNDLE_VOLUME_MOUNT_POINT",
+        "KSERVE_OCI_DOCKER_CONFIG",
     ] {
         c.env_remove(k);
+    }
+    c
+}
+
+/// `command` with `envs` set.
+pub fn command_with(args: &[&str], envs: &[(&str, &str)]) -> Command {
+    let mut c = command(args);
+    for (k, v) in envs {
+        c.env(k, v);
     }
     c
 }
@@ -45,11 +60,7 @@ pub fn run(args: &[&str]) -> Output {
 }
 
 pub fn run_with(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut c = command(args);
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    c.output().unwrap()
+    command_with(args, envs).output().unwrap()
 }
 
 /// The whole stdout of a run that must succeed.
@@ -70,12 +81,27 @@ pub fn ok(args: &[&str]) -> String {
 
 /// The one stderr line of a failed run (exit status 1).
 pub fn fails(args: &[&str]) -> String {
-    let o = run(args);
-    assert_eq!(o.status.code(), Some(1), "{args:?} should fail");
-    let e = String::from_utf8(o.stderr).unwrap();
+    fails_with(args, &[])
+}
+
+/// `fails` with `envs` set.
+pub fn fails_with(args: &[&str], envs: &[(&str, &str)]) -> String {
+    let o = run_with(args, envs);
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{args:?} should fail: {e}");
     assert_eq!(e.lines().count(), 1, "one line: {e}");
     assert!(!e.contains("panicked"), "{e}");
     e
+}
+
+/// The names in a folder, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
 }
 
 // ---------- reading layouts ----------
