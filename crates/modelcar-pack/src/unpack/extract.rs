@@ -64,6 +64,19 @@ pub struct HashReader<'a, R> {
     abort: &'a AtomicBool,
 }
 
+impl<'a, R> HashReader<'a, R> {
+    /// Reads `body`, counting into `layer`'s progress and stopping on its abort flag.
+    fn new(body: R, layer: &Layer<'a>) -> Self {
+        HashReader {
+            inner: body,
+            hash: Sha256::new(),
+            n: 0,
+            progress: layer.progress,
+            abort: layer.abort,
+        }
+    }
+}
+
 impl<R: Read> Read for HashReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if cleanup::check().is_err() || self.abort.load(Ordering::Relaxed) {
@@ -91,13 +104,7 @@ pub struct Layer<'a> {
 
 /// Streams `body` into `layer.root`.
 pub fn layer(body: Box<dyn Read + Send>, layer: &Layer) -> Result<Extracted> {
-    let mut hr = HashReader {
-        inner: body,
-        hash: Sha256::new(),
-        n: 0,
-        progress: layer.progress,
-        abort: layer.abort,
-    };
+    let mut hr = HashReader::new(body, layer);
     fs::create_dir_all(layer.root).ctx(|| format!("cannot create {}", layer.root.display()))?;
     let res = {
         let buf = BufReader::with_capacity(1 << 20, &mut hr);
@@ -141,13 +148,7 @@ pub fn raw_file(body: Box<dyn Read + Send>, layer: &Layer, rel: &str) -> Result<
             layer.digest
         )));
     }
-    let mut hr = HashReader {
-        inner: body,
-        hash: Sha256::new(),
-        n: 0,
-        progress: layer.progress,
-        abort: layer.abort,
-    };
+    let mut hr = HashReader::new(body, layer);
     let dst = layer.root.join(&relp);
     if let Some(p) = dst.parent() {
         fs::create_dir_all(p).ctx(|| format!("cannot create {}", p.display()))?;
